@@ -1,0 +1,73 @@
+"""gong-authlib: Gong OAuth apps as code, and requests auth that keeps Gong tokens fresh.
+
+Names are imported lazily (PEP 562) so that ``gong-authlib validate``, run by pre-commit on
+every commit, loads only the config code: importing this package does not import requests,
+authlib or any token store until one of their names is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gong_authlib.errors import (
+    ConfigError,
+    GongAuthError,
+    OAuthError,
+    OriginMismatch,
+    ReauthorizationRequired,
+    RequestNotReplayable,
+    StateError,
+    TokenEndpointError,
+    TokenNotFound,
+    TokenStoreError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "Diagnostic": "gong_authlib.config.diagnostics",
+    "IntegrationConfig": "gong_authlib.config.model",
+    "Secret": "gong_authlib.secret",
+    "load_config": "gong_authlib.config.model",
+    "validate_file": "gong_authlib.config.validate",
+}
+
+if TYPE_CHECKING:
+    from gong_authlib.config.diagnostics import Diagnostic
+    from gong_authlib.config.model import IntegrationConfig, load_config
+    from gong_authlib.config.validate import validate_file
+    from gong_authlib.secret import Secret
+
+__all__ = [
+    "ConfigError",
+    "Diagnostic",
+    "GongAuthError",
+    "IntegrationConfig",
+    "OAuthError",
+    "OriginMismatch",
+    "ReauthorizationRequired",
+    "RequestNotReplayable",
+    "Secret",
+    "StateError",
+    "TokenEndpointError",
+    "TokenNotFound",
+    "TokenStoreError",
+    "__version__",
+    "load_config",
+    "validate_file",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gong_authlib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

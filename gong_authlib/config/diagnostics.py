@@ -1,0 +1,87 @@
+"""Diagnostics: one finding about an integration file, with where it is and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+# A path from the document root: keys are strings, list positions are integers.
+NodePath = tuple[str | int, ...]
+
+
+def format_path(path: NodePath) -> str:
+    """Render ``("integration", "scopes", 2)`` as ``integration.scopes[2]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding. ``line`` and ``column`` are 1-based; 0 means "the whole file"."""
+
+    severity: Severity
+    code: str
+    message: str
+    path: str = ""
+    line: int = 0
+    column: int = 0
+    end_column: int = 0
+    file: str = ""
+    suggestion: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
+    return (diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.code)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, enough for "did you mean" on short names."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2) -> str | None:
+    """The closest candidate within ``max_distance`` edits, or a candidate ``word`` prefixes.
+
+    Terraform's rule (distance below 3) catches typos; the prefix rule catches the common Gong
+    mistake of a truncated scope such as ``api:calls:read`` for ``api:calls:read:basic``.
+    """
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        distance = edit_distance(word, candidate)
+        if distance <= max_distance and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    if best is not None:
+        return best[1]
+    prefixed = sorted(c for c in candidates if c.startswith(word + ":"))
+    return prefixed[0] if prefixed else None

@@ -1,0 +1,198 @@
+"""The integration file as typed, immutable objects, and :func:`load_config` that builds them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gong_authlib.config.diagnostics import Diagnostic, NodePath, has_errors
+from gong_authlib.config.interpolation import referenced_names, resolve
+from gong_authlib.config.validate import check_document, read_document
+from gong_authlib.config.yamlsource import YamlDocument
+from gong_authlib.errors import ConfigError
+from gong_authlib.secret import Secret
+
+GONG_AUTHORIZE_URL = "https://app.gong.io/oauth2/authorize"
+GONG_TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"  # noqa: S105 (a URL)
+
+
+@dataclass(frozen=True, slots=True)
+class Logos:
+    small: Path
+    large: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    privacy_policy: str
+    terms_and_conditions: str
+    help_article: str
+    authorization_start: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IFrame:
+    enabled: bool
+    email_composer_url: str | None = None
+    account_information_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    name: str
+    short_description: str
+    description: str
+    logos: Logos
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    links: Links
+    contacts: tuple[str, ...]
+    domains: tuple[str, ...]
+    iframe: IFrame | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthSettings:
+    client_id: str
+    client_secret: Secret
+    validity_duration: int | None = None
+    authorize_url: str = GONG_AUTHORIZE_URL
+    token_url: str = GONG_TOKEN_URL
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStoreSettings:
+    # The URL may carry a password (redis://:pw@host), so it is kept as a Secret too.
+    url: Secret
+    encryption_keys: tuple[Secret, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationConfig:
+    """A validated integration file with its ``${env:…}`` references resolved."""
+
+    path: Path
+    integration: Integration
+    oauth: OAuthSettings | None = None
+    token_store: TokenStoreSettings | None = None
+
+
+def _resolve_all(
+    document: YamlDocument, environ: Mapping[str, str]
+) -> tuple[dict[NodePath, str], list[Diagnostic]]:
+    """Resolve references under oauth and token_store; unset variables become diagnostics."""
+    resolved: dict[NodePath, str] = {}
+    problems: list[Diagnostic] = []
+
+    def visit(node: Any, path: NodePath) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                visit(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                visit(value, (*path, index))
+        elif isinstance(node, str):
+            missing = [name for name in referenced_names(node) if name not in environ]
+            if missing:
+                problems.extend(
+                    document.diagnostic(
+                        "env-unset", f"environment variable {name} is not set", path
+                    )
+                    for name in missing
+                )
+            else:
+                resolved[path] = resolve(node, environ)
+
+    data = document.data
+    for section in ("oauth", "token_store"):
+        visit(data.get(section), (section,))
+    return resolved, problems
+
+
+def _sqlite_relative_to(url: str, base_dir: Path) -> str:
+    # sqlite:///relative/path is relative to the integration file, not the working directory,
+    # so the same file works from any folder (pre-commit, CI, a service's WorkingDirectory).
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_config(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> IntegrationConfig:
+    """Validate and load the integration file at ``path``.
+
+    Raises :class:`~gong_authlib.ConfigError` carrying every diagnostic if the file has errors
+    or a referenced environment variable is unset. Warnings do not prevent loading.
+    """
+    file = Path(path)
+    document = read_document(file)
+    base_dir = file.resolve().parent
+    diagnostics = check_document(document, base_dir=base_dir)
+    if has_errors(diagnostics):
+        raise _config_error(file, diagnostics)
+    resolved, problems = _resolve_all(document, os.environ if environ is None else environ)
+    if problems:
+        raise _config_error(file, problems)
+    return _build(file, base_dir, document.data, resolved)
+
+
+def _config_error(file: Path, diagnostics: list[Diagnostic]) -> ConfigError:
+    errors = [d for d in diagnostics if d.is_error]
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ConfigError(f"{first.location()}: {first.code}: {first.message}{more}", diagnostics)
+
+
+def _build(
+    file: Path, base_dir: Path, data: dict[str, Any], resolved: dict[NodePath, str]
+) -> IntegrationConfig:
+    spec = data["integration"]
+    iframe = spec.get("iframe")
+    integration = Integration(
+        name=spec["name"],
+        short_description=spec["short_description"],
+        description=spec["description"],
+        logos=Logos(base_dir / spec["logos"]["small"], base_dir / spec["logos"]["large"]),
+        scopes=tuple(spec["scopes"]),
+        redirect_uris=tuple(spec.get("redirect_uris", ())),
+        links=Links(**spec["links"]),
+        contacts=tuple(spec["contacts"]),
+        domains=tuple(spec["domains"]),
+        iframe=None
+        if iframe is None
+        else IFrame(
+            enabled=iframe["enabled"],
+            email_composer_url=iframe.get("email_composer_url"),
+            account_information_url=iframe.get("account_information_url"),
+            allowed_origins=tuple(iframe.get("allowed_origins", ())),
+        ),
+    )
+    oauth = None
+    if "oauth" in data:
+        raw = data["oauth"]
+        oauth = OAuthSettings(
+            client_id=resolved[("oauth", "client_id")],
+            client_secret=Secret(resolved[("oauth", "client_secret")]),
+            validity_duration=raw.get("validity_duration"),
+            authorize_url=raw.get("authorize_url", GONG_AUTHORIZE_URL),
+            token_url=raw.get("token_url", GONG_TOKEN_URL),
+        )
+    token_store = None
+    if "token_store" in data:
+        raw_keys = data["token_store"].get("encryption_key")
+        key_paths: list[NodePath]
+        if isinstance(raw_keys, list):
+            key_paths = [("token_store", "encryption_key", i) for i in range(len(raw_keys))]
+        else:
+            key_paths = [("token_store", "encryption_key")] if raw_keys else []
+        token_store = TokenStoreSettings(
+            url=Secret(_sqlite_relative_to(resolved[("token_store", "url")], base_dir)),
+            encryption_keys=tuple(Secret(resolved[p]) for p in key_paths),
+        )
+    return IntegrationConfig(file, integration, oauth, token_store)

@@ -1,0 +1,395 @@
+"""Gong-aware checks the JSON Schema cannot express.
+
+Each rule reads the plain data (skipping values of the wrong type: the schema reports those)
+and yields diagnostics with a stable code:
+
+=========================  ========  =====================================================
+code                       severity  meaning
+=========================  ========  =====================================================
+unknown-scope              error     not a scope Gong grants (did you mean …)
+duplicate-scope            error     the same scope twice
+duplicate-item             error     the same redirect URI, contact, domain or origin twice
+insecure-url               error     http where Gong needs https (loopback redirects excepted)
+invalid-url                error     not an absolute URL with a host
+redirect-uri-fragment      error     OAuth redirect URIs must not carry a #fragment
+origin-not-bare            error     allowed origins are scheme://host[:port] only
+iframe-missing-url         error     iFrame enabled without the URL it needs
+missing-redirect-uri       error     OAuth configured but no redirect URI
+url-outside-domains        warning   a URL's host is not under the declared domains
+invalid-email              error     a contact that is not an email address
+logo-missing               error     the logo file does not exist
+logo-not-image             error     the logo file is not a PNG, JPEG, GIF, WebP or SVG
+literal-secret             error     a secret written in the file instead of ${env:NAME}
+bad-interpolation          error     a ``${…}`` that is not ``${env:NAME}``
+interpolation-not-allowed  error     ``${env:…}`` outside the oauth and token_store sections
+=========================  ========  =====================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean
+from gong_authlib.config.interpolation import (
+    INTERPOLATED_SECTIONS,
+    has_reference,
+    malformed_reference,
+)
+from gong_authlib.config.scopes import COMMON_MISTAKES, KNOWN_SCOPES
+from gong_authlib.config.yamlsource import YamlDocument
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_EMAIL = re.compile(r"^[^@\s,;<>()]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
+_IMAGE_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+)
+
+Rule = Callable[["RuleContext"], Iterator[Diagnostic]]
+
+
+class RuleContext:
+    """What a rule may look at: the document, its folder and the scopes accepted as known."""
+
+    def __init__(
+        self, document: YamlDocument, base_dir: Path, extra_scopes: Collection[str]
+    ) -> None:
+        self.document = document
+        self.data: dict[str, Any] = document.data if isinstance(document.data, dict) else {}
+        self.base_dir = base_dir
+        self.extra_scopes = frozenset(extra_scopes)
+
+    def get(self, *path: str) -> Any:
+        node: Any = self.data
+        for key in path:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(key)
+        return node
+
+    def strings(self, *path: str) -> Iterator[tuple[NodePath, str]]:
+        """Each text item of the list at ``path``, with its own path."""
+        items = self.get(*path)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                if isinstance(item, str):
+                    yield (*path, index), item
+
+    def error(self, code: str, message: str, path: NodePath, **kwargs: Any) -> Diagnostic:
+        return self.document.diagnostic(code, message, path, **kwargs)
+
+    def warning(self, code: str, message: str, path: NodePath) -> Diagnostic:
+        return self.document.diagnostic(code, message, path, severity="warning")
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
+
+
+def _url_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, str]]:
+    """(path, url, kind) for every URL in the integration, kind naming its rules."""
+    links = ctx.get("integration", "links")
+    if isinstance(links, dict):
+        for key, value in links.items():
+            if isinstance(value, str):
+                yield ("integration", "links", key), value, "link"
+    iframe = ctx.get("integration", "iframe")
+    if isinstance(iframe, dict):
+        for key in ("email_composer_url", "account_information_url"):
+            value = iframe.get(key)
+            if isinstance(value, str):
+                yield ("integration", "iframe", key), value, "link"
+    for path, value in ctx.strings("integration", "iframe", "allowed_origins"):
+        yield path, value, "origin"
+    for path, value in ctx.strings("integration", "redirect_uris"):
+        yield path, value, "redirect"
+
+
+def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
+    known = list(KNOWN_SCOPES) + sorted(ctx.extra_scopes)
+    seen: dict[str, int] = {}
+    for path, scope in ctx.strings("integration", "scopes"):
+        if scope in seen:
+            yield ctx.error(
+                "duplicate-scope",
+                f"scope {scope!r} is already listed at scopes[{seen[scope]}]",
+                path,
+            )
+            continue
+        seen[scope] = int(path[-1])
+        if scope in KNOWN_SCOPES or scope in ctx.extra_scopes:
+            continue
+        suggestion = COMMON_MISTAKES.get(scope) or did_you_mean(scope, known)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        yield ctx.error(
+            "unknown-scope",
+            f"unknown scope {scope!r}{hint} (if Gong added it after this release, list it "
+            "under validation.extra_scopes)",
+            path,
+            suggestion=suggestion,
+        )
+
+
+def check_duplicates(ctx: RuleContext) -> Iterator[Diagnostic]:
+    lists = (
+        ("integration", "redirect_uris"),
+        ("integration", "contacts"),
+        ("integration", "domains"),
+        ("integration", "iframe", "allowed_origins"),
+    )
+    for list_path in lists:
+        seen: dict[str, int] = {}
+        for path, value in ctx.strings(*list_path):
+            normal = value.lower().rstrip("/")
+            if normal in seen:
+                yield ctx.error(
+                    "duplicate-item",
+                    f"{value!r} is already listed at {list_path[-1]}[{seen[normal]}]",
+                    path,
+                )
+            else:
+                seen[normal] = int(path[-1])
+
+
+def check_urls(ctx: RuleContext) -> Iterator[Diagnostic]:
+    for path, url, kind in _url_fields(ctx):
+        parts = _split(url)
+        if parts is None:
+            yield ctx.error(
+                "invalid-url", f"{url!r} is not an absolute http(s) URL with a host", path
+            )
+            continue
+        loopback = parts.hostname in LOOPBACK_HOSTS
+        if parts.scheme == "http" and not (kind == "redirect" and loopback):
+            allowed = " (http is allowed only for loopback redirect URIs)"
+            yield ctx.error("insecure-url", f"{url!r} must use https{allowed}", path)
+        if kind == "redirect" and parts.fragment:
+            yield ctx.error(
+                "redirect-uri-fragment",
+                f"redirect URI {url!r} must not contain a #fragment (RFC 6749, 3.1.2)",
+                path,
+            )
+        if kind == "origin":
+            yield from _check_origin(ctx, path, url, parts)
+
+
+def _check_origin(
+    ctx: RuleContext, path: NodePath, url: str, parts: SplitResult
+) -> Iterator[Diagnostic]:
+    problems = []
+    if parts.path not in ("", "/"):
+        problems.append("a path")
+    if parts.query:
+        problems.append("a query")
+    if parts.fragment:
+        problems.append("a fragment")
+    if parts.username or parts.password:
+        problems.append("user info")
+    if "*" in url:
+        problems.append("a wildcard (use `gong-authlib origins apply` for dynamic sub-domains)")
+    if problems:
+        bare = None if "*" in url else f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        fix = f"; write it as {bare!r}" if bare else ""
+        yield ctx.error(
+            "origin-not-bare",
+            f"allowed origin {url!r} has {', '.join(problems)}{fix}",
+            path,
+            suggestion=bare,
+        )
+
+
+def _in_domains(host: str, domains: list[str]) -> bool:
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def check_domains(ctx: RuleContext) -> Iterator[Diagnostic]:
+    domains = [value.lower().rstrip(".") for _, value in ctx.strings("integration", "domains")]
+    if not domains:
+        return
+    for path, url, _kind in _url_fields(ctx):
+        parts = _split(url)
+        if parts is None or parts.hostname is None or parts.hostname in LOOPBACK_HOSTS:
+            continue
+        host = parts.hostname.lower()
+        if "*" not in host and not _in_domains(host, domains):
+            yield ctx.warning(
+                "url-outside-domains",
+                f"host {host!r} is not under the declared domains ({', '.join(domains)})",
+                path,
+            )
+
+
+def check_iframe(ctx: RuleContext) -> Iterator[Diagnostic]:
+    iframe = ctx.get("integration", "iframe")
+    if not isinstance(iframe, dict) or iframe.get("enabled") is not True:
+        return
+    for key, what in (
+        ("email_composer_url", "the email composer URL"),
+        ("account_information_url", "the account information URL"),
+    ):
+        if not iframe.get(key):
+            yield ctx.error(
+                "iframe-missing-url",
+                f"iFrame is enabled but {what} ({key}) is missing",
+                ("integration", "iframe", "enabled"),
+            )
+
+
+def check_redirects(ctx: RuleContext) -> Iterator[Diagnostic]:
+    if isinstance(ctx.get("oauth"), dict) and not ctx.get("integration", "redirect_uris"):
+        yield ctx.error(
+            "missing-redirect-uri",
+            "oauth is configured but integration.redirect_uris lists no redirect URI",
+            ("oauth",),
+            at_key=True,
+        )
+
+
+def check_contacts(ctx: RuleContext) -> Iterator[Diagnostic]:
+    for path, value in ctx.strings("integration", "contacts"):
+        if not _EMAIL.match(value):
+            yield ctx.error("invalid-email", f"{value!r} is not an email address", path)
+
+
+def _looks_like_image(head: bytes) -> bool:
+    if head.startswith(_IMAGE_SIGNATURES):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    text = head.lstrip().lower()
+    return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
+
+
+def check_logos(ctx: RuleContext) -> Iterator[Diagnostic]:
+    logos = ctx.get("integration", "logos")
+    if not isinstance(logos, dict):
+        return
+    for key in ("small", "large"):
+        value = logos.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        path: NodePath = ("integration", "logos", key)
+        file = ctx.base_dir / value
+        try:
+            with file.open("rb") as handle:
+                head = handle.read(512)
+        except IsADirectoryError:
+            yield ctx.error("logo-not-image", f"logo {value!r} is a folder, not an image", path)
+            continue
+        except OSError:
+            yield ctx.error(
+                "logo-missing",
+                f"logo file {value!r} does not exist (paths are relative to the integration "
+                "file's folder)",
+                path,
+            )
+            continue
+        if not _looks_like_image(head):
+            yield ctx.error(
+                "logo-not-image",
+                f"logo {value!r} is not a PNG, JPEG, GIF, WebP or SVG image",
+                path,
+            )
+
+
+def _walk_strings(node: Any, path: NodePath) -> Iterator[tuple[NodePath, str]]:
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk_strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk_strings(value, (*path, index))
+
+
+def check_interpolation(ctx: RuleContext) -> Iterator[Diagnostic]:
+    for path, value in _walk_strings(ctx.data, ()):
+        if "${" not in value:
+            continue
+        bad = malformed_reference(value)
+        if bad is not None:
+            yield ctx.error(
+                "bad-interpolation",
+                f"{bad!r} is not a valid reference; write ${{env:NAME}}",
+                path,
+            )
+        elif path[0] not in INTERPOLATED_SECTIONS:
+            yield ctx.error(
+                "interpolation-not-allowed",
+                "${env:…} references are allowed only under oauth and token_store",
+                path,
+            )
+
+
+def check_literal_secrets(ctx: RuleContext) -> Iterator[Diagnostic]:
+    secret = ctx.get("oauth", "client_secret")
+    if isinstance(secret, str) and secret and not has_reference(secret):
+        yield ctx.error(
+            "literal-secret",
+            "client_secret is written in the file; reference it as ${env:GONG_CLIENT_SECRET}",
+            ("oauth", "client_secret"),
+        )
+    keys = ctx.get("token_store", "encryption_key")
+    key_items: list[tuple[NodePath, Any]]
+    if isinstance(keys, list):
+        key_items = [(("token_store", "encryption_key", i), k) for i, k in enumerate(keys)]
+    else:
+        key_items = [(("token_store", "encryption_key"), keys)]
+    for path, key in key_items:
+        if isinstance(key, str) and key and not has_reference(key):
+            yield ctx.error(
+                "literal-secret",
+                "encryption_key is written in the file; reference it as ${env:GONG_AUTHLIB_KEY}",
+                path,
+            )
+    url = ctx.get("token_store", "url")
+    if isinstance(url, str) and not has_reference(url):
+        password = _url_password(url)
+        if password:
+            yield ctx.error(
+                "literal-secret",
+                "the token store URL contains a password; use ${env:NAME} for it or for the URL",
+                ("token_store", "url"),
+            )
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+RULES: tuple[Rule, ...] = (
+    check_scopes,
+    check_duplicates,
+    check_urls,
+    check_domains,
+    check_iframe,
+    check_redirects,
+    check_contacts,
+    check_logos,
+    check_interpolation,
+    check_literal_secrets,
+)
+
+
+def rule_diagnostics(
+    document: YamlDocument, base_dir: Path, extra_scopes: Collection[str] = ()
+) -> list[Diagnostic]:
+    ctx = RuleContext(document, base_dir, extra_scopes)
+    return [diagnostic for rule in RULES for diagnostic in rule(ctx)]

@@ -1,0 +1,81 @@
+"""Validation of an integration file: YAML structure, then the schema, then Gong's rules.
+
+This module is the pre-commit path: it imports PyYAML and (lazily) jsonschema, and nothing
+from the HTTP side of the library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+from gong_authlib.config.diagnostics import Diagnostic, sort_key
+from gong_authlib.config.rules import rule_diagnostics
+from gong_authlib.config.schema import schema_diagnostics
+from gong_authlib.config.yamlsource import MAX_FILE_BYTES, YamlDocument, read_source
+
+
+def read_document(path: str | os.PathLike[str]) -> YamlDocument:
+    """Read and parse ``path``; an unreadable file becomes a diagnostic, not an exception."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return _unreadable(name, "file not found")
+    except IsADirectoryError:
+        return _unreadable(name, "is a folder, not a file")
+    except OSError as exc:
+        return _unreadable(name, exc.strerror or "cannot be read")
+    return read_source(raw, name)
+
+
+def _unreadable(name: str, reason: str) -> YamlDocument:
+    document = YamlDocument(file=name, text="")
+    document.diagnostics.append(Diagnostic("error", "unreadable-file", reason, file=name))
+    return document
+
+
+def _file_extra_scopes(document: YamlDocument) -> list[str]:
+    data = document.data
+    validation = data.get("validation") if isinstance(data, dict) else None
+    scopes = validation.get("extra_scopes") if isinstance(validation, dict) else None
+    return [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
+
+
+def check_document(
+    document: YamlDocument, *, base_dir: Path, extra_scopes: Collection[str] = ()
+) -> list[Diagnostic]:
+    """All diagnostics of a parsed document, sorted by position."""
+    found = list(document.diagnostics)
+    if document.data is not None or not found:
+        schema_found = schema_diagnostics(document)
+        extras = [*extra_scopes, *_file_extra_scopes(document)]
+        # A node YAML already complained about (an alias, a custom tag) holds a placeholder:
+        # what the schema or the rules would say about it is noise.
+        structural = {d.path for d in document.diagnostics}
+        merged = _merge(schema_found, rule_diagnostics(document, base_dir, extras))
+        found.extend(d for d in merged if d.path not in structural)
+    return sorted(found, key=sort_key)
+
+
+def _merge(schema_found: list[Diagnostic], rules_found: list[Diagnostic]) -> list[Diagnostic]:
+    """One finding per node: a rule with a suggestion beats the schema's generic message."""
+    suggested = {d.path for d in rules_found if d.suggestion and d.is_error}
+    kept = [d for d in schema_found if d.path not in suggested]
+    schema_paths = {d.path for d in kept if d.is_error}
+    kept.extend(d for d in rules_found if d.path in suggested or d.path not in schema_paths)
+    return kept
+
+
+def validate_file(
+    path: str | os.PathLike[str], *, extra_scopes: Collection[str] = ()
+) -> list[Diagnostic]:
+    """Every diagnostic for the integration file at ``path`` (errors and warnings).
+
+    ``${env:NAME}`` references are checked for shape only, so this works where the secrets are
+    not set (pre-commit, CI); :func:`load_config` resolves them.
+    """
+    document = read_document(path)
+    return check_document(document, base_dir=Path(path).resolve().parent, extra_scopes=extra_scopes)

@@ -1,0 +1,113 @@
+"""Every exception gong-authlib raises on purpose derives from one base class.
+
+The tree::
+
+    GongAuthError
+    ├── ConfigError                   the integration file is invalid (carries its diagnostics)
+    ├── OAuthError                    Gong's OAuth endpoints refused or failed
+    │   ├── ReauthorizationRequired   invalid_grant: the customer must authorize the app again
+    │   ├── TokenEndpointError        5xx, timeout, connection error, or an unusable answer
+    │   └── StateError                a callback's state is unknown, reused, expired or forged
+    ├── OriginMismatch                a request would carry a customer's token to another origin
+    ├── RequestNotReplayable          a 401 could be recovered, but the body cannot be sent again
+    ├── TokenStoreError               a token store is unreachable, corrupt or locked out
+    └── TokenNotFound                 no token is stored for the customer yet
+
+Messages never contain an access token, refresh token, authorization code or client secret:
+they name the customer, the HTTP status, Gong's ``requestId`` and a short fingerprint instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gong_authlib.config.diagnostics import Diagnostic
+
+__all__ = [
+    "ConfigError",
+    "GongAuthError",
+    "OAuthError",
+    "OriginMismatch",
+    "ReauthorizationRequired",
+    "RequestNotReplayable",
+    "StateError",
+    "TokenEndpointError",
+    "TokenNotFound",
+    "TokenStoreError",
+]
+
+
+class GongAuthError(Exception):
+    """Base class of every error gong-authlib raises on purpose."""
+
+
+class ConfigError(GongAuthError):
+    """The integration file could not be loaded; ``diagnostics`` says where and why."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+
+
+class OAuthError(GongAuthError):
+    """Gong's authorize or token endpoint did not give a usable answer."""
+
+
+class ReauthorizationRequired(OAuthError):
+    """Gong answered ``invalid_grant``: the refresh token is expired, revoked or already used.
+
+    Nothing the library can do will recover: a tech admin of ``customer`` must go through the
+    authorization flow again.
+    """
+
+    def __init__(self, customer: str | None, description: str | None = None) -> None:
+        who = f"customer {customer!r}" if customer else "this customer"
+        detail = f" (Gong said: {description})" if description else ""
+        super().__init__(f"{who} must authorize the app again{detail}")
+        self.customer = customer
+        self.description = description
+
+
+class TokenEndpointError(OAuthError):
+    """The token endpoint failed in a way that may pass: 5xx, timeout, garbage, missing fields."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None
+    ) -> None:
+        parts = [message]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if request_id:
+            parts.append(f"requestId {request_id}")
+        super().__init__("; ".join(parts))
+        self.status = status
+        self.request_id = request_id
+
+
+class StateError(OAuthError):
+    """An OAuth callback's ``state`` was not issued by us, was used before, or has expired."""
+
+
+class OriginMismatch(GongAuthError):
+    """A request for one customer was addressed to an origin other than its API base URL."""
+
+
+class RequestNotReplayable(GongAuthError):
+    """Gong answered 401 and the token was refreshed, but the request body cannot be resent."""
+
+
+class TokenStoreError(GongAuthError):
+    """A token store failed: unreachable, corrupt, wrong encryption key or lock not acquired."""
+
+
+class TokenNotFound(GongAuthError):
+    """No token is stored for the customer: it has not been authorized yet."""
+
+    def __init__(self, customer: str) -> None:
+        super().__init__(
+            f"no token stored for customer {customer!r}; run `gong-authlib authorize "
+            f"--customer {customer}` first"
+        )
+        self.customer = customer
