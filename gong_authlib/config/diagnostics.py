@@ -23,7 +23,7 @@ def format_path(path: NodePath) -> str:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding. ``line`` and ``column`` are 1-based; 0 means "the whole file"."""
 
@@ -85,3 +85,52 @@ def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2)
         return best[1]
     prefixed = sorted(c for c in candidates if c.startswith(word + ":"))
     return prefixed[0] if prefixed else None
+
+
+# Every code the validator can emit: a stable contract for tools reading --format json.
+DIAGNOSTIC_CODES = frozenset(
+    {
+        # reading and YAML structure
+        "unreadable-file",
+        "file-too-large",
+        "binary-file",
+        "encoding",
+        "tab-indent",
+        "yaml-syntax",
+        "empty-file",
+        "multiple-documents",
+        "duplicate-key",
+        "invalid-key",
+        "yaml-anchor",
+        "yaml-alias",
+        "yaml-merge",
+        "yaml-tag",
+        "too-deep",
+        # the JSON Schema
+        "unknown-key",
+        "missing-key",
+        "wrong-type",
+        "empty-value",
+        "out-of-range",
+        "invalid-value",
+        # Gong's rules
+        "unknown-scope",
+        "duplicate-scope",
+        "duplicate-item",
+        "insecure-url",
+        "invalid-url",
+        "redirect-uri-fragment",
+        "origin-not-bare",
+        "iframe-missing-url",
+        "missing-redirect-uri",
+        "url-outside-domains",
+        "invalid-email",
+        "logo-missing",
+        "logo-not-image",
+        "literal-secret",
+        "bad-interpolation",
+        "interpolation-not-allowed",
+        # load_config only
+        "env-unset",
+    }
+)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean, format_path
 from gong_authlib.config.interpolation import is_secret_field
@@ -85,8 +84,7 @@ def schema_diagnostics(document: YamlDocument) -> list[Diagnostic]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
+class _Failure(NamedTuple):
     """One jsonschema error, reduced to what the messages need."""
 
     keyword: str

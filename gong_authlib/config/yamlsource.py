@@ -9,7 +9,7 @@ with its line and column instead of an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -27,8 +27,7 @@ _COLLECTION_TAGS = {f"{_CORE}seq", f"{_CORE}map"}
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Where a node stands: 1-based line and column; ``end_column`` is 0 if it spans lines."""
 
     line: int
