@@ -52,7 +52,24 @@ class ConfigError(GongAuthError):
 
 
 class OAuthError(GongAuthError):
-    """Gong's authorize or token endpoint did not give a usable answer."""
+    """Gong's authorize or token endpoint refused the request.
+
+    ``error`` and ``description`` are the OAuth error code and text Gong returned (for example
+    ``invalid_client``), when it returned one; ``status`` is the HTTP status.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+        self.status = status
 
 
 class ReauthorizationRequired(OAuthError):
@@ -65,9 +82,13 @@ class ReauthorizationRequired(OAuthError):
     def __init__(self, customer: str | None, description: str | None = None) -> None:
         who = f"customer {customer!r}" if customer else "this customer"
         detail = f" (Gong said: {description})" if description else ""
-        super().__init__(f"{who} must authorize the app again{detail}")
+        super().__init__(
+            f"{who} must authorize the app again{detail}",
+            error="invalid_grant",
+            description=description,
+            status=400,
+        )
         self.customer = customer
-        self.description = description
 
 
 class TokenEndpointError(OAuthError):
@@ -81,8 +102,7 @@ class TokenEndpointError(OAuthError):
             parts.append(f"HTTP {status}")
         if request_id:
             parts.append(f"requestId {request_id}")
-        super().__init__("; ".join(parts))
-        self.status = status
+        super().__init__("; ".join(parts), status=status)
         self.request_id = request_id
 
 

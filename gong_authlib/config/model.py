@@ -6,17 +6,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gong_authlib.config.diagnostics import Diagnostic, NodePath, has_errors
 from gong_authlib.config.interpolation import referenced_names, resolve
 from gong_authlib.config.validate import check_document, read_document
 from gong_authlib.config.yamlsource import YamlDocument
+from gong_authlib.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.errors import ConfigError
 from gong_authlib.secret import Secret
 
-GONG_AUTHORIZE_URL = "https://app.gong.io/oauth2/authorize"
-GONG_TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"  # noqa: S105 (a URL)
+if TYPE_CHECKING:
+    import requests
+
+    from gong_authlib.clock import Clock
+    from gong_authlib.oauth import GongOAuthClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,33 @@ class IntegrationConfig:
     integration: Integration
     oauth: OAuthSettings | None = None
     token_store: TokenStoreSettings | None = None
+
+    def oauth_client(
+        self,
+        *,
+        session: requests.Session | None = None,
+        trusted_api_origins: tuple[str, ...] = (),
+        clock: Clock | None = None,
+    ) -> GongOAuthClient:
+        """A :class:`~gong_authlib.GongOAuthClient` for this integration's OAuth client.
+
+        ``trusted_api_origins`` admits API base URLs outside ``*.gong.io`` (a local FakeGong).
+        """
+        if self.oauth is None:
+            raise ConfigError(f"{self.path}: the integration file has no oauth section")
+        from gong_authlib.clock import system_clock
+        from gong_authlib.oauth import GongOAuthClient
+
+        return GongOAuthClient(
+            self.oauth.client_id,
+            self.oauth.client_secret.reveal(),
+            authorize_url=self.oauth.authorize_url,
+            token_url=self.oauth.token_url,
+            session=session,
+            validity_duration=self.oauth.validity_duration,
+            trusted_api_origins=trusted_api_origins,
+            clock=clock or system_clock,
+        )
 
 
 def _resolve_all(

@@ -1,0 +1,396 @@
+"""GongOAuthClient: Gong's authorize URL and token endpoint, in the wire format Gong documents.
+
+Gong's "Create an OAuth app" page is the spec:
+
+* authorize: ``GET /oauth2/authorize?client_id&response_type=code&scope&redirect_uri&state``,
+  scopes space-separated (``%20``);
+* token: ``POST /oauth2/generate-customer-token`` with HTTP Basic ``client_id:client_secret``
+  and every parameter in the **query string**: ``grant_type=authorization_code&code&client_id
+  &redirect_uri`` or ``grant_type=refresh_token&refresh_token``, plus ``validity_duration``;
+* the answer carries ``api_base_url_for_customer``, the only host the token may be sent to.
+
+authlib builds the token parameters and applies client authentication; a custom authlib
+client-auth method moves the parameters from the form body to the query string.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import requests
+from authlib.common.urls import add_params_to_uri, url_decode
+from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
+from authlib.oauth2.auth import encode_client_secret_basic
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from gong_authlib.clock import Clock, system_clock
+from gong_authlib.endpoints import GONG_API_DOMAIN, GONG_AUTHORIZE_URL, GONG_TOKEN_URL
+from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
+from gong_authlib.redaction import protect_third_party_loggers
+from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
+from gong_authlib.token import Token
+
+# (connect, read): a token call is small; a read that takes longer than this is a failure.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+
+log = logging.getLogger("gong_authlib.oauth")
+
+
+def _gong_query_client_auth(
+    client: Any, method: str, uri: str, headers: dict[str, str], body: str
+) -> tuple[str, dict[str, str], str]:
+    """authlib client-auth method: HTTP Basic, and the token parameters in the query string."""
+    uri, headers, body = encode_client_secret_basic(client, method, uri, headers, body)
+    uri = add_params_to_uri(uri, url_decode(body or ""))
+    headers.pop("Content-Type", None)
+    headers["Content-Length"] = "0"
+    return uri, headers, ""
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]``, lower-cased, default ports dropped."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}"
+
+
+def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
+    """A session whose retries suit a token endpoint: connection failures and 429/5xx answers.
+
+    Reads that time out are not retried: the refresh may have happened at Gong, and a second
+    try with the same single-use refresh token would burn it (``invalid_grant``).
+    """
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=0,
+        status=retries,
+        other=0,
+        allowed_methods=frozenset({"POST"}),
+        status_forcelist=frozenset({429, 500, 502, 503, 504}),
+        backoff_factor=backoff_factor,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class GongOAuthClient:
+    """Gong's OAuth endpoints for one integration (one client ID)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        authorize_url: str = GONG_AUTHORIZE_URL,
+        token_url: str = GONG_TOKEN_URL,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        validity_duration: int | None = None,
+        trusted_api_origins: Iterable[str] = (),
+        state_store: StateStore | None = None,
+        clock: Clock = system_clock,
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are both required")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.authorize_url = authorize_url
+        self.token_url = token_url
+        self.timeout = timeout
+        self.validity_duration = validity_duration
+        self.trusted_api_origins = frozenset(origin_of(o) for o in trusted_api_origins)
+        self.clock = clock
+        self.states: StateStore = state_store or MemoryStateStore(clock=clock)
+        self.session = session or default_token_session(
+            retries=retries, backoff_factor=backoff_factor
+        )
+        self._client_auth = OAuth2ClientAuth(
+            client_id, client_secret, auth_method=_gong_query_client_auth
+        )
+        protect_third_party_loggers()
+
+    def __repr__(self) -> str:
+        return f"GongOAuthClient(client_id={self.client_id!r}, token_url={self.token_url!r})"
+
+    # -- authorization -------------------------------------------------------------------
+
+    def authorization_url(
+        self,
+        scopes: Iterable[str],
+        redirect_uri: str,
+        state: str | None = None,
+        *,
+        customer: str | None = None,
+    ) -> tuple[str, str]:
+        """The URL to send a Gong tech admin to, and the state it carries.
+
+        Without ``state``, a fresh one is issued from :attr:`states`, bound to
+        ``redirect_uri`` and ``customer``; check it on the callback with
+        :meth:`parse_callback`. Scopes are joined with spaces and encoded as ``%20``, as
+        Gong's documentation shows.
+        """
+        scope_list = tuple(scopes)
+        if state is None:
+            state = self.states.issue(
+                customer=customer, redirect_uri=redirect_uri, scopes=scope_list
+            )
+        query = urlencode(
+            {
+                "client_id": self.client_id,
+                "response_type": "code",
+                "scope": " ".join(scope_list),
+                "redirect_uri": redirect_uri,
+                "state": state,
+            },
+            quote_via=quote,
+        )
+        separator = "&" if "?" in self.authorize_url else "?"
+        return f"{self.authorize_url}{separator}{query}", state
+
+    def parse_callback(
+        self, callback: str | Mapping[str, str], *, redirect_uri: str
+    ) -> tuple[PendingAuthorization, str]:
+        """Check a callback (its URL or query parameters): ``(pending, code)``.
+
+        Raises :class:`~gong_authlib.StateError` for a missing, unknown, reused or expired
+        state, and :class:`~gong_authlib.OAuthError` when the admin denied consent.
+        """
+        if isinstance(callback, str):
+            query = parse_qs(urlsplit(callback).query)
+            params = {key: values[0] for key, values in query.items()}
+        else:
+            params = dict(callback)
+        pending = self.states.consume(params.get("state", ""), redirect_uri=redirect_uri)
+        if "error" in params:
+            error = params["error"]
+            description = params.get("error_description")
+            text = "the Gong admin denied access" if error == "access_denied" else error
+            raise OAuthError(f"authorization failed: {text}", error=error, description=description)
+        code = params.get("code")
+        if not code:
+            raise OAuthError("the callback carries neither a code nor an error")
+        return pending, code
+
+    # -- token endpoint ------------------------------------------------------------------
+
+    def exchange_code(
+        self,
+        code: str,
+        redirect_uri: str,
+        *,
+        validity_duration: int | None = None,
+        customer: str | None = None,
+    ) -> Token:
+        """Exchange an authorization code (valid 10 minutes, single use) for a Token."""
+        params = prepare_token_request(
+            "authorization_code",
+            "",
+            code=code,
+            client_id=self.client_id,
+            redirect_uri=redirect_uri,
+            validity_duration=validity_duration or self.validity_duration,
+        )
+        token = self._token_request(params, previous=None, customer=customer)
+        log.info(
+            "authorized customer %s: access sha256:%s, expires %s",
+            customer or "(unnamed)",
+            token.access_fingerprint,
+            token.expires.isoformat(),
+        )
+        return token
+
+    def refresh(
+        self, token: Token, *, validity_duration: int | None = None, customer: str | None = None
+    ) -> Token:
+        """Trade ``token``'s refresh token for a new Token.
+
+        Gong's refresh tokens are single-use: persist the result before using it. Raises
+        :class:`~gong_authlib.ReauthorizationRequired` on ``invalid_grant``.
+        """
+        params = prepare_token_request(
+            "refresh_token",
+            "",
+            refresh_token=token.refresh_token,
+            validity_duration=validity_duration or self.validity_duration,
+        )
+        fresh = self._token_request(params, previous=token, customer=customer)
+        log.info(
+            "refreshed customer %s: access sha256:%s -> sha256:%s, expires %s",
+            customer or "(unnamed)",
+            token.access_fingerprint,
+            fresh.access_fingerprint,
+            fresh.expires.isoformat(),
+        )
+        return fresh
+
+    def _token_request(self, body: str, *, previous: Token | None, customer: str | None) -> Token:
+        grant = "refresh" if previous else "code exchange"
+        try:
+            response = self.session.post(
+                self.token_url,
+                data=body,
+                auth=self._client_auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            # Never the exception text: it holds the URL, and the URL holds the secret.
+            raise TokenEndpointError(
+                f"Gong's token endpoint timed out during the {grant}"
+            ) from None
+        except requests.RequestException as exc:
+            raise TokenEndpointError(
+                f"could not reach Gong's token endpoint during the {grant} ({type(exc).__name__})"
+            ) from None
+        return parse_token_response(
+            response,
+            received_at=self.clock(),
+            previous=previous,
+            customer=customer,
+            trusted_origins=self.trusted_api_origins,
+        )
+
+    def is_trusted_api_url(self, url: str) -> bool:
+        return is_gong_api_url(url, self.trusted_api_origins)
+
+
+def is_gong_api_url(url: str, trusted_origins: frozenset[str] = frozenset()) -> bool:
+    """True for ``https://<anything>.gong.io`` and for origins trusted explicitly (FakeGong)."""
+    try:
+        origin = origin_of(url)
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if origin in trusted_origins:
+        return True
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (
+        host == GONG_API_DOMAIN or host.endswith("." + GONG_API_DOMAIN)
+    )
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _short(text: Any, limit: int = 200) -> str | None:
+    if text is None:
+        return None
+    value = str(text)
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def parse_token_response(
+    response: requests.Response,
+    *,
+    received_at: float,
+    previous: Token | None,
+    customer: str | None,
+    trusted_origins: frozenset[str] = frozenset(),
+) -> Token:
+    """Turn a token-endpoint answer into a Token or the right error. Never echoes a token."""
+    status = response.status_code
+    body = _json_object(response)
+    request_id = _short(body.get("requestId")) if body else None
+    if status == 429 or status >= 500:
+        raise TokenEndpointError(
+            "Gong's token endpoint failed", status=status, request_id=request_id
+        )
+    if body is None:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        what = "an empty body" if not response.content else f"a body that is not JSON ({kind})"
+        raise TokenEndpointError(
+            f"Gong's token endpoint answered with {what}", status=status, request_id=request_id
+        )
+    if "error" in body:
+        error = _short(body.get("error")) or "error"
+        description = _short(body.get("error_description"))
+        if error == "invalid_grant":
+            raise ReauthorizationRequired(customer, description)
+        detail = f": {description}" if description else ""
+        raise OAuthError(
+            f"Gong refused the token request ({error}{detail})",
+            error=error,
+            description=description,
+            status=status,
+        )
+    if status != 200:
+        raise TokenEndpointError(
+            "Gong's token endpoint gave an unexpected answer", status=status, request_id=request_id
+        )
+    _check_fields(body, status, request_id, needs_refresh_token=previous is None)
+    base_url = str(body["api_base_url_for_customer"])
+    if not is_gong_api_url(base_url, trusted_origins):
+        raise TokenEndpointError(
+            f"api_base_url_for_customer {origin_of(base_url)!r} is not an https host under "
+            f"{GONG_API_DOMAIN}; refusing to send tokens there",
+            status=status,
+            request_id=request_id,
+        )
+    return Token.from_response(
+        body,
+        received_at=received_at,
+        previous_refresh_token=previous.refresh_token if previous else None,
+    )
+
+
+def _check_fields(
+    body: dict[str, Any], status: int, request_id: str | None, *, needs_refresh_token: bool
+) -> None:
+    required = ["access_token", "expires_in", "api_base_url_for_customer"]
+    if needs_refresh_token:
+        required.append("refresh_token")
+    for name in required:
+        value = body.get(name)
+        if value is None or value == "":
+            raise TokenEndpointError(
+                f"the token response lacks {name!r}", status=status, request_id=request_id
+            )
+    for name in ("access_token", "api_base_url_for_customer"):
+        if not isinstance(body[name], str):
+            raise TokenEndpointError(
+                f"the token response's {name!r} is not text", status=status, request_id=request_id
+            )
+    refresh = body.get("refresh_token")
+    if refresh is not None and not isinstance(refresh, str):
+        raise TokenEndpointError(
+            "the token response's 'refresh_token' is not text", status=status, request_id=request_id
+        )
+    expires_in = body["expires_in"]
+    if isinstance(expires_in, str) and expires_in.isdigit():
+        body["expires_in"] = expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+        raise TokenEndpointError(
+            "the token response's 'expires_in' is not a positive number of seconds",
+            status=status,
+            request_id=request_id,
+        )
+    token_type = body.get("token_type")
+    if token_type is not None and str(token_type).lower() != "bearer":
+        raise TokenEndpointError(
+            f"the token response's token_type is {_short(token_type, 20)!r}, not Bearer",
+            status=status,
+            request_id=request_id,
+        )

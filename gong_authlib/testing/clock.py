@@ -1,0 +1,29 @@
+"""A clock tests move by hand, shared by FakeGong and the code under test."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class FakeClock:
+    """Callable like :func:`time.time`; starts at the real time and moves only when told."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward by ``seconds`` and return the new time."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self():.3f})"

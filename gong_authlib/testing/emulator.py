@@ -1,0 +1,454 @@
+"""FakeGong's behaviour: Gong's OAuth server and API as state and pure request handlers.
+
+Faithful to gong-facts.md where it matters to clients: parameters only in the query string,
+HTTP Basic client authentication, 10-minute single-use codes, single-use rotating refresh
+tokens answered with ``invalid_grant`` on reuse, one API origin per customer, Gong's error
+body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 403 for another
+customer's token or a missing scope, and 429 with ``Retry-After``.
+
+The HTTP plumbing lives in :mod:`gong_authlib.testing.server`; this module never touches a
+socket, so every rule here is a plain function of the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from gong_authlib.config.scopes import KNOWN_SCOPES
+
+CODE_LIFETIME = 600
+DEFAULT_VALIDITY = 86_400
+INTEGRATION_TYPES = frozenset({"EMAIL_COMPOSER", "ACCOUNT_PAGES", "DIALER"})
+# Gong warns integrationId exceeds 2**53: clients must parse it as an integer, not a float.
+FIRST_INTEGRATION_ID = 2**53 + 1
+
+ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
+    ("GET", "/v2/users"): "api:users:read",
+    ("GET", "/v2/calls"): "api:calls:read:basic",
+    ("POST", "/v2/integration-settings"): "api:integration-settings:write",
+}
+
+
+@dataclass
+class Reply:
+    """What a handler answers: status, JSON or text body, extra headers, or a dropped line."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    delay: float = 0.0
+
+    def encoded(self) -> tuple[bytes, str]:
+        if isinstance(self.body, bytes):
+            return self.body, self.headers.get("Content-Type", "application/octet-stream")
+        if isinstance(self.body, str):
+            return self.body.encode(), self.headers.get("Content-Type", "text/html; charset=utf-8")
+        if self.body is None:
+            return b"", "text/plain"
+        return json.dumps(self.body).encode(), "application/json"
+
+
+@dataclass
+class Fault:
+    """One injected failure.
+
+    ``kind``: ``status`` (Gong's error body with ``status`` and optional ``retry_after``),
+    ``html``, ``truncated`` (cut-off JSON), ``empty``, ``body`` (``status`` with ``body`` as
+    the JSON answer), ``drop`` (close the connection unanswered) or ``delay`` (wait ``seconds``,
+    then answer normally).
+    """
+
+    target: str  # "token" or "api"
+    kind: str
+    times: int = 1
+    status: int = 503
+    seconds: float = 0.0
+    retry_after: int | None = None
+    customer: str | None = None
+    body: Any = None
+
+
+@dataclass
+class _Code:
+    customer: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class _Grant:
+    customer: str
+    scopes: tuple[str, ...]
+    access_expires_at: float
+    refresh_token: str
+    revoked: bool = False
+
+
+@dataclass
+class Stats:
+    """Counters tests assert on; keys are customer names (and grant types for token calls)."""
+
+    token_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    invalid_grant: Counter[str] = field(default_factory=Counter)
+    api_calls: Counter[str] = field(default_factory=Counter)
+    api_401: Counter[str] = field(default_factory=Counter)
+    api_403: Counter[str] = field(default_factory=Counter)
+    api_429: Counter[str] = field(default_factory=Counter)
+
+    def refreshes(self, customer: str | None = None) -> int:
+        return sum(
+            n
+            for (who, grant), n in self.token_calls.items()
+            if grant == "refresh_token" and customer in (None, who)
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _request_id() -> str:
+    return secrets.token_hex(10)
+
+
+def gong_error(status: int, message: str, **headers: str) -> Reply:
+    return Reply(status, {"requestId": _request_id(), "errors": [message]}, dict(headers))
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> Reply:
+    return Reply(status, {"error": error, "error_description": description})
+
+
+class Emulator:
+    """The shared state of one FakeGong: the registered app, customers, codes and tokens."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: Iterable[str],
+        scopes: Iterable[str],
+        clock: Callable[[], float],
+        auto_approve: bool,
+        default_validity: int,
+        rate_limit: int | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uris = set(redirect_uris)
+        self.app_scopes = tuple(scopes)
+        self.clock = clock
+        self.auto_approve = auto_approve
+        self.default_validity = default_validity
+        self.customer_origins: dict[str, str] = {}
+        self.signed_in_customer: str | None = None
+        self.stats = Stats()
+        self.faults: list[Fault] = []
+        self.allowed_origins: dict[str, list[dict[str, str]]] = {}
+        self.lock = threading.RLock()
+        self._codes: dict[str, _Code] = {}
+        self._access: dict[str, _Grant] = {}
+        self._refresh: dict[str, _Grant] = {}
+        self._used_refresh: dict[str, str] = {}  # spent refresh token -> its customer
+        self._next_integration_id = FIRST_INTEGRATION_ID
+        # Gong allows 3 calls a second per company by default; None turns the limit off.
+        self.rate_limit = rate_limit
+        self._recent_calls: dict[str, deque[float]] = {}
+
+    # -- faults --------------------------------------------------------------------------
+
+    def take_fault(self, target: str, customer: str | None = None) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.target == target and fault.customer in (None, customer):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    @staticmethod
+    def fault_reply(fault: Fault) -> Reply:
+        if fault.kind == "drop":
+            return Reply(0, drop=True)
+        if fault.kind == "delay":
+            return Reply(0, delay=fault.seconds)  # 0: carry on with the real answer
+        if fault.kind == "html":
+            return Reply(fault.status, "<html><body><h1>Bad gateway</h1></body></html>")
+        if fault.kind == "truncated":
+            return Reply(200, b'{"access_token": "eyJ', {"Content-Type": "application/json"})
+        if fault.kind == "empty":
+            return Reply(fault.status, b"")
+        if fault.kind == "body":
+            return Reply(fault.status, fault.body)
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return gong_error(fault.status, "injected failure", **headers)
+
+    # -- authorize -----------------------------------------------------------------------
+
+    def authorize_page(self, query: Mapping[str, str]) -> Reply:
+        problem = self._check_authorize(query)
+        if problem is not None:
+            return problem
+        requested = tuple(query.get("scope", "").split())
+        unknown = [s for s in requested if s not in self.app_scopes]
+        if unknown:
+            return self._redirect_error(query, "invalid_scope", f"not granted: {unknown[0]}")
+        if self.auto_approve:
+            return self.decide({**query, "decision": "approve"})
+        return Reply(200, self._consent_html(query, requested))
+
+    def decide(self, form: Mapping[str, str]) -> Reply:
+        problem = self._check_authorize(form)
+        if problem is not None:
+            return problem
+        if form.get("decision") != "approve":
+            return self._redirect_error(form, "access_denied", "The admin denied access")
+        customer = form.get("company") or self.signed_in_customer
+        if customer not in self.customer_origins:
+            return Reply(400, "<p>Unknown company.</p>")
+        code = "gongfake-code-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self._codes[code] = _Code(
+                customer,
+                form["redirect_uri"],
+                tuple(form.get("scope", "").split()),
+                self.clock(),
+            )
+        params = {"code": code, "state": form.get("state", "")}
+        return Reply(302, None, {"Location": _with_query(form["redirect_uri"], params)})
+
+    def _check_authorize(self, query: Mapping[str, str]) -> Reply | None:
+        if query.get("client_id") != self.client_id:
+            return Reply(400, "<p>Unknown client_id.</p>")
+        if query.get("response_type") != "code":
+            return Reply(400, "<p>response_type must be code.</p>")
+        if query.get("redirect_uri") not in self.redirect_uris:
+            # Never redirect to an unregistered URI: that is how codes get stolen.
+            return Reply(400, "<p>redirect_uri is not registered for this integration.</p>")
+        return None
+
+    def _redirect_error(self, query: Mapping[str, str], error: str, description: str) -> Reply:
+        params = {"error": error, "error_description": description, "state": query.get("state", "")}
+        return Reply(302, None, {"Location": _with_query(query["redirect_uri"], params)})
+
+    def _consent_html(self, query: Mapping[str, str], scopes: tuple[str, ...]) -> str:
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in query.items()
+        )
+        companies = "".join(
+            f'<option value="{html.escape(c)}"{_selected(c == self.signed_in_customer)}>'
+            f"{html.escape(c)}</option>"
+            for c in self.customer_origins
+        )
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
+        return (
+            "<!doctype html><html><head><title>Authorize app - FakeGong</title></head><body>"
+            "<h1>An app wants access to your Gong company</h1>"
+            f"<form method=post action=/oauth2/authorize>{hidden}"
+            f'<label>Company <select name="company">{companies}</select></label>'
+            f"<ul>{items}</ul>"
+            '<button id="approve" name="decision" value="approve">Approve</button>'
+            '<button id="deny" name="decision" value="deny">Deny</button>'
+            "</form></body></html>"
+        )
+
+    # -- token endpoint ------------------------------------------------------------------
+
+    def token(self, query: Mapping[str, str], authorization: str, body: bytes) -> Reply:
+        if not self._client_authenticated(authorization):
+            return oauth_error("invalid_client", "Client authentication failed", 401)
+        if "grant_type" not in query:
+            where = "the form body" if body else "nowhere"
+            return oauth_error(
+                "invalid_request",
+                f"parameters must be sent in the query string (found them in {where})",
+            )
+        grant_type = query["grant_type"]
+        if grant_type == "authorization_code":
+            return self._exchange(query)
+        if grant_type == "refresh_token":
+            return self._refresh_grant(query)
+        return oauth_error("unsupported_grant_type", f"unsupported grant_type {grant_type}")
+
+    def _client_authenticated(self, authorization: str) -> bool:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return False
+        expected = f"{self.client_id}:{self.client_secret}"
+        return secrets.compare_digest(decoded.encode(), expected.encode())
+
+    def _validity(self, query: Mapping[str, str]) -> int | Reply:
+        raw = query.get("validity_duration")
+        if raw is None:
+            return self.default_validity
+        if not raw.isdigit() or int(raw) <= 0:
+            return oauth_error("invalid_request", "validity_duration must be a positive integer")
+        return int(raw)
+
+    def _exchange(self, query: Mapping[str, str]) -> Reply:
+        validity = self._validity(query)
+        if isinstance(validity, Reply):
+            return validity
+        with self.lock:
+            code = self._codes.get(query.get("code", ""))
+            if code is None or code.used or self.clock() - code.issued_at > CODE_LIFETIME:
+                self.stats.invalid_grant[code.customer if code else "?"] += 1
+                return oauth_error("invalid_grant", "Authorization code is invalid or expired.")
+            if query.get("redirect_uri") != code.redirect_uri:
+                return oauth_error("invalid_grant", "redirect_uri does not match")
+            if query.get("client_id") != self.client_id:
+                return oauth_error("invalid_request", "client_id does not match")
+            code.used = True
+            self.stats.token_calls[(code.customer, "authorization_code")] += 1
+            return self._issue(code.customer, code.scopes, validity)
+
+    def _refresh_grant(self, query: Mapping[str, str]) -> Reply:
+        validity = self._validity(query)
+        if isinstance(validity, Reply):
+            return validity
+        presented = query.get("refresh_token", "")
+        with self.lock:
+            grant = self._refresh.pop(presented, None)
+            if grant is None or grant.revoked:
+                who = grant.customer if grant else self._used_refresh.get(presented, "?")
+                self.stats.invalid_grant[who] += 1
+                return oauth_error("invalid_grant", "Token has been expired or revoked.")
+            self._used_refresh[presented] = grant.customer
+            self.stats.token_calls[(grant.customer, "refresh_token")] += 1
+            return self._issue(grant.customer, grant.scopes, validity)
+
+    def _issue(self, customer: str, scopes: tuple[str, ...], validity: int) -> Reply:
+        now = self.clock()
+        header = _b64(b'{"alg":"HS256","typ":"JWT"}')
+        claims = {"sub": customer, "exp": int(now + validity), "jti": secrets.token_hex(8)}
+        access = f"{header}.{_b64(json.dumps(claims).encode())}.{_b64(secrets.token_bytes(32))}"
+        refresh = "gongfake-rt-" + secrets.token_urlsafe(32)
+        grant = _Grant(customer, scopes, now + validity, refresh)
+        self._access[access] = grant
+        self._refresh[refresh] = grant
+        return Reply(
+            200,
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "expires_in": validity,
+                "token_type": "Bearer",
+                "scope": " ".join(scopes),
+                "api_base_url_for_customer": self.customer_origins[customer],
+            },
+        )
+
+    def revoke(self, customer: str) -> None:
+        """Invalidate every access and refresh token of ``customer`` (an admin uninstall)."""
+        with self.lock:
+            for grant in list(self._access.values()) + list(self._refresh.values()):
+                if grant.customer == customer:
+                    grant.revoked = True
+
+    # -- API -----------------------------------------------------------------------------
+
+    def _over_rate(self, customer: str) -> bool:
+        """A sliding one-second window on the real monotonic clock: rates are about load."""
+        if self.rate_limit is None:
+            return False
+        now = time.monotonic()
+        recent = self._recent_calls.setdefault(customer, deque())
+        while recent and now - recent[0] >= 1.0:
+            recent.popleft()
+        if len(recent) >= self.rate_limit:
+            return True
+        recent.append(now)
+        return False
+
+    def api(self, customer: str, method: str, path: str, authorization: str, body: bytes) -> Reply:
+        refusal = self._check_api_access(customer, method, path, authorization)
+        if refusal is not None:
+            return refusal
+        if path == "/v2/users":
+            users = [{"id": "7782342274025937895", "emailAddress": f"admin@{customer}.example"}]
+            return Reply(200, {"requestId": _request_id(), "users": users})
+        if path == "/v2/calls":
+            calls = [{"id": "7782342274025937896", "title": f"Discovery call with {customer}"}]
+            return Reply(200, {"requestId": _request_id(), "calls": calls})
+        return self._integration_settings(customer, body)
+
+    def _check_api_access(
+        self, customer: str, method: str, path: str, authorization: str
+    ) -> Reply | None:
+        """The refusal Gong would give, in Gong's order: rate, token, company, endpoint, scope."""
+        with self.lock:
+            self.stats.api_calls[customer] += 1
+            if self._over_rate(customer):
+                self.stats.api_429[customer] += 1
+                return gong_error(429, "Too many requests", **{"Retry-After": "1"})
+            scheme, _, presented = authorization.partition(" ")
+            grant = self._access.get(presented) if scheme.lower() == "bearer" else None
+            if grant is None or grant.revoked or self.clock() >= grant.access_expires_at:
+                self.stats.api_401[customer] += 1
+                return gong_error(401, "Access denied")
+            if grant.customer != customer:
+                self.stats.api_403[customer] += 1
+                return gong_error(403, "Access denied: token belongs to another company")
+            needed = ENDPOINT_SCOPES.get((method, path))
+            if needed is None:
+                return gong_error(404, f"No endpoint {method} {path}")
+            if needed not in grant.scopes:
+                self.stats.api_403[customer] += 1
+                return gong_error(403, f"Missing scope {needed}")
+        return None
+
+    def _integration_settings(self, customer: str, body: bytes) -> Reply:
+        try:
+            payload = json.loads(body)
+            settings = payload["integrationTypeSettings"]
+            assert isinstance(settings, list)
+            assert settings
+            for item in settings:
+                assert item["integrationType"] in INTEGRATION_TYPES
+                origin = urlsplit(item["allowedOrigin"])
+                assert origin.scheme == "https"
+                assert origin.netloc
+                assert origin.path in ("", "/")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return gong_error(400, "integrationTypeSettings is malformed")
+        with self.lock:
+            stored = self.allowed_origins.setdefault(customer, [])
+            if all(item in stored for item in settings):
+                return gong_error(409, "these settings already exist")
+            stored.extend(item for item in settings if item not in stored)
+            integration_id = self._next_integration_id
+            self._next_integration_id += 1
+        return Reply(200, {"requestId": _request_id(), "integrationId": integration_id})
+
+
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    separator = "&" if urlsplit(url).query else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+def _selected(yes: bool) -> str:
+    return " selected" if yes else ""
+
+
+def default_scopes() -> tuple[str, ...]:
+    return tuple(KNOWN_SCOPES)

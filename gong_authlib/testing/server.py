@@ -1,0 +1,281 @@
+"""FakeGong's sockets: one loopback HTTP server for OAuth, one per customer for its API.
+
+Each customer gets its own port, so ``api_base_url_for_customer`` differs per customer just as
+Gong's regional hosts do, and a token sent to the wrong customer's origin really arrives
+somewhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from gong_authlib.testing.clock import FakeClock
+from gong_authlib.testing.emulator import DEFAULT_VALIDITY, Emulator, Fault, Reply, Stats
+from gong_authlib.testing.emulator import default_scopes as _default_scopes
+
+log = logging.getLogger("gong_authlib.testing")
+
+Route = Callable[["_Handler", str], Reply]
+
+DEFAULT_CLIENT_ID = "fakegong-client-id"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+def _first_values(query: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Gong's load balancers do
+    server_version = "FakeGong/1"
+    route: Route  # set per server by _serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log: it would print tokens in query strings."""
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            reply = type(self).route(self, method)
+        except Exception:  # an emulator bug must surface as a 500, not a hung client
+            log.exception("FakeGong failed on %s %s", method, urlsplit(self.path).path)
+            reply = Reply(500, {"requestId": "emulator", "errors": ["FakeGong internal error"]})
+        if reply.drop:
+            self.close_connection = True
+            return
+        payload, content_type = reply.encoded()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            if name != "Content-Type":
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+
+def _serve(route: Route) -> ThreadingHTTPServer:
+    handler = type("FakeGongHandler", (_Handler,), {"route": staticmethod(route)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="fakegong", daemon=True).start()
+    return server
+
+
+def _apply_fault(emulator: Emulator, target: str, customer: str | None = None) -> Reply | None:
+    fault = emulator.take_fault(target, customer)
+    if fault is None:
+        return None
+    reply = emulator.fault_reply(fault)
+    if reply.delay:
+        time.sleep(reply.delay)  # latency injection: the client's timeout is what is tested
+        return None
+    return reply
+
+
+class FakeGong:
+    """A local Gong for tests and demos: OAuth endpoints and a per-customer API on 127.0.0.1.
+
+    Use it as a context manager (or the ``fake_gong`` pytest fixture)::
+
+        with FakeGong() as gong:
+            gong.add_customer("acme")
+            client = gong.oauth_client()
+            url, state = client.authorization_url(["api:users:read"], gong.redirect_uri)
+            pending, code = client.parse_callback(gong.approve(url), redirect_uri=gong.redirect_uri)
+            token = client.exchange_code(code, gong.redirect_uri)
+
+    ``clock`` (a :class:`FakeClock` by default) decides every expiry, so tests move time
+    instead of sleeping. ``inject`` adds faults; ``stats`` counts what happened.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str | None = None,
+        redirect_uris: Iterable[str] = (DEFAULT_REDIRECT_URI,),
+        scopes: Iterable[str] | None = None,
+        clock: FakeClock | None = None,
+        auto_approve: bool = True,
+        default_validity: int = DEFAULT_VALIDITY,
+        rate_limit: int | None = None,
+    ) -> None:
+        self.clock = clock or FakeClock()
+        self.client_id = client_id
+        self.client_secret = client_secret or "fakegong-secret-" + secrets.token_urlsafe(16)
+        self.redirect_uris = tuple(redirect_uris)
+        self.emulator = Emulator(
+            client_id=client_id,
+            client_secret=self.client_secret,
+            redirect_uris=self.redirect_uris,
+            scopes=tuple(scopes) if scopes is not None else _default_scopes(),
+            clock=self.clock,
+            auto_approve=auto_approve,
+            default_validity=default_validity,
+            rate_limit=rate_limit,
+        )
+        self._oauth_server: ThreadingHTTPServer | None = None
+        self._api_servers: dict[str, ThreadingHTTPServer] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> FakeGong:
+        if self._oauth_server is None:
+            self._oauth_server = _serve(self._oauth_route)
+        return self
+
+    def stop(self) -> None:
+        servers = [self._oauth_server, *self._api_servers.values()]
+        for server in servers:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        self._oauth_server = None
+        self._api_servers.clear()
+
+    def __enter__(self) -> FakeGong:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"FakeGong(url={self.url!r}, customers={list(self._api_servers)!r})"
+
+    # -- addresses -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._oauth_server is None:
+            raise RuntimeError("FakeGong is not started: use it as a context manager")
+        host, port = self._oauth_server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/oauth2/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/oauth2/generate-customer-token"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.redirect_uris[0]
+
+    @property
+    def trusted_origins(self) -> tuple[str, ...]:
+        """The customers' API origins, to pass as ``trusted_api_origins`` to clients."""
+        return tuple(self.emulator.customer_origins.values())
+
+    @property
+    def stats(self) -> Stats:
+        return self.emulator.stats
+
+    # -- customers, faults, helpers --------------------------------------------------------
+
+    def add_customer(self, name: str) -> str:
+        """Start ``name``'s API origin and return it (its ``api_base_url_for_customer``)."""
+        self.start()
+        if name not in self._api_servers:
+            server = _serve(lambda handler, method: self._api_route(name, handler, method))
+            host, port = server.server_address[:2]
+            self._api_servers[name] = server
+            self.emulator.customer_origins[name] = f"http://{host!s}:{port}"
+            if self.emulator.signed_in_customer is None:
+                self.emulator.signed_in_customer = name
+        return self.emulator.customer_origins[name]
+
+    def sign_in(self, customer: str) -> None:
+        """Make ``customer`` the company whose tech admin approves the next authorization."""
+        self.add_customer(customer)
+        self.emulator.signed_in_customer = customer
+
+    def inject(self, target: str, kind: str, **options: Any) -> None:
+        """Queue a fault for the ``"token"`` endpoint or the ``"api"`` (see :class:`Fault`)."""
+        if target not in ("token", "api"):
+            raise ValueError("target is 'token' or 'api'")
+        with self.emulator.lock:
+            self.emulator.faults.append(Fault(target=target, kind=kind, **options))
+
+    def revoke(self, customer: str) -> None:
+        self.emulator.revoke(customer)
+
+    def oauth_client(self, **options: Any) -> Any:
+        """A GongOAuthClient wired to this FakeGong (its URLs, secret, origins and clock)."""
+        from gong_authlib.oauth import GongOAuthClient
+
+        defaults: dict[str, Any] = {
+            "authorize_url": self.authorize_url,
+            "token_url": self.token_url,
+            "trusted_api_origins": self.trusted_origins,
+            "clock": self.clock,
+            "backoff_factor": 0.0,
+        }
+        return GongOAuthClient(self.client_id, self.client_secret, **{**defaults, **options})
+
+    def approve(self, authorize_url: str) -> str:
+        """Follow ``authorize_url`` as the signed-in admin's browser would; return the callback.
+
+        With ``auto_approve=False`` this submits the consent form's Approve button.
+        """
+        import requests
+
+        response = requests.get(authorize_url, allow_redirects=False, timeout=10)
+        if response.status_code == 200:  # the consent page: press Approve
+            query = _first_values(urlsplit(authorize_url).query)
+            form = {**query, "decision": "approve"}
+            response = requests.post(
+                self.authorize_url, data=form, allow_redirects=False, timeout=10
+            )
+        if response.status_code != 302:
+            raise RuntimeError(f"authorization was not redirected (HTTP {response.status_code})")
+        return response.headers["Location"]
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _oauth_route(self, handler: _Handler, method: str) -> Reply:
+        parts = urlsplit(handler.path)
+        query = _first_values(parts.query)
+        body = handler._body()
+        if parts.path == "/oauth2/authorize":
+            if method == "GET":
+                return self.emulator.authorize_page(query)
+            return self.emulator.decide(_first_values(body.decode("utf-8", "replace")))
+        if parts.path == "/oauth2/generate-customer-token" and method == "POST":
+            fault = _apply_fault(self.emulator, "token")
+            if fault is not None:
+                return fault
+            return self.emulator.token(query, handler.headers.get("Authorization", ""), body)
+        return Reply(404, {"error": "not_found"})
+
+    def _api_route(self, customer: str, handler: _Handler, method: str) -> Reply:
+        body = handler._body()
+        fault = _apply_fault(self.emulator, "api", customer)
+        if fault is not None:
+            if fault.status == 429:
+                self.emulator.stats.api_429[customer] += 1
+            return fault
+        path = urlsplit(handler.path).path
+        authorization = handler.headers.get("Authorization", "")
+        return self.emulator.api(customer, method, path, authorization, body)
