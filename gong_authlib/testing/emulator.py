@@ -183,20 +183,13 @@ class Emulator:
 
     @staticmethod
     def fault_reply(fault: Fault) -> Reply:
-        if fault.kind == "drop":
-            return Reply(0, drop=True)
-        if fault.kind == "delay":
-            return Reply(0, delay=fault.seconds)  # 0: carry on with the real answer
-        if fault.kind == "html":
-            return Reply(fault.status, "<html><body><h1>Bad gateway</h1></body></html>")
-        if fault.kind == "truncated":
-            return Reply(200, b'{"access_token": "eyJ', {"Content-Type": "application/json"})
-        if fault.kind == "empty":
-            return Reply(fault.status, b"")
-        if fault.kind == "body":
-            return Reply(fault.status, fault.body)
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-        return gong_error(fault.status, "injected failure", **headers)
+        build = _FAULT_REPLIES.get(fault.kind)
+        if build is None:
+            headers = (
+                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            )
+            return gong_error(fault.status, "injected failure", **headers)
+        return build(fault)
 
     # -- authorize -----------------------------------------------------------------------
 
@@ -439,6 +432,19 @@ class Emulator:
             integration_id = self._next_integration_id
             self._next_integration_id += 1
         return Reply(200, {"requestId": _request_id(), "integrationId": integration_id})
+
+
+_FAULT_REPLIES: dict[str, Callable[[Fault], Reply]] = {
+    "drop": lambda fault: Reply(0, drop=True),
+    # status 0: no answer of its own; the real one follows after the wait
+    "delay": lambda fault: Reply(0, delay=fault.seconds),
+    "html": lambda fault: Reply(fault.status, "<html><body><h1>Bad gateway</h1></body></html>"),
+    "truncated": lambda fault: Reply(
+        200, b'{"access_token": "eyJ', {"Content-Type": "application/json"}
+    ),
+    "empty": lambda fault: Reply(fault.status, b""),
+    "body": lambda fault: Reply(fault.status, fault.body),
+}
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
