@@ -28,6 +28,11 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "Diagnostic": "gong_authlib.config.diagnostics",
+    "GongOAuthClient": "gong_authlib.oauth",
+    "MemoryStateStore": "gong_authlib.state",
+    "PendingAuthorization": "gong_authlib.state",
+    "StateStore": "gong_authlib.state",
+    "Token": "gong_authlib.token",
     "IntegrationConfig": "gong_authlib.config.model",
     "Secret": "gong_authlib.secret",
     "load_config": "gong_authlib.config.model",
@@ -38,19 +43,27 @@ if TYPE_CHECKING:
     from gong_authlib.config.diagnostics import Diagnostic
     from gong_authlib.config.model import IntegrationConfig, load_config
     from gong_authlib.config.validate import validate_file
+    from gong_authlib.oauth import GongOAuthClient
     from gong_authlib.secret import Secret
+    from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
+    from gong_authlib.token import Token
 
 __all__ = [
     "ConfigError",
     "Diagnostic",
     "GongAuthError",
+    "GongOAuthClient",
     "IntegrationConfig",
+    "MemoryStateStore",
     "OAuthError",
     "OriginMismatch",
+    "PendingAuthorization",
     "ReauthorizationRequired",
     "RequestNotReplayable",
     "Secret",
     "StateError",
+    "StateStore",
+    "Token",
     "TokenEndpointError",
     "TokenNotFound",
     "TokenStoreError",

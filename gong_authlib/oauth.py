@@ -26,6 +26,7 @@ from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth2.auth import encode_client_secret_basic
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from gong_authlib.clock import Clock, system_clock
@@ -251,15 +252,9 @@ class GongOAuthClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except requests.Timeout:
-            # Never the exception text: it holds the URL, and the URL holds the secret.
-            raise TokenEndpointError(
-                f"Gong's token endpoint timed out during the {grant}"
-            ) from None
         except requests.RequestException as exc:
-            raise TokenEndpointError(
-                f"could not reach Gong's token endpoint during the {grant} ({type(exc).__name__})"
-            ) from None
+            # Never the exception's text: it holds the URL, and the URL holds the secret.
+            raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None
         return parse_token_response(
             response,
             received_at=self.clock(),
@@ -270,6 +265,14 @@ class GongOAuthClient:
 
     def is_trusted_api_url(self, url: str) -> bool:
         return is_gong_api_url(url, self.trusted_api_origins)
+
+
+def _failure_kind(exc: requests.RequestException) -> str:
+    """Name a transport failure without quoting it (requests' messages include the URL)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
+        return "Gong's token endpoint timed out"
+    return f"could not reach Gong's token endpoint ({type(exc).__name__})"
 
 
 def is_gong_api_url(url: str, trusted_origins: frozenset[str] = frozenset()) -> bool:

@@ -77,7 +77,10 @@ def _serve(route: Route) -> ThreadingHTTPServer:
     handler = type("FakeGongHandler", (_Handler,), {"route": staticmethod(route)})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="fakegong", daemon=True).start()
+    # A short poll interval makes shutdown() quick: tests start and stop many servers.
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fakegong", daemon=True
+    ).start()
     return server
 
 

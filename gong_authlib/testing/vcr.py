@@ -128,6 +128,9 @@ class SecretScrubber:
             scrubbed = self._json_body(raw if isinstance(raw, bytes) else raw.encode())
             if scrubbed is not None:
                 body["string"] = scrubbed
+                for name in headers:
+                    if name.lower() == "content-length":  # keep replay's framing honest
+                        headers[name] = [str(len(scrubbed))]
         return response
 
 
