@@ -28,7 +28,14 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "Diagnostic": "gong_authlib.config.diagnostics",
+    "GongAuth": "gong_authlib.auth",
     "GongOAuthClient": "gong_authlib.oauth",
+    "GongSession": "gong_authlib.session",
+    "MemoryTokenStore": "gong_authlib.stores",
+    "SQLiteTokenStore": "gong_authlib.stores",
+    "TokenStore": "gong_authlib.stores",
+    "gong_session": "gong_authlib.session",
+    "open_store": "gong_authlib.stores",
     "MemoryStateStore": "gong_authlib.state",
     "PendingAuthorization": "gong_authlib.state",
     "StateStore": "gong_authlib.state",
@@ -40,35 +47,45 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from gong_authlib.auth import GongAuth
     from gong_authlib.config.diagnostics import Diagnostic
     from gong_authlib.config.model import IntegrationConfig, load_config
     from gong_authlib.config.validate import validate_file
     from gong_authlib.oauth import GongOAuthClient
     from gong_authlib.secret import Secret
+    from gong_authlib.session import GongSession, gong_session
     from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
+    from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore, TokenStore, open_store
     from gong_authlib.token import Token
 
 __all__ = [
     "ConfigError",
     "Diagnostic",
+    "GongAuth",
     "GongAuthError",
     "GongOAuthClient",
+    "GongSession",
     "IntegrationConfig",
     "MemoryStateStore",
+    "MemoryTokenStore",
     "OAuthError",
     "OriginMismatch",
     "PendingAuthorization",
     "ReauthorizationRequired",
     "RequestNotReplayable",
+    "SQLiteTokenStore",
     "Secret",
     "StateError",
     "StateStore",
     "Token",
     "TokenEndpointError",
     "TokenNotFound",
+    "TokenStore",
     "TokenStoreError",
     "__version__",
+    "gong_session",
     "load_config",
+    "open_store",
     "validate_file",
 ]
 

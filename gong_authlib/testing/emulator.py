@@ -77,6 +77,7 @@ class Fault:
     retry_after: int | None = None
     customer: str | None = None
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -350,6 +351,14 @@ class Emulator:
                 "api_base_url_for_customer": self.customer_origins[customer],
             },
         )
+
+    def invalidate_access_tokens(self, customer: str) -> None:
+        """End ``customer``'s access tokens early, refresh tokens untouched: the API will
+        answer 401 to tokens a client still believes fresh."""
+        with self.lock:
+            for grant in self._access.values():
+                if grant.customer == customer:
+                    grant.access_expires_at = min(grant.access_expires_at, self.clock())
 
     def revoke(self, customer: str) -> None:
         """Invalidate every access and refresh token of ``customer`` (an admin uninstall)."""

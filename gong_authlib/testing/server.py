@@ -222,7 +222,12 @@ class FakeGong:
             self.emulator.faults.append(Fault(target=target, kind=kind, **options))
 
     def revoke(self, customer: str) -> None:
+        """Invalidate every token of ``customer``, as an admin uninstalling the app would."""
         self.emulator.revoke(customer)
+
+    def invalidate_access_tokens(self, customer: str) -> None:
+        """Make ``customer``'s current access tokens answer 401; refresh tokens still work."""
+        self.emulator.invalidate_access_tokens(customer)
 
     def oauth_client(self, **options: Any) -> Any:
         """A GongOAuthClient wired to this FakeGong (its URLs, secret, origins and clock)."""

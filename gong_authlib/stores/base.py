@@ -1,0 +1,96 @@
+"""The TokenStore interface every store implements, and the refresh-lock contract.
+
+A store keeps one token set per customer and a per-customer *refresh lock*. The lock is what
+makes refreshes happen once: GongAuth refreshes only while holding it, so two workers never
+spend the same single-use refresh token. The lock has a *lease*: if its holder dies (``kill
+-9``, a lost machine), the lock frees itself when the lease runs out, and others carry on.
+The lease must outlast a refresh's worst case (connect and read timeouts, retries); the
+default of 120 seconds does for the default client timeouts.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+from gong_authlib.token import Token
+
+DEFAULT_LEASE = 120.0
+
+
+class TokenStore(ABC):
+    """Where customers' tokens live. Implementations must be safe to share across threads."""
+
+    def __init__(self) -> None:
+        self._thread_locks: dict[str, threading.Lock] = {}
+        self._thread_locks_guard = threading.Lock()
+
+    @abstractmethod
+    def get(self, customer: str) -> Token | None:
+        """The customer's token, or None if none is stored. TokenStoreError if unreadable."""
+
+    @abstractmethod
+    def put(self, customer: str, token: Token) -> None:
+        """Store (replace) the customer's token atomically and durably."""
+
+    @abstractmethod
+    def delete(self, customer: str) -> bool:
+        """Forget the customer's token; True if there was one."""
+
+    @abstractmethod
+    def customers(self) -> list[str]:
+        """Every customer with a stored token, sorted."""
+
+    @abstractmethod
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold the customer's refresh lock across threads, processes (and machines, for
+        shared stores). Waits up to ``timeout`` (default: ``lease``) and raises
+        TokenStoreError if it cannot be had: callers must never refresh without it."""
+
+    def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
+        """Release connections; the store must not be used afterwards."""
+
+    def thread_lock(self, customer: str) -> threading.Lock:
+        """The in-process lock for ``customer``, shared by every GongAuth on this store."""
+        with self._thread_locks_guard:
+            lock = self._thread_locks.get(customer)
+            if lock is None:
+                lock = self._thread_locks[customer] = threading.Lock()
+            return lock
+
+    def rotate_encryption(self, *, lease: float = DEFAULT_LEASE) -> int:
+        """Re-write every token with the newest encryption key; returns how many.
+
+        Each rewrite happens under the customer's refresh lock, so it cannot race a refresh.
+        """
+        rewritten = 0
+        for customer in self.customers():
+            with self.thread_lock(customer), self.lock(customer, lease=lease):
+                token = self.get(customer)
+                if token is not None:
+                    self.put(customer, token)
+                    rewritten += 1
+        return rewritten
+
+    def items(self) -> Iterator[tuple[str, Token | None]]:
+        for customer in self.customers():
+            yield customer, self.get(customer)
+
+    def __enter__(self) -> TokenStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def check_customer(customer: str) -> str:
+    """Customer names are keys in files, Redis and SQL: non-empty text without control chars."""
+    if not isinstance(customer, str) or not customer or len(customer) > 200:
+        raise ValueError("a customer name is 1 to 200 characters of text")
+    if any(ord(ch) < 32 for ch in customer):
+        raise ValueError("a customer name cannot contain control characters")
+    return customer

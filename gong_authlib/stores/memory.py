@@ -1,0 +1,73 @@
+"""MemoryTokenStore: tokens in this process only, for tests and short-lived scripts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.leases import leased
+from gong_authlib.token import Token
+
+
+class MemoryTokenStore(TokenStore):
+    """A dict behind a lock. Tokens are kept serialized, exactly as durable stores keep them,
+    so nothing a caller holds can change what is stored."""
+
+    def __init__(self, *, encryption_keys: Sequence[str | bytes] = ()) -> None:
+        super().__init__()
+        self._codec = TokenCodec(encryption_keys)
+        self._data: dict[str, bytes] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._guard = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(customers={len(self._data)})"
+
+    def get(self, customer: str) -> Token | None:
+        with self._guard:
+            raw = self._data.get(check_customer(customer))
+        return None if raw is None else self._codec.decode(raw, customer=customer)
+
+    def put(self, customer: str, token: Token) -> None:
+        encoded = self._codec.encode(token)
+        with self._guard:
+            self._data[check_customer(customer)] = encoded
+
+    def delete(self, customer: str) -> bool:
+        with self._guard:
+            return self._data.pop(check_customer(customer), None) is not None
+
+    def customers(self) -> list[str]:
+        with self._guard:
+            return sorted(self._data)
+
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        check_customer(customer)
+
+        def try_acquire(owner: str) -> bool:
+            now = time.monotonic()
+            with self._guard:
+                holder = self._leases.get(customer)
+                if holder is not None and holder[1] > now:
+                    return False
+                self._leases[customer] = (owner, now + lease)
+                return True
+
+        def release(owner: str) -> None:
+            with self._guard:
+                if self._leases.get(customer, ("", 0.0))[0] == owner:
+                    del self._leases[customer]
+
+        return leased(
+            customer=customer,
+            try_acquire=try_acquire,
+            release=release,
+            timeout=lease if timeout is None else timeout,
+            store_name="memory",
+        )

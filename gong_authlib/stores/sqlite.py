@@ -1,0 +1,239 @@
+"""SQLiteTokenStore: the embedded default. One file, nothing to run, safe across processes.
+
+* WAL journal and ``synchronous=FULL``: a put that returned is on disk, and readers never
+  wait for a writer. Every write is one statement, so it is atomic.
+* The file (and its folder, when created here) is private to its owner: mode 0600 (0700).
+* A ``gong_authlib_meta`` table records the schema version; older files are migrated in one
+  transaction when opened, newer ones are refused rather than misread.
+* The refresh lock is a lease row taken with one atomic upsert, so it works across processes
+  and frees itself when a holder killed mid-refresh stops renewing it.
+* Connections are per thread and per process (a forked child opens its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from gong_authlib.errors import TokenStoreError
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.leases import leased
+from gong_authlib.token import Token
+
+log = logging.getLogger("gong_authlib.stores")
+
+SCHEMA_VERSION = 1
+_META = "gong_authlib_meta"
+
+# version -> statements that bring a file from the previous version to it
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE tokens (customer TEXT PRIMARY KEY, data BLOB NOT NULL,"
+        " updated_at REAL NOT NULL)",
+        "CREATE TABLE locks (customer TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
+}
+
+T = TypeVar("T")
+
+
+class SQLiteTokenStore(TokenStore):
+    """Tokens in a local SQLite file, shared by every process on the machine."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        encryption_keys: Sequence[str | bytes] = (),
+        busy_timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path).expanduser()
+        self._codec = TokenCodec(encryption_keys)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_guard = threading.Lock()
+        self._prepare_file()
+        self._guarded("open", self._migrate)
+
+    def __repr__(self) -> str:
+        return f"SQLiteTokenStore({str(self.path)!r})"
+
+    # -- file and connections ------------------------------------------------------------
+
+    def _prepare_file(self) -> None:
+        folder = self.path.parent
+        try:
+            if not folder.exists():
+                folder.mkdir(mode=0o700, parents=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+            if mode & 0o077:
+                log.warning("tightening %s from %o to 0600: it holds credentials", self.path, mode)
+                os.chmod(self.path, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot open the token store {self.path}: {exc.strerror or exc}"
+            ) from None
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            local.connection, local.pid = connection, os.getpid()
+            with self._connections_guard:
+                self._connections.append(connection)
+        current: sqlite3.Connection = local.connection
+        return current
+
+    def close(self) -> None:
+        with self._connections_guard:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _guarded(self, action: str, work: Callable[[], T]) -> T:
+        """Run ``work``, turning SQLite's failures into TokenStoreError with context."""
+        try:
+            return work()
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "not a database" in message or "malformed" in message:
+                message = "the file is not a gong-authlib SQLite store, or is damaged"
+            raise TokenStoreError(f"token store {self.path}: {action} failed: {message}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            # _META is a constant of this module, never input: the f-strings are safe.
+            db.execute(f"CREATE TABLE IF NOT EXISTS {_META} (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute(
+                f"SELECT value FROM {_META} WHERE key = 'schema_version'"  # noqa: S608
+            ).fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise TokenStoreError(
+                    f"token store {self.path} has schema version {version}, written by a newer "
+                    f"gong-authlib; this one reads up to {SCHEMA_VERSION}"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    db.execute(statement)
+                log.info("token store %s migrated to schema version %d", self.path, target)
+            db.execute(
+                f"INSERT OR REPLACE INTO {_META} (key, value) VALUES ('schema_version', ?)",  # noqa: S608
+                (str(SCHEMA_VERSION),),
+            )
+
+    # -- TokenStore ----------------------------------------------------------------------
+
+    def get(self, customer: str) -> Token | None:
+        check_customer(customer)
+        row = self._guarded(
+            "read",
+            lambda: (
+                self._connection()
+                .execute("SELECT data FROM tokens WHERE customer = ?", (customer,))
+                .fetchone()
+            ),
+        )
+        return None if row is None else self._codec.decode(row[0], customer=customer)
+
+    def put(self, customer: str, token: Token) -> None:
+        check_customer(customer)
+        data = self._codec.encode(token)
+        self._guarded(
+            "write",
+            lambda: self._connection().execute(
+                "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (customer) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                (customer, data, time.time()),
+            ),
+        )
+
+    def delete(self, customer: str) -> bool:
+        check_customer(customer)
+        cursor = self._guarded(
+            "delete",
+            lambda: self._connection().execute(
+                "DELETE FROM tokens WHERE customer = ?", (customer,)
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def customers(self) -> list[str]:
+        rows = self._guarded(
+            "list",
+            lambda: (
+                self._connection()
+                .execute("SELECT customer FROM tokens ORDER BY customer")
+                .fetchall()
+            ),
+        )
+        return [row[0] for row in rows]
+
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        check_customer(customer)
+
+        def try_acquire(owner: str) -> bool:
+            now = time.time()
+            # One atomic upsert: take the row if absent, or if its lease has run out.
+            cursor = self._guarded(
+                "lock",
+                lambda: self._connection().execute(
+                    "INSERT INTO locks (customer, owner, expires_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (customer) DO UPDATE SET owner = excluded.owner, "
+                    "expires_at = excluded.expires_at WHERE locks.expires_at <= ?",
+                    (customer, owner, now + lease, now),
+                ),
+            )
+            return cursor.rowcount == 1
+
+        def release(owner: str) -> None:
+            self._guarded(
+                "unlock",
+                lambda: self._connection().execute(
+                    "DELETE FROM locks WHERE customer = ? AND owner = ?", (customer, owner)
+                ),
+            )
+
+        return leased(
+            customer=customer,
+            try_acquire=try_acquire,
+            release=release,
+            timeout=lease if timeout is None else timeout,
+            store_name=f"sqlite {self.path}",
+        )
