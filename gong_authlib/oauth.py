@@ -74,7 +74,7 @@ def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> r
     retry = Retry(
         total=retries,
         connect=retries,
-        read=0,
+        read=False,
         status=retries,
         other=0,
         allowed_methods=frozenset({"POST"}),

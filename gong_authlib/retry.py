@@ -53,7 +53,7 @@ def gong_retry(*, total: int = 4, backoff_factor: float = 0.5) -> GongRetry:
     return GongRetry(
         total=total,
         connect=total,
-        read=0,  # a read that failed may have been processed; only idempotent-safe statuses
+        read=False,  # a read that failed may have been processed: surface the timeout
         status=total,
         status_forcelist=RETRY_STATUSES,
         backoff_factor=backoff_factor,

@@ -72,7 +72,9 @@ class Token:
     scope: frozenset[str] = frozenset()
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
     issued_at: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, hash=False
+    )
 
     def is_expired(self, leeway: float = 0.0, *, now: float) -> bool:
         """True if the token expires within ``leeway`` seconds of ``now``."""

@@ -186,9 +186,9 @@ class Emulator:
     def fault_reply(fault: Fault) -> Reply:
         build = _FAULT_REPLIES.get(fault.kind)
         if build is None:
-            headers = (
-                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            )
+            headers = dict(fault.headers)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
             return gong_error(fault.status, "injected failure", **headers)
         return build(fault)
 
@@ -322,11 +322,12 @@ class Emulator:
             return validity
         presented = query.get("refresh_token", "")
         with self.lock:
-            grant = self._refresh.pop(presented, None)
+            grant = self._refresh.get(presented)
             if grant is None or grant.revoked:
                 who = grant.customer if grant else self._used_refresh.get(presented, "?")
                 self.stats.invalid_grant[who] += 1
                 return oauth_error("invalid_grant", "Token has been expired or revoked.")
+            del self._refresh[presented]
             self._used_refresh[presented] = grant.customer
             self.stats.token_calls[(grant.customer, "refresh_token")] += 1
             return self._issue(grant.customer, grant.scopes, validity)
