@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from gong_authlib import GongOAuthClient, gong_session
@@ -34,26 +35,32 @@ class SharedClock(FakeClock):
             return float(self._value.value)
 
 
-def storm_worker(
-    db_path: str,
-    fake: dict[str, Any],
-    clock_value: Any,
-    barrier: Any,
-    results: Any,
-    threads: int,
-    cycles: int,
-) -> None:
-    """``threads`` sessions for customer acme; each cycle, every one makes one API call."""
+@dataclass(frozen=True)
+class StormPlan:
+    """What a storm worker needs to know, picklable for the ``spawn`` start method."""
+
+    db_path: str
+    client_id: str
+    client_secret: str
+    token_url: str
+    origins: tuple[str, ...]
+    threads: int
+    cycles: int
+
+
+def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) -> None:
+    """``plan.threads`` sessions for customer acme; each cycle, each makes one API call."""
     clock = SharedClock(clock_value)
-    store = SQLiteTokenStore(db_path)
+    store = SQLiteTokenStore(plan.db_path)
     client = GongOAuthClient(
-        fake["client_id"],
-        fake["client_secret"],
-        token_url=fake["token_url"],
-        trusted_api_origins=fake["origins"],
+        plan.client_id,
+        plan.client_secret,
+        token_url=plan.token_url,
+        trusted_api_origins=plan.origins,
         clock=clock,
         backoff_factor=0,
     )
+    threads, cycles = plan.threads, plan.cycles
     statuses: Counter[int] = Counter()
     errors: list[str] = []
     guard = threading.Lock()

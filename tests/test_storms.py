@@ -19,7 +19,7 @@ from gong_authlib import gong_session
 from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore, TokenStore
 from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
-from tests.storm import SharedClock, hold_lock_until_killed, storm_worker
+from tests.storm import SharedClock, StormPlan, hold_lock_until_killed, storm_worker
 
 
 def _thread_storm(gong: FakeGong, store: TokenStore, threads: int, cycles: int) -> Counter[int]:
@@ -82,18 +82,21 @@ def test_process_storm_on_one_sqlite_file(tmp_path: Path) -> None:
         gong.add_customer("acme")
         store = SQLiteTokenStore(db_path)
         authorize_into(gong, store)
-        fake = {
-            "client_id": gong.client_id,
-            "client_secret": gong.client_secret,
-            "token_url": gong.token_url,
-            "origins": gong.trusted_origins,
-        }
+        plan = StormPlan(
+            db_path=db_path,
+            client_id=gong.client_id,
+            client_secret=gong.client_secret,
+            token_url=gong.token_url,
+            origins=gong.trusted_origins,
+            threads=threads,
+            cycles=cycles,
+        )
         barrier = context.Barrier(processes * threads + 1)
         results = context.Queue()
         workers = [
             context.Process(
                 target=storm_worker,
-                args=(db_path, fake, clock_value, barrier, results, threads, cycles),
+                args=(plan, clock_value, barrier, results),
             )
             for _ in range(processes)
         ]
