@@ -86,6 +86,7 @@ class GongAuth(AuthBase):
         self._clock = clock or client.clock
         self._current: _Current | None = None
         self._thread_lock = store.thread_lock(customer)
+        self._response_hook = self._on_response  # one bound method, not one per request
 
     def __repr__(self) -> str:
         return f"GongAuth(customer={self.customer!r}, store={self.store!r})"
@@ -115,15 +116,22 @@ class GongAuth(AuthBase):
         current = self._current
         if current is None or self._clock() >= current.refresh_at:
             current = self._ensure_fresh()
-        url = request.url or ""
-        if not url.startswith(current.prefix) and origin_of(url) != current.origin:
+        url = request.url
+        if not (url and url.startswith(current.prefix)):
+            self._check_origin(url or "", current)
+        request.headers["Authorization"] = current.header
+        # Appended directly: register_hook's isinstance(…, Callable) check would cost more
+        # than the rest of this method.
+        request.hooks["response"].append(self._response_hook)
+        return request
+
+    def _check_origin(self, url: str, current: _Current) -> None:
+        """The slow path of the origin check: equal origins spelled differently pass."""
+        if origin_of(url) != current.origin:
             raise OriginMismatch(
                 f"refusing to send customer {self.customer!r}'s token to {origin_of(url)}: "
                 f"its Gong API origin is {current.origin}"
             )
-        request.headers["Authorization"] = current.header
-        request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
-        return request
 
     # -- the stale path ------------------------------------------------------------------
 

@@ -35,6 +35,10 @@ def _first_values(query: str) -> dict[str, str]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Gong's load balancers do
     server_version = "FakeGong/1"
+    # Headers and body leave in one write, with Nagle off: otherwise a keep-alive client waits
+    # out a 40 ms delayed ACK on every response.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     route: Route  # set per server by _serve()
 
     def log_message(self, format: str, *args: Any) -> None:
