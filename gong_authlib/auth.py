@@ -36,7 +36,7 @@ from gong_authlib.errors import (
 )
 from gong_authlib.oauth import GongOAuthClient, origin_of
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
-from gong_authlib.token import Token
+from gong_authlib.token import Token, fingerprint
 
 log = logging.getLogger("gong_authlib.auth")
 
@@ -101,6 +101,10 @@ class GongAuth(AuthBase):
     @property
     def api_base_url(self) -> str:
         return self._ensure_fresh().token.api_base_url
+
+    def refresh(self) -> Token:
+        """Refresh now, whatever the expiry, under the same locks as an automatic refresh."""
+        return self._refresh_under_lock(lambda stored: True).token
 
     def effective_leeway(self, token: Token) -> float:
         """``leeway``, but never more than half the token's lifetime.
@@ -195,8 +199,9 @@ class GongAuth(AuthBase):
                 log.info("customer %s was refreshed elsewhere meanwhile", self.customer)
                 return again
             log.warning(
-                "customer %s must authorize the app again (refresh token sha256 rejected)",
+                "customer %s must authorize the app again: Gong rejected refresh token sha256:%s",
                 self.customer,
+                fingerprint(stored.refresh_token),
             )
             raise
         self.store.put(self.customer, fresh)  # persisted before anything uses it

@@ -363,7 +363,7 @@ def test_logs_name_customer_and_fingerprint_never_tokens(
     with pytest.raises(ReauthorizationRequired):
         session.get("/v2/users")
     assert f"refreshing customer acme (access sha256:{first.access_fingerprint}" in caplog.text
-    assert "customer acme must authorize the app again" in caplog.text
+    assert "customer acme must authorize the app again: Gong rejected refresh token" in caplog.text
     tokens = [first.access_token, first.refresh_token]
     current = store.get("acme")
     assert current is not None

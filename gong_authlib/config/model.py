@@ -38,11 +38,24 @@ class Links:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerOrigins:
+    """Tenant sub-domain origins pushed per customer by ``gong-authlib origins apply``."""
+
+    template: str
+    integration_types: tuple[str, ...]
+    overrides: Mapping[str, str]
+
+    def origin_for(self, customer: str) -> str:
+        return self.overrides.get(customer) or self.template.replace("{customer}", customer)
+
+
+@dataclass(frozen=True, slots=True)
 class IFrame:
     enabled: bool
     email_composer_url: str | None = None
     account_information_url: str | None = None
     allowed_origins: tuple[str, ...] = ()
+    customer_origins: CustomerOrigins | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +193,16 @@ def _config_error(file: Path, diagnostics: list[Diagnostic]) -> ConfigError:
     return ConfigError(f"{first.location()}: {first.code}: {first.message}{more}", diagnostics)
 
 
+def _customer_origins(raw: dict[str, Any] | None) -> CustomerOrigins | None:
+    if raw is None:
+        return None
+    return CustomerOrigins(
+        template=raw["template"],
+        integration_types=tuple(raw["integration_types"]),
+        overrides=dict(raw.get("overrides", {})),
+    )
+
+
 def _build(
     file: Path, base_dir: Path, data: dict[str, Any], resolved: dict[NodePath, str]
 ) -> IntegrationConfig:
@@ -202,6 +225,7 @@ def _build(
             email_composer_url=iframe.get("email_composer_url"),
             account_information_url=iframe.get("account_information_url"),
             allowed_origins=tuple(iframe.get("allowed_origins", ())),
+            customer_origins=_customer_origins(iframe.get("customer_origins")),
         ),
     )
     oauth = None

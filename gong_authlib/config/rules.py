@@ -42,6 +42,7 @@ from gong_authlib.config.interpolation import (
 from gong_authlib.config.scopes import COMMON_MISTAKES, KNOWN_SCOPES
 from gong_authlib.config.yamlsource import YamlDocument
 
+_SAMPLE_CUSTOMER = "gongauthlibsamplecustomer"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _EMAIL = re.compile(r"^[^@\s,;<>()]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
 _IMAGE_SIGNATURES = (
@@ -116,6 +117,23 @@ def _url_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, str]]:
         yield path, value, "origin"
     for path, value in ctx.strings("integration", "redirect_uris"):
         yield path, value, "redirect"
+    yield from _customer_origin_fields(ctx)
+
+
+def _customer_origin_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, str]]:
+    customer_origins = ctx.get("integration", "iframe", "customer_origins")
+    if isinstance(customer_origins, dict):
+        template = customer_origins.get("template")
+        if isinstance(template, str) and "{customer}" in template:
+            # Checked as the origin a customer would get; messages show the template again.
+            sample = template.replace("{customer}", _SAMPLE_CUSTOMER)
+            yield ("integration", "iframe", "customer_origins", "template"), sample, "origin"
+        overrides = customer_origins.get("overrides")
+        if isinstance(overrides, dict):
+            for name, value in overrides.items():
+                if isinstance(value, str):
+                    path = ("integration", "iframe", "customer_origins", "overrides", name)
+                    yield path, value, "origin"
 
 
 def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -202,10 +220,13 @@ def _check_origin(
         problems.append("a wildcard (use `gong-authlib origins apply` for dynamic sub-domains)")
     if problems:
         bare = None if "*" in url else f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        if bare:
+            bare = bare.replace(_SAMPLE_CUSTOMER, "{customer}")
         fix = f"; write it as {bare!r}" if bare else ""
+        shown = url.replace(_SAMPLE_CUSTOMER, "{customer}")
         yield ctx.error(
             "origin-not-bare",
-            f"allowed origin {url!r} has {', '.join(problems)}{fix}",
+            f"allowed origin {shown!r} has {', '.join(problems)}{fix}",
             path,
             suggestion=bare,
         )

@@ -14,6 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from typing import Self
 
 from gong_authlib.token import Token
 
@@ -80,7 +81,7 @@ class TokenStore(ABC):
         for customer in self.customers():
             yield customer, self.get(customer)
 
-    def __enter__(self) -> TokenStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,0 +1,91 @@
+"""``gong-authlib authorize``: connect one customer and store its token."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+
+from gong_authlib.authorize import Authorization, authorize_customer
+from gong_authlib.callback import is_loopback_redirect
+from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.cli.common import client_from, config_from, describe_seconds, store_from
+from gong_authlib.config.model import IntegrationConfig
+
+
+def _redirect_uri(args: argparse.Namespace, config: IntegrationConfig) -> str:
+    registered = config.integration.redirect_uris
+    if args.redirect_uri:
+        if args.redirect_uri not in registered:
+            raise CommandError(
+                f"--redirect-uri {args.redirect_uri} is not one of the integration's "
+                f"redirect_uris: {', '.join(registered) or '(none)'}",
+                EXIT_USAGE,
+            )
+        return str(args.redirect_uri)
+    if not registered:
+        raise CommandError("the integration file lists no redirect_uris", EXIT_USAGE)
+    loopback = [uri for uri in registered if is_loopback_redirect(uri)]
+    return loopback[0] if loopback else registered[0]
+
+
+def _show(url: str, *, browser: bool) -> None:
+    sys.stderr.write(
+        "Open this URL as a Gong tech admin of the customer's company and approve access:\n"
+        f"\n  {url}\n\n"
+    )
+    sys.stderr.flush()
+    if browser:
+        webbrowser.open(url)
+
+
+def _paste() -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CommandError("no callback URL on standard input")
+        return line
+    return input("Paste the full URL your browser was redirected to: ")
+
+
+def _summary(result: Authorization, now: float) -> str:
+    token = result.token
+    lines = [
+        f"Authorized customer {result.customer}.",
+        f"  API base URL:   {token.api_base_url}",
+        f"  granted scopes: {' '.join(sorted(token.scope)) or '(none)'}",
+        f"  expires:        {token.expires.isoformat()} "
+        f"(in {describe_seconds(token.expires_at - now)})",
+    ]
+    if result.missing_scopes:
+        lines.append(f"  NOT granted:    {' '.join(result.missing_scopes)}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    redirect_uri = _redirect_uri(args, config)
+    client = client_from(args, config)
+    store = store_from(args, config)
+    if is_loopback_redirect(redirect_uri):
+        sys.stderr.write(f"Waiting for the callback on {redirect_uri} ...\n")
+    try:
+        result = authorize_customer(
+            client,
+            store,
+            args.customer,
+            scopes=config.integration.scopes,
+            redirect_uri=redirect_uri,
+            open_url=lambda url: _show(url, browser=not args.no_browser),
+            paste=_paste,
+            timeout=args.timeout,
+        )
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {redirect_uri} ({exc.strerror or exc}); is another "
+            "`gong-authlib authorize` running?"
+        ) from None
+    finally:
+        store.close()
+    sys.stdout.write(_summary(result, client.clock()))
+    return EXIT_OK

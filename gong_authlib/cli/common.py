@@ -1,0 +1,60 @@
+"""What the commands that talk to Gong share: the config, the store, the OAuth client."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from gong_authlib.cli import CommandError
+from gong_authlib.config.model import IntegrationConfig, load_config
+from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.stores import TokenStore, open_store
+
+
+def config_from(args: argparse.Namespace) -> IntegrationConfig:
+    return load_config(args.config)
+
+
+def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> TokenStore:
+    if getattr(args, "store", None):
+        keys = (
+            [k.reveal() for k in config.token_store.encryption_keys]
+            if (config and config.token_store)
+            else []
+        )
+        return open_store(args.store, encryption_keys=keys)
+    if config is None or config.token_store is None:
+        raise CommandError(
+            "no token store: pass --store URL or set token_store.url in the integration file",
+            2,
+        )
+    return open_store(
+        config.token_store.url.reveal(),
+        encryption_keys=[key.reveal() for key in config.token_store.encryption_keys],
+    )
+
+
+def client_from(args: argparse.Namespace, config: IntegrationConfig) -> GongOAuthClient:
+    return config.oauth_client(trusted_api_origins=tuple(args.trust_origin))
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def describe_seconds(seconds: float) -> str:
+    """``3h 12m`` style, for expiry columns."""
+    sign = "-" if seconds < 0 else ""
+    left = int(abs(seconds))
+    days, left = divmod(left, 86_400)
+    hours, left = divmod(left, 3_600)
+    minutes, secs = divmod(left, 60)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs}s"
+    return f"{sign}{secs}s"

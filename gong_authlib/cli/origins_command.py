@@ -1,0 +1,73 @@
+"""``gong-authlib origins apply``: a customer's tenant origin, sent to Gong's settings API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.cli.common import client_from, config_from, store_from
+from gong_authlib.session import gong_session
+
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def request_body(origin: str, integration_types: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "integrationTypeSettings": [
+            {"integrationType": kind, "allowedOrigin": origin} for kind in integration_types
+        ]
+    }
+
+
+def apply(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    iframe = config.integration.iframe
+    settings = iframe.customer_origins if iframe else None
+    if settings is None:
+        raise CommandError(
+            "the integration file has no integration.iframe.customer_origins", EXIT_USAGE
+        )
+    if args.customer not in settings.overrides and not _HOST_LABEL.match(args.customer):
+        raise CommandError(
+            f"customer {args.customer!r} is not a valid sub-domain label; add it under "
+            "customer_origins.overrides",
+            EXIT_USAGE,
+        )
+    body = request_body(settings.origin_for(args.customer), settings.integration_types)
+    if not args.yes:
+        sys.stdout.write(
+            f"Would send to customer {args.customer}'s Gong: POST /v2/integration-settings\n"
+            f"{json.dumps(body, indent=2)}\nRun again with --yes to send it.\n"
+        )
+        return EXIT_OK
+    with store_from(args, config) as store:
+        session = gong_session(client_from(args, config), store, args.customer)
+        response = session.post("/v2/integration-settings", json=body)
+    if response.status_code != 200:
+        detail = _errors(response.text)
+        raise CommandError(
+            f"Gong answered HTTP {response.status_code} to the integration settings: {detail}",
+            EXIT_FINDINGS,
+        )
+    # Gong warns integrationId exceeds 2**53: Python's json keeps it an exact integer.
+    integration_id = json.loads(response.text).get("integrationId")
+    sys.stdout.write(
+        f"Sent {len(body['integrationTypeSettings'])} origin setting(s) for customer "
+        f"{args.customer}; integrationId {integration_id}.\n"
+    )
+    return EXIT_OK
+
+
+def _errors(text: str) -> str:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return "(no JSON body)"
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    request_id = payload.get("requestId") if isinstance(payload, dict) else None
+    joined = "; ".join(map(str, errors)) if isinstance(errors, list) else "(no errors listed)"
+    return f"{joined} (requestId {request_id})" if request_id else joined

@@ -1,0 +1,207 @@
+"""The argument parser: every command, its options and an example in its --help.
+
+Each subcommand names its handler as ``module:function``; the module is imported only when
+the command runs, so ``validate`` never pays for the HTTP side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+EXIT_USAGE = 2
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _examples(*lines: str, codes: str = "0 success, 1 failure, 2 usage error") -> str:
+    body = "\n".join(f"  {line}" for line in lines)
+    return f"examples:\n{body}\n\nexit codes: {codes}"
+
+
+def _config_options(parser: argparse.ArgumentParser, *, store: bool = True) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default="gong-integration.yaml",
+        help="the integration file (default: %(default)s)",
+    )
+    if store:
+        parser.add_argument(
+            "--store", metavar="URL", help="token store URL; default: the file's token_store.url"
+        )
+    parser.add_argument(
+        "--trust-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="accept this API origin outside *.gong.io (a local FakeGong); repeatable",
+    )
+
+
+def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check integration files against the schema and Gong's rules",
+        description="Check integration files: YAML structure, the JSON Schema and Gong's "
+        "rules, with file:line:col for every finding.",
+        epilog=_examples(
+            "gong-authlib validate gong-integration.yaml",
+            "gong-authlib validate --format github configs/*.gong.yaml",
+            "gong-authlib validate --extra-scope api:new-thing:read gong-integration.yaml",
+            codes="0 valid (warnings allowed), 1 findings, 2 usage or internal error",
+        ),
+        formatter_class=RAW,
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="integration files")
+    validate.add_argument(
+        "--format", choices=("text", "json", "github"), default="text", help="output format"
+    )
+    validate.add_argument("--no-color", action="store_true", help="never colour the output")
+    validate.add_argument(
+        "--extra-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="accept a scope Gong added after this release (repeatable)",
+    )
+    validate.set_defaults(handler="gong_authlib.cli.validate_command:run")
+
+
+def _add_schema(commands: argparse._SubParsersAction[Parser]) -> None:
+    schema = commands.add_parser(
+        "schema",
+        help="print the integration file's JSON Schema",
+        description="Print the JSON Schema of the integration file, or where it is installed.",
+        epilog=_examples(
+            "gong-authlib schema > gong-integration.schema.json", "gong-authlib schema --path"
+        ),
+        formatter_class=RAW,
+    )
+    schema.add_argument("--path", action="store_true", help="print the schema file's path")
+    schema.set_defaults(handler="gong_authlib.cli.schema_command:run")
+
+
+def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
+    authorize = commands.add_parser(
+        "authorize",
+        help="connect a customer: consent in Gong, then store its token",
+        description="Build the authorize URL from the integration file, open it (or print "
+        "it), receive the callback on a loopback redirect URI (or read the pasted callback "
+        "URL), check the state, exchange the code and store the customer's token.",
+        epilog=_examples(
+            "gong-authlib authorize --customer globex",
+            "gong-authlib authorize --config prod.gong.yaml --customer globex --no-browser",
+        ),
+        formatter_class=RAW,
+    )
+    authorize.add_argument("--customer", required=True, help="name to store the token under")
+    _config_options(authorize)
+    authorize.add_argument(
+        "--redirect-uri",
+        metavar="URI",
+        help="one of the file's redirect_uris (default: its first loopback one, else its first)",
+    )
+    authorize.add_argument(
+        "--no-browser", action="store_true", help="print the URL instead of opening a browser"
+    )
+    authorize.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long to wait for the callback (default: Gong's 10-minute code lifetime)",
+    )
+    authorize.set_defaults(handler="gong_authlib.cli.authorize_command:run")
+
+
+def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
+    tokens = commands.add_parser(
+        "tokens",
+        help="list, show, refresh or delete stored customer tokens",
+        description="Inspect and manage the stored tokens. Never prints a token.",
+        epilog=_examples(
+            "gong-authlib tokens list",
+            "gong-authlib tokens show --customer globex --format json",
+            "gong-authlib tokens refresh --customer globex",
+            "gong-authlib tokens delete --customer globex --yes",
+        ),
+        formatter_class=RAW,
+    )
+    actions = tokens.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+    for name, text in (
+        ("list", "every customer's token status"),
+        ("show", "one customer's token status in detail"),
+        ("refresh", "refresh a customer's token now, under the refresh lock"),
+        ("delete", "forget a customer's token"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        if name != "list":
+            action.add_argument("--customer", required=True)
+        _config_options(action)
+        action.add_argument("--format", choices=("text", "json"), default="text")
+        if name == "delete":
+            action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        action.set_defaults(handler=f"gong_authlib.cli.tokens_command:{name}_command")
+
+
+def _add_origins(commands: argparse._SubParsersAction[Parser]) -> None:
+    origins = commands.add_parser(
+        "origins",
+        help="push a customer's iFrame origins through Gong's integration-settings API",
+        description="Tenant sub-domains cannot be static allowed origins; this sends the "
+        "customer's origin (integration.iframe.customer_origins) to POST "
+        "/v2/integration-settings. Shows what it would send unless --yes.",
+        epilog=_examples(
+            "gong-authlib origins apply --customer globex",
+            "gong-authlib origins apply --customer globex --yes",
+        ),
+        formatter_class=RAW,
+    )
+    actions = origins.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+    apply = actions.add_parser("apply", help="send the customer's origins to Gong")
+    apply.add_argument("--customer", required=True)
+    _config_options(apply)
+    apply.add_argument("--yes", action="store_true", help="send (default: show only)")
+    apply.set_defaults(handler="gong_authlib.cli.origins_command:apply")
+
+
+def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="the whole flow end to end against an embedded FakeGong",
+        description="Start FakeGong and a temporary SQLite store, authorize a customer, call "
+        "the API, show a refresh, a 401 recovery and a re-authorization case. No Gong account "
+        "or network needed.",
+        epilog=_examples("gong-authlib demo", codes="0 the demo ran, 1 a step failed"),
+        formatter_class=RAW,
+    )
+    demo.add_argument("--no-color", action="store_true", help="never colour the output")
+    demo.set_defaults(handler="gong_authlib.cli.demo_command:run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gong_authlib import __version__
+
+    parser = Parser(
+        prog="gong-authlib",
+        description="Gong OAuth apps as code: validate and plan the integration file, "
+        "authorize customers and manage their tokens.",
+        epilog="Run `gong-authlib COMMAND --help` for a command's options and examples.",
+        formatter_class=RAW,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+    for add in (_add_validate, _add_schema, _add_authorize, _add_tokens, _add_origins, _add_demo):
+        add(commands)
+    return parser
