@@ -107,9 +107,8 @@ class Narrator:
         started = time.perf_counter()
         yield notes.append
         elapsed = (time.perf_counter() - started) * 1000
-        sys.stdout.write(
-            f"{self.bold}[{self.step}] {title}{self.reset} {self.dim}({elapsed:.0f} ms){self.reset}\n"
-        )
+        timing = f"{self.dim}({elapsed:.0f} ms){self.reset}"
+        sys.stdout.write(f"{self.bold}[{self.step}] {title}{self.reset} {timing}\n")
         for note in notes:
             sys.stdout.write(f"    {note}\n")
         sys.stdout.flush()
