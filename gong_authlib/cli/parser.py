@@ -137,13 +137,23 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     actions = tokens.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     actions.required = True
-    for name, text in (
-        ("list", "every customer's token status"),
-        ("show", "one customer's token status in detail"),
-        ("refresh", "refresh a customer's token now, under the refresh lock"),
-        ("delete", "forget a customer's token"),
+    for name, text, example in (
+        ("list", "every customer's token status", "tokens list --format json"),
+        ("show", "one customer's token status in detail", "tokens show --customer globex"),
+        (
+            "refresh",
+            "refresh a customer's token now, under the refresh lock",
+            "tokens refresh --customer globex",
+        ),
+        ("delete", "forget a customer's token", "tokens delete --customer globex --yes"),
     ):
-        action = actions.add_parser(name, help=text, description=text)
+        action = actions.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=_examples(f"gong-authlib {example}"),
+            formatter_class=RAW,
+        )
         if name != "list":
             action.add_argument("--customer", required=True)
         _config_options(action)
@@ -168,7 +178,16 @@ def _add_origins(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     actions = origins.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     actions.required = True
-    apply = actions.add_parser("apply", help="send the customer's origins to Gong")
+    apply = actions.add_parser(
+        "apply",
+        help="send the customer's origins to Gong",
+        description="Send the customer's origin to Gong (shown only, unless --yes).",
+        epilog=_examples(
+            "gong-authlib origins apply --customer globex",
+            "gong-authlib origins apply --customer globex --yes",
+        ),
+        formatter_class=RAW,
+    )
     apply.add_argument("--customer", required=True)
     _config_options(apply)
     apply.add_argument("--yes", action="store_true", help="send (default: show only)")

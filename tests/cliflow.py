@@ -1,0 +1,86 @@
+"""A FakeGong, an integration file pointing at it, and the CLI run as a real process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gong_authlib.testing import FakeGong
+from tests.helpers import CONFIG_DATA, REPO_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class CliWorld:
+    gong: FakeGong
+    folder: Path
+    redirect_uri: str
+    remote_redirect_uri: str = "https://app.acme.example/oauth/gong/callback"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "gong-integration.yaml"
+
+    def args(self, *args: str) -> list[str]:
+        trust = [arg for origin in self.gong.trusted_origins for arg in ("--trust-origin", origin)]
+        return [*args, "--config", str(self.config), *trust]
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gong_authlib", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env},
+        )
+
+    def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gong_authlib", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env},
+            timeout=120,
+            check=False,
+        )
+
+
+def make_world(gong: FakeGong, folder: Path, redirect_uri: str) -> CliWorld:
+    world = CliWorld(gong, folder, redirect_uri)
+    shutil.copytree(CONFIG_DATA / "assets", folder / "assets")
+    text = (CONFIG_DATA / "good.yaml").read_text()
+    text = text.replace("    - http://127.0.0.1:8765/callback\n", f"    - {redirect_uri}\n")
+    text = text.replace(
+        "  validity_duration: 86400\n",
+        f"  authorize_url: {gong.authorize_url}\n  token_url: {gong.token_url}\n",
+    )
+    text = text.replace(
+        "      - https://app.acme.example\n",
+        "      - https://app.acme.example\n"
+        "    customer_origins:\n"
+        "      template: https://{customer}.acme.example\n"
+        "      integration_types: [EMAIL_COMPOSER, ACCOUNT_PAGES]\n",
+    )
+    text = text.replace("  encryption_key: ${env:GONG_AUTHLIB_KEY}\n", "")
+    text = text.replace(
+        "    - api:users:read\n", "    - api:users:read\n    - api:integration-settings:write\n"
+    )
+    world.config.write_text(text)
+    world.env = {"GONG_CLIENT_ID": gong.client_id, "GONG_CLIENT_SECRET": gong.client_secret}
+    return world

@@ -1,0 +1,162 @@
+"""`gong-authlib authorize` end to end: a real process, a real loopback callback, FakeGong."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib.testing import FakeGong
+from tests.cliflow import CliWorld, free_port, make_world
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[CliWorld]:
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    remote = "https://app.acme.example/oauth/gong/callback"
+    with FakeGong(redirect_uris=[redirect_uri, remote]) as gong:
+        gong.add_customer("acme")
+        yield make_world(gong, tmp_path, redirect_uri)
+
+
+def _authorize_url(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    for line in process.stderr:
+        match = re.search(r"(http://\S+/oauth2/authorize\?\S+)", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("authorize printed no URL")
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def test_authorize_through_the_loopback_callback(world: CliWorld) -> None:
+    process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    url = _authorize_url(process)
+    callback = world.gong.approve(url)
+    page = requests.get(callback, timeout=10)
+    assert page.status_code == 200
+    assert "You can close this window." in page.text
+    assert "code=" not in page.text
+    code, out, err = _finish(process)
+    assert code == 0, err
+    assert "Authorized customer acme." in out
+    assert f"API base URL:   {world.gong.trusted_origins[0]}" in out
+    assert "granted scopes: api:calls:read:basic api:integration-settings:write" in out
+    token = SQLiteTokenStore(world.folder / "tokens.db").get("acme")
+    assert token is not None
+    assert token.access_token not in out + err
+    assert token.refresh_token not in out + err
+
+
+def test_denied_consent_exits_one(tmp_path: Path) -> None:
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    with FakeGong(redirect_uris=[redirect_uri], auto_approve=False) as gong:
+        gong.add_customer("acme")
+        world = make_world(gong, tmp_path, redirect_uri)
+        process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+        url = _authorize_url(process)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        denied = requests.post(
+            gong.authorize_url,
+            data={**query, "decision": "deny"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        page = requests.get(denied.headers["Location"], timeout=10)
+        assert "Authorization failed" in page.text
+        code, _, err = _finish(process)
+        assert code == 1
+        assert "the Gong admin denied access" in err
+        assert "Traceback" not in err
+
+
+def test_forged_state_exits_one(world: CliWorld) -> None:
+    process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    url = _authorize_url(process)
+    callback = world.gong.approve(url).replace("state=", "state=forged")
+    requests.get(callback, timeout=10)
+    code, _, err = _finish(process)
+    assert code == 1
+    assert "possible CSRF" in err
+    assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is None
+
+
+def test_timeout_exits_one(world: CliWorld) -> None:
+    result = world.run(
+        *world.args("authorize", "--customer", "acme", "--no-browser", "--timeout", "0.3")
+    )
+    assert result.returncode == 1
+    assert "no callback arrived within 0.3 s" in result.stderr
+
+
+def test_port_in_use_exits_one(world: CliWorld) -> None:
+    port = int(urlsplit(world.redirect_uri).port or 0)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = world.run(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    assert result.returncode == 1
+    assert f"cannot listen on {world.redirect_uri}" in result.stderr
+
+
+def test_ctrl_c_exits_130(world: CliWorld) -> None:
+    process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    _authorize_url(process)
+    process.send_signal(signal.SIGINT)
+    code, _, err = _finish(process)
+    assert code == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+
+
+def test_pasted_callback_for_a_remote_redirect_uri(world: CliWorld) -> None:
+    process = world.popen(
+        *world.args(
+            "authorize",
+            "--customer",
+            "acme",
+            "--no-browser",
+            "--redirect-uri",
+            world.remote_redirect_uri,
+        )
+    )
+    url = _authorize_url(process)
+    pasted = world.gong.approve(url)
+    assert pasted.startswith(world.remote_redirect_uri)
+    out, err = process.communicate(pasted + "\n", timeout=60)
+    assert process.returncode == 0, err
+    assert "Authorized customer acme." in out
+
+
+def test_redirect_uri_must_be_registered(world: CliWorld) -> None:
+    result = world.run(
+        *world.args("authorize", "--customer", "acme", "--redirect-uri", "https://evil.example/cb")
+    )
+    assert result.returncode == 2
+    assert "is not one of the integration's redirect_uris" in result.stderr
+
+
+def test_unset_secret_is_a_positioned_message(world: CliWorld) -> None:
+    world.env = {"GONG_CLIENT_ID": "x"}
+    result = world.run(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    assert result.returncode == 1
+    assert "error[env-unset]: environment variable GONG_CLIENT_SECRET is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_integration_file(world: CliWorld, tmp_path: Path) -> None:
+    result = world.run("authorize", "--customer", "acme", "--config", str(tmp_path / "no.yaml"))
+    assert result.returncode == 1
+    assert "file not found" in result.stderr
