@@ -1,0 +1,76 @@
+"""A person's path: headless Chromium clicks Approve on FakeGong's consent page while
+`gong-authlib authorize` waits on its loopback callback."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib.testing import FakeGong
+from tests.cliflow import free_port, make_world
+from tests.services import require_programs
+
+pytestmark = pytest.mark.slow
+
+
+def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    programs = require_programs("chromium", "chromedriver")
+    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    with FakeGong(redirect_uris=[redirect_uri], auto_approve=False) as gong:
+        gong.add_customer("acme")
+        gong.add_customer("globex")
+        world = make_world(gong, tmp_path, redirect_uri)
+        process = world.popen(*world.args("authorize", "--customer", "globex", "--no-browser"))
+        assert process.stderr is not None
+        url = next(
+            match.group(1)
+            for line in process.stderr
+            if (match := re.search(r"(http://\S+/oauth2/authorize\?\S+)", line))
+        )
+        options = webdriver.ChromeOptions()
+        options.binary_location = programs["chromium"]
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(
+            service=Service(executable_path=programs["chromedriver"]), options=options
+        )
+        try:
+            driver.get(url)
+            assert "Authorize app" in driver.title
+            company = driver.find_element(By.NAME, "company")
+            company.find_element(By.CSS_SELECTOR, "option[value='globex']").click()
+            driver.find_element(By.ID, "approve").click()
+            WebDriverWait(driver, 20).until(
+                expected_conditions.text_to_be_present_in_element((By.ID, "result"), "Authorized")
+            )
+            assert driver.current_url.startswith(redirect_uri)
+            assert "You can close this window." in driver.page_source
+        finally:
+            driver.quit()
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "Authorized customer globex." in out
+        token = SQLiteTokenStore(tmp_path / "tokens.db").get("globex")
+        assert token is not None
+        assert token.api_base_url == gong.emulator.customer_origins["globex"]
