@@ -36,6 +36,8 @@ _LAZY: dict[str, str] = {
     "GongOAuthClient": "gong_authlib.oauth",
     "GongSession": "gong_authlib.session",
     "MemoryTokenStore": "gong_authlib.stores",
+    "PostgresTokenStore": "gong_authlib.stores",
+    "RedisTokenStore": "gong_authlib.stores",
     "SQLiteTokenStore": "gong_authlib.stores",
     "TokenStore": "gong_authlib.stores",
     "gong_session": "gong_authlib.session",
@@ -59,7 +61,14 @@ if TYPE_CHECKING:
     from gong_authlib.secret import Secret
     from gong_authlib.session import GongSession, gong_session
     from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
-    from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore, TokenStore, open_store
+    from gong_authlib.stores import (
+        MemoryTokenStore,
+        PostgresTokenStore,
+        RedisTokenStore,
+        SQLiteTokenStore,
+        TokenStore,
+        open_store,
+    )
     from gong_authlib.token import Token
 
 __all__ = [
@@ -75,7 +84,9 @@ __all__ = [
     "OAuthError",
     "OriginMismatch",
     "PendingAuthorization",
+    "PostgresTokenStore",
     "ReauthorizationRequired",
+    "RedisTokenStore",
     "RequestNotReplayable",
     "SQLiteTokenStore",
     "Secret",

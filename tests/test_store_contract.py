@@ -11,7 +11,7 @@ import pytest
 from gong_authlib import TokenStoreError
 from gong_authlib.stores import TokenStore
 from gong_authlib.token import Token
-from tests.stores import STORE_FACTORIES
+from tests.stores import STORE_KINDS, make_store
 
 
 def make_token(n: int = 1, **overrides: object) -> Token:
@@ -27,9 +27,9 @@ def make_token(n: int = 1, **overrides: object) -> Token:
     return Token(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=sorted(STORE_FACTORIES))
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TokenStore]:
-    with STORE_FACTORIES[request.param](tmp_path) as opened:
+    with make_store(request.param, request, tmp_path) as opened:
         yield opened
 
 

@@ -5,7 +5,12 @@ store                      when                                                 
 =========================  =====================================================  ==========
 MemoryTokenStore           tests, one-off scripts                                 memory://
 SQLiteTokenStore           one machine, any number of processes (the default)      sqlite:///
+RedisTokenStore            many app servers; Redis with persistence on             redis://
+PostgresTokenStore         many app servers; tokens beside the app's own data      postgresql://
 =========================  =====================================================  ==========
+
+The Redis and PostgreSQL stores import their drivers only when used (extras
+``gong-authlib[redis]`` and ``gong-authlib[postgres]``).
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ from urllib.parse import unquote, urlsplit
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.memory import MemoryTokenStore
+from gong_authlib.stores.postgres import PostgresTokenStore
+from gong_authlib.stores.redis import RedisTokenStore
 from gong_authlib.stores.sqlite import SQLiteTokenStore
 
 __all__ = [
     "DEFAULT_LEASE",
     "MemoryTokenStore",
+    "PostgresTokenStore",
+    "RedisTokenStore",
     "SQLiteTokenStore",
     "TokenStore",
     "open_store",
@@ -31,8 +40,9 @@ def open_store(url: str, *, encryption_keys: Sequence[str | bytes] = ()) -> Toke
     """Open the store a URL names.
 
     ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` follow SQLAlchemy's
-    convention (three slashes then a relative path; four for an absolute one); ``memory://``
-    is a fresh in-process store.
+    convention (three slashes then a relative path; four for an absolute one);
+    ``redis://[:password@]host:port/db`` and ``postgresql://user@host:port/db`` take the
+    drivers' own URL forms; ``memory://`` is a fresh in-process store.
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "sqlite":
@@ -44,7 +54,12 @@ def open_store(url: str, *, encryption_keys: Sequence[str | bytes] = ()) -> Toke
         return SQLiteTokenStore(path, encryption_keys=encryption_keys)
     if scheme == "memory":
         return MemoryTokenStore(encryption_keys=encryption_keys)
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisTokenStore(url, encryption_keys=encryption_keys)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresTokenStore(url, encryption_keys=encryption_keys)
     shown = urlsplit(url).scheme or url.split(":", 1)[0]
     raise TokenStoreError(
-        f"unsupported token store URL scheme {shown!r}; use sqlite:///path or memory://"
+        f"unsupported token store URL scheme {shown!r}; use sqlite:///path, redis://, "
+        "postgresql:// or memory://"
     )

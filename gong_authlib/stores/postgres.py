@@ -1,0 +1,238 @@
+"""PostgresTokenStore: tokens in PostgreSQL on psycopg 3 (``gong-authlib[postgres]``).
+
+* Tables ``{prefix}_meta`` (schema version), ``{prefix}_tokens`` and ``{prefix}_locks``,
+  created and migrated on first use inside one transaction that holds an advisory lock, so
+  two processes starting together do not race the migration.
+* The refresh lock is a lease row taken with one atomic upsert and timed by the *server's*
+  clock (``clock_timestamp()``), so app servers with skewed clocks agree on who holds it.
+* Connections come from a :class:`psycopg_pool.ConnectionPool` (``min_size`` 1, ``max_size``
+  10 by default: a refresh holds one only for single statements, so a handful serves many
+  threads). Every statement runs under ``statement_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gong_authlib.errors import TokenStoreError
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.leases import leased
+from gong_authlib.token import Token
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+log = logging.getLogger("gong_authlib.stores")
+
+SCHEMA_VERSION = 1
+_MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours
+
+T = TypeVar("T")
+
+
+def _psycopg() -> tuple[Any, Any, Any]:
+    try:
+        import psycopg
+        from psycopg import sql
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        raise TokenStoreError(
+            "the PostgreSQL store needs psycopg 3: pip install 'gong-authlib[postgres]'"
+        ) from None
+    return psycopg, sql, ConnectionPool
+
+
+class PostgresTokenStore(TokenStore):
+    """Tokens in PostgreSQL, for fleets of app servers sharing customers."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        encryption_keys: Sequence[str | bytes] = (),
+        table_prefix: str = "gong_authlib",
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        super().__init__()
+        psycopg, sql, pool_class = _psycopg()
+        if not table_prefix.replace("_", "").isalnum():
+            raise ValueError("table_prefix must be letters, digits and underscores")
+        self._psycopg = psycopg
+        self._codec = TokenCodec(encryption_keys)
+        self._where = _describe(psycopg, dsn)
+        self._tables = {
+            kind: sql.Identifier(f"{table_prefix}_{kind}") for kind in ("meta", "tokens", "locks")
+        }
+        self._sql = sql
+        try:
+            self._pool: ConnectionPool = pool_class(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=connect_timeout,
+                kwargs={
+                    "autocommit": True,
+                    "connect_timeout": max(1, round(connect_timeout)),
+                    "options": f"-c statement_timeout={round(statement_timeout * 1000)}",
+                },
+                open=True,
+            )
+            self._pool.wait(timeout=connect_timeout)
+        except Exception as exc:  # psycopg_pool raises its own PoolTimeout, psycopg others
+            raise TokenStoreError(
+                f"token store {self._where}: cannot connect ({type(exc).__name__})"
+            ) from None
+        self._guarded("open", self._migrate)
+
+    def __repr__(self) -> str:
+        return f"PostgresTokenStore({self._where!r})"
+
+    def _query(self, text: str) -> Any:
+        """SQL with ``{meta}``, ``{tokens}``, ``{locks}`` standing for the prefixed tables."""
+        return self._sql.SQL(text).format(**self._tables)
+
+    def _guarded(self, action: str, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except (self._psycopg.Error, OSError) as exc:
+            raise TokenStoreError(
+                f"token store {self._where}: {action} failed ({type(exc).__name__}); "
+                "is PostgreSQL running and reachable?"
+            ) from None
+        except Exception as exc:
+            if type(exc).__name__ in ("PoolTimeout", "PoolClosed"):
+                raise TokenStoreError(
+                    f"token store {self._where}: {action} failed (no connection: "
+                    f"{type(exc).__name__})"
+                ) from None
+            raise
+
+    def _execute(self, text: str, params: tuple[Any, ...] = ()) -> Any:
+        with self._pool.connection() as connection:
+            cursor = connection.execute(self._query(text), params)
+            return cursor.rowcount, (cursor.fetchall() if cursor.description else [])
+
+    def _migrate(self) -> None:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            connection.execute(
+                self._query("CREATE TABLE IF NOT EXISTS {meta} (key text PRIMARY KEY, value text)")
+            )
+            row = connection.execute(
+                self._query("SELECT value FROM {meta} WHERE key = 'schema_version'")
+            ).fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise TokenStoreError(
+                    f"token store {self._where} has schema version {version}, written by a "
+                    f"newer gong-authlib; this one reads up to {SCHEMA_VERSION}"
+                )
+            if version < 1:
+                connection.execute(
+                    self._query(
+                        "CREATE TABLE {tokens} (customer text PRIMARY KEY, data bytea NOT NULL,"
+                        " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+                    )
+                )
+                connection.execute(
+                    self._query(
+                        "CREATE TABLE {locks} (customer text PRIMARY KEY, owner text NOT NULL,"
+                        " expires_at timestamptz NOT NULL)"
+                    )
+                )
+                log.info("token store %s migrated to schema version 1", self._where)
+            connection.execute(
+                self._query(
+                    "INSERT INTO {meta} (key, value) VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+                ),
+                (str(SCHEMA_VERSION),),
+            )
+
+    def get(self, customer: str) -> Token | None:
+        check_customer(customer)
+        _, rows = self._guarded(
+            "read",
+            lambda: self._execute("SELECT data FROM {tokens} WHERE customer = %s", (customer,)),
+        )
+        return None if not rows else self._codec.decode(bytes(rows[0][0]), customer=customer)
+
+    def put(self, customer: str, token: Token) -> None:
+        check_customer(customer)
+        data = self._codec.encode(token)
+        self._guarded(
+            "write",
+            lambda: self._execute(
+                "INSERT INTO {tokens} (customer, data) VALUES (%s, %s) ON CONFLICT (customer) "
+                "DO UPDATE SET data = EXCLUDED.data, updated_at = clock_timestamp()",
+                (customer, data),
+            ),
+        )
+
+    def delete(self, customer: str) -> bool:
+        check_customer(customer)
+        count, _ = self._guarded(
+            "delete", lambda: self._execute("DELETE FROM {tokens} WHERE customer = %s", (customer,))
+        )
+        return bool(count)
+
+    def customers(self) -> list[str]:
+        _, rows = self._guarded(
+            "list", lambda: self._execute("SELECT customer FROM {tokens} ORDER BY customer")
+        )
+        return [row[0] for row in rows]
+
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        check_customer(customer)
+
+        def try_acquire(owner: str) -> bool:
+            count, _ = self._guarded(
+                "lock",
+                lambda: self._execute(
+                    "INSERT INTO {locks} (customer, owner, expires_at) VALUES "
+                    "(%s, %s, clock_timestamp() + make_interval(secs => %s)) "
+                    "ON CONFLICT (customer) DO UPDATE SET owner = EXCLUDED.owner, "
+                    "expires_at = EXCLUDED.expires_at "
+                    "WHERE {locks}.expires_at <= clock_timestamp()",
+                    (customer, owner, lease),
+                ),
+            )
+            return bool(count == 1)
+
+        def release(owner: str) -> None:
+            self._guarded(
+                "unlock",
+                lambda: self._execute(
+                    "DELETE FROM {locks} WHERE customer = %s AND owner = %s", (customer, owner)
+                ),
+            )
+
+        return leased(
+            customer=customer,
+            try_acquire=try_acquire,
+            release=release,
+            timeout=lease if timeout is None else timeout,
+            store_name=self._where,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _describe(psycopg: Any, dsn: str) -> str:
+    """``postgresql host:port/db`` for messages, never the password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "postgresql (unparsable DSN)"
+    host = info.get("host", "localhost")
+    return f"postgresql {host}:{info.get('port', 5432)}/{info.get('dbname', '')}"

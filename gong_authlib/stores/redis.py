@@ -1,0 +1,148 @@
+"""RedisTokenStore: tokens shared by every app server, on redis-py (``gong-authlib[redis]``).
+
+Layout, under a configurable namespace (default ``gong-authlib``):
+
+* ``{ns}:token:{customer}``: the serialized (optionally encrypted) token;
+* ``{ns}:customers``: a set of customer names, updated in the same transaction as the token;
+* ``{ns}:lock:{customer}``: the refresh lock, redis-py's :class:`redis.lock.Lock` (``SET NX
+  PX`` with a random owner token, released by a compare-and-delete script, so only its owner
+  can release it, and it expires by itself after the lease).
+
+Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
+with persistence (``appendonly yes``, ``appendfsync everysec`` or ``always``) and replicas, or
+a restart loses every customer's authorization.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from gong_authlib.errors import TokenStoreError
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.leases import leased
+from gong_authlib.token import Token
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger("gong_authlib.stores")
+
+T = TypeVar("T")
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError:
+        raise TokenStoreError(
+            "the Redis store needs redis-py: pip install 'gong-authlib[redis]'"
+        ) from None
+    return redis
+
+
+class RedisTokenStore(TokenStore):
+    """Tokens in Redis, for fleets of app servers sharing customers."""
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        namespace: str = "gong-authlib",
+        encryption_keys: Sequence[str | bytes] = (),
+        client: redis.Redis | None = None,
+        socket_timeout: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self._module = _redis_module()
+        parts = urlsplit(url)
+        # For messages: where the server is, never the password in the URL.
+        self._where = f"redis {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"
+        self._namespace = namespace
+        self._codec = TokenCodec(encryption_keys)
+        self._redis: redis.Redis = client or self._module.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            health_check_interval=30,
+        )
+
+    def __repr__(self) -> str:
+        return f"RedisTokenStore({self._where!r}, namespace={self._namespace!r})"
+
+    def _key(self, kind: str, customer: str = "") -> str:
+        return f"{self._namespace}:{kind}:{customer}" if customer else f"{self._namespace}:{kind}"
+
+    def _guarded(self, action: str, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except self._module.exceptions.RedisError as exc:
+            raise TokenStoreError(
+                f"token store {self._where}: {action} failed ({type(exc).__name__}); "
+                "is Redis running and reachable?"
+            ) from None
+
+    def get(self, customer: str) -> Token | None:
+        check_customer(customer)
+        raw = self._guarded("read", lambda: self._redis.get(self._key("token", customer)))
+        return None if raw is None else self._codec.decode(raw, customer=customer)
+
+    def put(self, customer: str, token: Token) -> None:
+        check_customer(customer)
+        data = self._codec.encode(token)
+
+        def write() -> None:
+            pipeline = self._redis.pipeline(transaction=True)  # MULTI/EXEC: both or neither
+            pipeline.set(self._key("token", customer), data)
+            pipeline.sadd(self._key("customers"), customer)
+            pipeline.execute()
+
+        self._guarded("write", write)
+
+    def delete(self, customer: str) -> bool:
+        check_customer(customer)
+
+        def remove() -> bool:
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.delete(self._key("token", customer))
+            pipeline.srem(self._key("customers"), customer)
+            deleted, _ = pipeline.execute()
+            return bool(deleted)
+
+        return self._guarded("delete", remove)
+
+    def customers(self) -> list[str]:
+        members = self._guarded("list", lambda: self._redis.smembers(self._key("customers")))
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        check_customer(customer)
+        lock = self._redis.lock(self._key("lock", customer), timeout=lease, thread_local=False)
+
+        def try_acquire(owner: str) -> bool:
+            return bool(self._guarded("lock", lambda: lock.acquire(blocking=False, token=owner)))
+
+        def release(owner: str) -> None:
+            try:
+                self._guarded("unlock", lock.release)
+            except TokenStoreError:
+                # The lease ran out first: the lock may be someone else's now, and redis-py
+                # refused to delete it. The refresh itself has already been persisted.
+                log.warning("the refresh lock of customer %s expired before release", customer)
+
+        return leased(
+            customer=customer,
+            try_acquire=try_acquire,
+            release=release,
+            timeout=lease if timeout is None else timeout,
+            store_name=self._where,
+        )
+
+    def close(self) -> None:
+        self._redis.close()
