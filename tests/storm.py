@@ -14,8 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from gong_authlib import GongOAuthClient, gong_session
-from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib import GongOAuthClient, gong_session, open_store
 from gong_authlib.testing import FakeClock
 
 
@@ -39,7 +38,7 @@ class SharedClock(FakeClock):
 class StormPlan:
     """What a storm worker needs to know, picklable for the ``spawn`` start method."""
 
-    db_path: str
+    store_url: str
     client_id: str
     client_secret: str
     token_url: str
@@ -51,7 +50,7 @@ class StormPlan:
 def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) -> None:
     """``plan.threads`` sessions for customer acme; each cycle, each makes one API call."""
     clock = SharedClock(clock_value)
-    store = SQLiteTokenStore(plan.db_path)
+    store = open_store(plan.store_url)
     client = GongOAuthClient(
         plan.client_id,
         plan.client_secret,
@@ -86,9 +85,9 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
     results.put((os.getpid(), dict(statuses), errors))
 
 
-def hold_lock_until_killed(db_path: str, locked: Any) -> None:
+def hold_lock_until_killed(store_url: str, locked: Any) -> None:
     """Take acme's refresh lock, say so, then hang as a process stuck mid-refresh would."""
-    store = SQLiteTokenStore(db_path)
+    store = open_store(store_url)
     with store.lock("acme", lease=1.0):
         locked.set()
         time.sleep(120)

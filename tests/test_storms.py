@@ -1,7 +1,8 @@
 """Refresh storms: many threads and processes, one expired token, exactly one refresh.
 
 FakeGong's refresh tokens are strictly single-use: a second refresh with the same token is an
-``invalid_grant``, so any refresh outside the lock discipline shows up in the counters.
+``invalid_grant``, so any refresh outside the lock discipline shows up in the counters. Every
+store runs the storms; the processes stand in for app servers on separate machines.
 """
 
 from __future__ import annotations
@@ -10,16 +11,44 @@ import multiprocessing
 import os
 import signal
 import threading
+import uuid
 from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
+import redis
 
-from gong_authlib import gong_session
-from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore, TokenStore
+from gong_authlib import gong_session, open_store
+from gong_authlib.stores import TokenStore
 from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
+from tests.servers import PostgresServer, RedisServer
 from tests.storm import SharedClock, StormPlan, hold_lock_until_killed, storm_worker
+
+SHARED_STORES = ["sqlite", "redis", "postgres"]
+
+
+def shared_store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to an empty store of ``kind`` that several processes can open."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/tokens.db"
+    if kind == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        database = 1 + uuid.uuid4().int % 63
+        url = server.url.rsplit("/", 1)[0] + f"/{database}"
+        redis.Redis.from_url(url).flushdb()
+        return url
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"storm_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres.dsn(name)
+
+
+@pytest.fixture(params=SHARED_STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return shared_store_url(request.param, request, tmp_path)
 
 
 def _thread_storm(gong: FakeGong, store: TokenStore, threads: int, cycles: int) -> Counter[int]:
@@ -57,33 +86,31 @@ def _thread_storm(gong: FakeGong, store: TokenStore, threads: int, cycles: int) 
     return statuses
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", ["memory", *SHARED_STORES])
 def test_thread_storm_refreshes_once_per_expiry(
-    fake_gong: FakeGong, tmp_path: Path, kind: str
+    fake_gong: FakeGong, tmp_path: Path, request: pytest.FixtureRequest, kind: str
 ) -> None:
-    store: TokenStore = (
-        MemoryTokenStore() if kind == "memory" else SQLiteTokenStore(tmp_path / "t.db")
-    )
-    authorize_into(fake_gong, store)
-    statuses = _thread_storm(fake_gong, store, threads=32, cycles=5)
+    url = "memory://" if kind == "memory" else shared_store_url(kind, request, tmp_path)
+    with open_store(url) as store:
+        authorize_into(fake_gong, store)
+        statuses = _thread_storm(fake_gong, store, threads=32, cycles=5)
     assert statuses == {200: 32 * 5}
     assert fake_gong.stats.refreshes("acme") == 5
     assert sum(fake_gong.stats.invalid_grant.values()) == 0
 
 
 @pytest.mark.slow
-def test_process_storm_on_one_sqlite_file(tmp_path: Path) -> None:
+def test_process_storm(store_url: str) -> None:
     processes, threads, cycles = 4, 8, 50
     context = multiprocessing.get_context("spawn")
     clock_value = context.Value("d", 1_800_000_000.0)
     clock = SharedClock(clock_value)
-    db_path = str(tmp_path / "tokens.db")
     with FakeGong(clock=clock) as gong:
         gong.add_customer("acme")
-        store = SQLiteTokenStore(db_path)
-        authorize_into(gong, store)
+        with open_store(store_url) as store:
+            authorize_into(gong, store)
         plan = StormPlan(
-            db_path=db_path,
+            store_url=store_url,
             client_id=gong.client_id,
             client_secret=gong.client_secret,
             token_url=gong.token_url,
@@ -94,10 +121,7 @@ def test_process_storm_on_one_sqlite_file(tmp_path: Path) -> None:
         barrier = context.Barrier(processes * threads + 1)
         results = context.Queue()
         workers = [
-            context.Process(
-                target=storm_worker,
-                args=(plan, clock_value, barrier, results),
-            )
+            context.Process(target=storm_worker, args=(plan, clock_value, barrier, results))
             for _ in range(processes)
         ]
         for worker in workers:
@@ -123,14 +147,13 @@ def test_process_storm_on_one_sqlite_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_killed_lock_holder_delays_others_only_until_its_lease_ends(
-    fake_gong: FakeGong, tmp_path: Path
+    fake_gong: FakeGong, store_url: str
 ) -> None:
-    db_path = str(tmp_path / "tokens.db")
-    store = SQLiteTokenStore(db_path)
+    store = open_store(store_url)
     before = authorize_into(fake_gong, store)
     context = multiprocessing.get_context("spawn")
     locked = context.Event()
-    holder = context.Process(target=hold_lock_until_killed, args=(db_path, locked))
+    holder = context.Process(target=hold_lock_until_killed, args=(store_url, locked))
     holder.start()
     assert locked.wait(timeout=30)
     assert holder.pid is not None
@@ -145,3 +168,4 @@ def test_a_killed_lock_holder_delays_others_only_until_its_lease_ends(
     after = store.get("acme")
     assert after is not None
     assert after.refresh_token != before.refresh_token  # the new pair was persisted
+    store.close()
