@@ -1,0 +1,100 @@
+"""A store that goes away and comes back: clear errors meanwhile, nothing lost, recovery."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gong_authlib import TokenStoreError, gong_session, open_store
+from gong_authlib.stores import TokenStore
+from gong_authlib.testing import FakeGong
+from tests.authflow import authorize_into
+from tests.servers import PostgresServer, RedisServer, _postgres_bin, new_folder
+from tests.services import require_programs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer(require_programs("redis-server")["redis-server"], new_folder())
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    bindir = _postgres_bin()
+    if bindir is None:
+        require_programs("initdb")
+    assert bindir is not None
+    server = PostgresServer(bindir, new_folder())
+    server.init()
+    server.start()
+    yield server
+    try:
+        server.stop()
+    except Exception:  # already stopped by the test
+        pass
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def _outage(
+    gong: FakeGong,
+    store: TokenStore,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+    where: str,
+) -> None:
+    original = authorize_into(gong, store)
+    session = gong_session(gong.oauth_client(), store, "acme")
+    assert session.get("/v2/users").status_code == 200
+
+    stop()
+    with pytest.raises(TokenStoreError, match=where) as caught:
+        store.get("acme")
+    assert "reachable" in str(caught.value)
+    # A fresh token in memory needs no store: calls go on during the outage.
+    assert session.get("/v2/users").status_code == 200
+    # A refresh needs the lock and the store: it fails clearly, and Gong is never asked.
+    gong.clock.advance(86_400)
+    with pytest.raises(TokenStoreError):
+        session.get("/v2/users")
+    assert gong.stats.refreshes() == 0
+
+    start()
+    assert store.get("acme") == original  # nothing lost across the restart
+    assert session.get("/v2/users").status_code == 200
+    assert gong.stats.refreshes() == 1
+    refreshed = store.get("acme")
+    assert refreshed is not None
+    assert refreshed.refresh_token != original.refresh_token
+
+
+def test_redis_outage_and_restart(fake_gong: FakeGong, own_redis: RedisServer) -> None:
+    store = open_store(own_redis.url)
+    _outage(fake_gong, store, own_redis.stop, own_redis.start, "redis 127.0.0.1")
+    store.close()
+
+
+def test_postgres_outage_and_restart(fake_gong: FakeGong, own_postgres: PostgresServer) -> None:
+    store = open_store(own_postgres.dsn())
+    _outage(fake_gong, store, own_postgres.stop, own_postgres.start, "postgresql 127.0.0.1")
+    store.close()
+
+
+def test_unreachable_stores_fail_at_open(tmp_path: Any) -> None:
+    from tests.cliflow import free_port
+
+    port = free_port()
+    with pytest.raises(TokenStoreError, match="postgresql 127.0.0.1"):
+        open_store(f"postgresql://gong:hunter2@127.0.0.1:{port}/postgres")
+    store = open_store(f"redis://:hunter2@127.0.0.1:{port}/0")
+    with pytest.raises(TokenStoreError, match="redis 127.0.0.1") as caught:
+        store.customers()
+    assert "hunter2" not in str(caught.value)
