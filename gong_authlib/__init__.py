@@ -8,7 +8,6 @@ authlib or any token store until one of their names is used.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 from gong_authlib.errors import (
@@ -25,9 +24,6 @@ from gong_authlib.errors import (
 )
 
 __version__ = "0.1.0"
-
-# A library logs; the application decides where logs go (and whether INFO is wanted).
-logging.getLogger("gong_authlib").addHandler(logging.NullHandler())
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {

@@ -18,7 +18,6 @@ first response in ``history``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +33,12 @@ from gong_authlib.errors import (
     RequestNotReplayable,
     TokenNotFound,
 )
+from gong_authlib.logs import get_logger
 from gong_authlib.oauth import GongOAuthClient, origin_of
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
 from gong_authlib.token import Token, fingerprint
 
-log = logging.getLogger("gong_authlib.auth")
+log = get_logger("auth")
 
 # Refresh five minutes early: enough for clock skew between us and Gong and for a request
 # in flight to land before the token dies, small beside Gong's default one-day lifetime.

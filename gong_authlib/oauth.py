@@ -15,7 +15,6 @@ client-auth method moves the parameters from the form body to the query string.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -32,6 +31,7 @@ from urllib3.util.retry import Retry
 from gong_authlib.clock import Clock, system_clock
 from gong_authlib.endpoints import GONG_API_DOMAIN, GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
+from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.token import Token
@@ -39,7 +39,7 @@ from gong_authlib.token import Token
 # (connect, read): a token call is small; a read that takes longer than this is a failure.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
-log = logging.getLogger("gong_authlib.oauth")
+log = get_logger("oauth")
 
 
 def _gong_query_client_auth(

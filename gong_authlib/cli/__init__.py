@@ -27,9 +27,10 @@ class CommandError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gong_authlib.cli.parser import build_parser as build
+    from gong_authlib.cli.parser import build_parser
 
-    args = build().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     module_name, _, function_name = args.handler.partition(":")
     try:
         handler = getattr(importlib.import_module(module_name), function_name)

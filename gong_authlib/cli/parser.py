@@ -208,7 +208,22 @@ def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
     demo.set_defaults(handler="gong_authlib.cli.demo_command:run")
 
 
-def build_parser() -> argparse.ArgumentParser:
+_COMMANDS = {
+    "validate": _add_validate,
+    "schema": _add_schema,
+    "authorize": _add_authorize,
+    "tokens": _add_tokens,
+    "origins": _add_origins,
+    "demo": _add_demo,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or, when ``command`` is known, one with only that subcommand.
+
+    Building every subcommand costs a few milliseconds that ``validate`` in a pre-commit hook
+    would pay on every commit; the help and errors of the command that runs are the same.
+    """
     from gong_authlib import __version__
 
     parser = Parser(
@@ -221,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
-    for add in (_add_validate, _add_schema, _add_authorize, _add_tokens, _add_origins, _add_demo):
+    adders = [_COMMANDS[command]] if command in _COMMANDS else list(_COMMANDS.values())
+    for add in adders:
         add(commands)
     return parser

@@ -6,7 +6,6 @@ module owns the waiting, so all stores wait, log and give up the same way.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import uuid
@@ -14,8 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from gong_authlib.errors import TokenStoreError
+from gong_authlib.logs import get_logger
 
-log = logging.getLogger("gong_authlib.stores")
+log = get_logger("stores")
 
 _FIRST_WAIT = 0.005
 _LONGEST_WAIT = 0.1

@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gong_authlib.errors import TokenStoreError
+from gong_authlib.logs import get_logger
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.leases import leased
@@ -26,7 +26,7 @@ from gong_authlib.token import Token
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-log = logging.getLogger("gong_authlib.stores")
+log = get_logger("stores")
 
 SCHEMA_VERSION = 1
 _MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours

@@ -15,13 +15,13 @@ a restart loses every customer's authorization.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from gong_authlib.errors import TokenStoreError
+from gong_authlib.logs import get_logger
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.leases import leased
@@ -30,7 +30,7 @@ from gong_authlib.token import Token
 if TYPE_CHECKING:
     import redis
 
-log = logging.getLogger("gong_authlib.stores")
+log = get_logger("stores")
 
 T = TypeVar("T")
 

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import stat
@@ -24,12 +23,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
+from gong_authlib.logs import get_logger
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
-log = logging.getLogger("gong_authlib.stores")
+log = get_logger("stores")
 
 SCHEMA_VERSION = 1
 _META = "gong_authlib_meta"

@@ -7,7 +7,6 @@ somewhere else.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
@@ -16,11 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gong_authlib.logs import get_logger
 from gong_authlib.testing.clock import FakeClock
 from gong_authlib.testing.emulator import DEFAULT_VALIDITY, Emulator, Fault, Reply, Stats
 from gong_authlib.testing.emulator import default_scopes as _default_scopes
 
-log = logging.getLogger("gong_authlib.testing")
+log = get_logger("testing")
 
 Route = Callable[["_Handler", str], Reply]
 
@@ -77,10 +77,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PUT")
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops SYNs when dozens of clients connect at once, and each
+    # dropped one costs its client a 1-second retransmit: a storm test would measure that.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def _serve(route: Route) -> ThreadingHTTPServer:
     handler = type("FakeGongHandler", (_Handler,), {"route": staticmethod(route)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), handler)
     # A short poll interval makes shutdown() quick: tests start and stop many servers.
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fakegong", daemon=True
