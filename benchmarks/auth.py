@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import statistics
 import tempfile
 import threading
 import time
