@@ -217,9 +217,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_600)
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {platform.machine()}, {time.strftime('%Y-%m-%d')}")
-    print(
-        f"\n### auth(prepared_request), fresh token ({args.calls} calls, best of {args.rounds} rounds)\n"
-    )
+    rounds = f"{args.calls} calls, best of {args.rounds} rounds"
+    print(f"\n### auth(prepared_request), fresh token ({rounds})\n")
     with tempfile.TemporaryDirectory() as folder:
         costs = per_call_costs(args.calls, args.rounds, Path(folder))
     floor = costs["static header (floor)"]
