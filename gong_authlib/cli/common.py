@@ -14,7 +14,7 @@ from gong_authlib.stores import TokenStore, open_store
 
 
 def config_from(args: argparse.Namespace) -> IntegrationConfig:
-    return load_config(args.config)
+    return load_config(args.config, env=getattr(args, "env", None))
 
 
 def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> TokenStore:

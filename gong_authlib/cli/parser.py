@@ -37,6 +37,7 @@ def _config_options(parser: argparse.ArgumentParser, *, store: bool = True) -> N
         parser.add_argument(
             "--store", metavar="URL", help="token store URL; default: the file's token_store.url"
         )
+    parser.add_argument("--env", metavar="NAME", help="use the file's environments.NAME overrides")
     parser.add_argument(
         "--trust-origin",
         action="append",
@@ -66,6 +67,11 @@ def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     validate.add_argument("--no-color", action="store_true", help="never colour the output")
     validate.add_argument(
+        "--env",
+        metavar="NAME",
+        help="check only environment NAME's merged result (default: the file and every one)",
+    )
+    validate.add_argument(
         "--extra-scope",
         action="append",
         default=[],
@@ -73,6 +79,37 @@ def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
         help="accept a scope Gong added after this release (repeatable)",
     )
     validate.set_defaults(handler="gong_authlib.cli.validate_command:run")
+
+
+def _add_plan(commands: argparse._SubParsersAction[Parser]) -> None:
+    plan = commands.add_parser(
+        "plan",
+        help="what changed in the integration, and what to do in Gong",
+        description="Compare the integration file with its version at a git revision (HEAD "
+        "by default) or with another file, and list, Terraform-style, what to edit in Gong's "
+        "Admin center and what each change means for installed customers.",
+        epilog=_examples(
+            "gong-authlib plan gong-integration.yaml",
+            "gong-authlib plan --against origin/main --format markdown gong-integration.yaml",
+            "gong-authlib plan --against old.gong.yaml --detailed-exitcode new.gong.yaml",
+            codes="0 success (with --detailed-exitcode: no changes), 1 error, "
+            "2 changes present (with --detailed-exitcode) or usage error",
+        ),
+        formatter_class=RAW,
+    )
+    plan.add_argument("file", metavar="FILE", help="the integration file")
+    plan.add_argument(
+        "--against", metavar="REF|OLD_FILE", default="HEAD", help="git revision or file"
+    )
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    plan.add_argument("--env", metavar="NAME", help="compare environment NAME's merged result")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when there are changes, 0 when there are none",
+    )
+    plan.add_argument("--no-color", action="store_true", help="never colour the output")
+    plan.set_defaults(handler="gong_authlib.cli.plan_command:run")
 
 
 def _add_schema(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -210,6 +247,7 @@ def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
 
 _COMMANDS = {
     "validate": _add_validate,
+    "plan": _add_plan,
     "schema": _add_schema,
     "authorize": _add_authorize,
     "tokens": _add_tokens,

@@ -21,7 +21,10 @@ def run(args: argparse.Namespace) -> int:
         sources[name] = document.text
         diagnostics.extend(
             check_document(
-                document, base_dir=Path(name).resolve().parent, extra_scopes=args.extra_scope
+                document,
+                base_dir=Path(name).resolve().parent,
+                extra_scopes=args.extra_scope,
+                environment=args.env,
             )
         )
     if args.format == "json":

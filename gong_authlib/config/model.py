@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gong_authlib.config.diagnostics import Diagnostic, NodePath, has_errors
+from gong_authlib.config.environments import merged_document, without_environments
 from gong_authlib.config.interpolation import referenced_names, resolve
 from gong_authlib.config.validate import check_document, read_document
 from gong_authlib.config.yamlsource import YamlDocument
@@ -167,9 +168,12 @@ def _sqlite_relative_to(url: str, base_dir: Path) -> str:
 
 
 def load_config(
-    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    env: str | None = None,
 ) -> IntegrationConfig:
-    """Validate and load the integration file at ``path``.
+    """Validate and load the integration file at ``path`` (as environment ``env``, if given).
 
     Raises :class:`~gong_authlib.ConfigError` carrying every diagnostic if the file has errors
     or a referenced environment variable is unset. Warnings do not prevent loading.
@@ -177,9 +181,10 @@ def load_config(
     file = Path(path)
     document = read_document(file)
     base_dir = file.resolve().parent
-    diagnostics = check_document(document, base_dir=base_dir)
+    diagnostics = check_document(document, base_dir=base_dir, environment=env)
     if has_errors(diagnostics):
         raise _config_error(file, diagnostics)
+    document = merged_document(document, env) if env else without_environments(document)
     resolved, problems = _resolve_all(document, os.environ if environ is None else environ)
     if problems:
         raise _config_error(file, problems)

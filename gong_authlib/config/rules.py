@@ -348,12 +348,19 @@ def check_interpolation(ctx: RuleContext) -> Iterator[Diagnostic]:
                 f"{bad!r} is not a valid reference; write ${{env:NAME}}",
                 path,
             )
-        elif path[0] not in INTERPOLATED_SECTIONS:
+        elif _section(path) not in INTERPOLATED_SECTIONS:
             yield ctx.error(
                 "interpolation-not-allowed",
                 "${env:…} references are allowed only under oauth and token_store",
                 path,
             )
+
+
+def _section(path: NodePath) -> str | int:
+    """The top-level section a value belongs to, looking through ``environments.NAME``."""
+    if path[0] == "environments" and len(path) > 2:
+        return path[2]
+    return path[0]
 
 
 def check_literal_secrets(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 
-from gong_authlib.config.diagnostics import Diagnostic, sort_key
+from gong_authlib.config.diagnostics import Diagnostic, did_you_mean, sort_key
+from gong_authlib.config.environments import environment_names, merged_document
 from gong_authlib.config.rules import rule_diagnostics
 from gong_authlib.config.schema import schema_diagnostics
 from gong_authlib.config.yamlsource import MAX_FILE_BYTES, YamlDocument, read_source
@@ -45,19 +47,63 @@ def _file_extra_scopes(document: YamlDocument) -> list[str]:
 
 
 def check_document(
-    document: YamlDocument, *, base_dir: Path, extra_scopes: Collection[str] = ()
+    document: YamlDocument,
+    *,
+    base_dir: Path,
+    extra_scopes: Collection[str] = (),
+    environment: str | None = None,
 ) -> list[Diagnostic]:
-    """All diagnostics of a parsed document, sorted by position."""
+    """All diagnostics of a parsed document, sorted by position.
+
+    Without ``environment``, the file and every environment's merged result are checked;
+    with it, only that environment's merged result.
+    """
     found = list(document.diagnostics)
-    if document.data is not None or not found:
-        schema_found = schema_diagnostics(document)
-        extras = [*extra_scopes, *_file_extra_scopes(document)]
-        # A node YAML already complained about (an alias, a custom tag) holds a placeholder:
-        # what the schema or the rules would say about it is noise.
-        structural = {d.path for d in document.diagnostics}
-        merged = _merge(schema_found, rule_diagnostics(document, base_dir, extras))
-        found.extend(d for d in merged if d.path not in structural)
+    if document.data is None and found:
+        return sorted(found, key=sort_key)
+    structural = {d.path for d in document.diagnostics}
+    names = environment_names(document.data)
+    if environment is not None and environment not in names:
+        found.append(_unknown_environment(document, environment, names))
+        return sorted(found, key=sort_key)
+    seen: set[tuple[str, int, int]] = set()
+    if environment is None:
+        for diagnostic in _content_diagnostics(document, base_dir, extra_scopes, structural):
+            seen.add((diagnostic.code, diagnostic.line, diagnostic.column))
+            found.append(diagnostic)
+    for name in [environment] if environment else names:
+        merged = merged_document(document, name)
+        for diagnostic in _content_diagnostics(merged, base_dir, extra_scopes, structural):
+            key = (diagnostic.code, diagnostic.line, diagnostic.column)
+            if key not in seen:  # the same finding in the base file is reported once
+                seen.add(key)
+                message = f"in environment {name!r}: {diagnostic.message}"
+                found.append(replace(diagnostic, message=message))
     return sorted(found, key=sort_key)
+
+
+def _content_diagnostics(
+    document: YamlDocument, base_dir: Path, extra_scopes: Collection[str], structural: set[str]
+) -> list[Diagnostic]:
+    schema_found = schema_diagnostics(document)
+    extras = [*extra_scopes, *_file_extra_scopes(document)]
+    merged = _merge(schema_found, rule_diagnostics(document, base_dir, extras))
+    # A node YAML already complained about (an alias, a custom tag) holds a placeholder: what
+    # the schema or the rules would say about it is noise.
+    return [d for d in merged if d.path not in structural]
+
+
+def _unknown_environment(document: YamlDocument, name: str, names: list[str]) -> Diagnostic:
+    suggestion = did_you_mean(name, names)
+    known = ", ".join(names) or "none"
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+    return document.diagnostic(
+        "unknown-environment",
+        f"no environment {name!r} in this file (it defines: {known}){hint}",
+        ("environments",),
+        at_key=True,
+        suggestion=suggestion,
+    )
 
 
 def _merge(schema_found: list[Diagnostic], rules_found: list[Diagnostic]) -> list[Diagnostic]:
@@ -70,7 +116,10 @@ def _merge(schema_found: list[Diagnostic], rules_found: list[Diagnostic]) -> lis
 
 
 def validate_file(
-    path: str | os.PathLike[str], *, extra_scopes: Collection[str] = ()
+    path: str | os.PathLike[str],
+    *,
+    extra_scopes: Collection[str] = (),
+    environment: str | None = None,
 ) -> list[Diagnostic]:
     """Every diagnostic for the integration file at ``path`` (errors and warnings).
 
@@ -78,4 +127,9 @@ def validate_file(
     not set (pre-commit, CI); :func:`load_config` resolves them.
     """
     document = read_document(path)
-    return check_document(document, base_dir=Path(path).resolve().parent, extra_scopes=extra_scopes)
+    return check_document(
+        document,
+        base_dir=Path(path).resolve().parent,
+        extra_scopes=extra_scopes,
+        environment=environment,
+    )

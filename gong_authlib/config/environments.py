@@ -1,0 +1,73 @@
+"""Environments: named overrides (``environments: {developer: {...}}``) merged over the file.
+
+Mappings merge key by key; lists and values replace. A merged environment is checked like a
+whole file, and each finding points at the line that produced the value: the override's own
+line when the environment set it, the base file's line otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gong_authlib.config.diagnostics import NodePath
+from gong_authlib.config.yamlsource import YamlDocument
+
+SECTION = "environments"
+
+
+def environment_names(data: Any) -> list[str]:
+    environments = data.get(SECTION) if isinstance(data, dict) else None
+    return [str(name) for name in environments] if isinstance(environments, dict) else []
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(override)
+
+
+def _rebased(
+    spans: dict[NodePath, Any], name: str, base: dict[NodePath, Any]
+) -> dict[NodePath, Any]:
+    merged = {path: span for path, span in base.items() if not path or path[0] != SECTION}
+    prefix = (SECTION, name)
+    for path, span in spans.items():
+        if path[:2] == prefix and len(path) > 2:
+            merged[path[2:]] = span
+    return merged
+
+
+def merged_document(document: YamlDocument, name: str) -> YamlDocument:
+    """``document`` as environment ``name`` sees it; KeyError if there is no such one."""
+    data = document.data if isinstance(document.data, dict) else {}
+    environments = data.get(SECTION)
+    if not isinstance(environments, dict) or name not in environments:
+        raise KeyError(name)
+    override = environments[name] if isinstance(environments[name], dict) else {}
+    base = {key: value for key, value in data.items() if key != SECTION}
+    return YamlDocument(
+        file=document.file,
+        text=document.text,
+        data=_merge(base, override),
+        value_spans=_rebased(document.value_spans, name, document.value_spans),
+        key_spans=_rebased(document.key_spans, name, document.key_spans),
+    )
+
+
+def without_environments(document: YamlDocument) -> YamlDocument:
+    """The base file alone, as plan compares it when no environment is named."""
+    data = document.data
+    if isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key != SECTION}
+    return YamlDocument(
+        file=document.file,
+        text=document.text,
+        data=data,
+        value_spans=document.value_spans,
+        key_spans=document.key_spans,
+        diagnostics=document.diagnostics,
+    )
