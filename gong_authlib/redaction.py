@@ -19,7 +19,14 @@ REDACTED = "<redacted>"
 
 # Loggers that may print a token-endpoint URL: urllib3's pool logs each request line, its
 # retry logic logs the URL it retries.
-THIRD_PARTY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
+THIRD_PARTY_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.util.retry",
+    "requests",
+    "vcr.request",
+    "vcr.cassette",
+    "vcr.stubs",
+)
 
 
 def redact(text: str) -> str:

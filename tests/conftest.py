@@ -3,7 +3,9 @@ the throwaway Redis and PostgreSQL servers."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -21,6 +23,43 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# What FakeGong's secrets look like (its refresh tokens, codes and client secrets, and the
+# JWT access tokens it issues), plus any secret-carrying query parameter left unredacted.
+SECRET_LOOKING = [
+    re.compile(r"gongfake-(rt|code)-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"fakegong-secret-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+    re.compile(r"\b(code|refresh_token|access_token|client_secret)=(?!<redacted>|SCRUBBED-)[^&\s\"']{8,}"),
+    re.compile(r"\bBearer (?!<redacted>|SCRUBBED-)[A-Za-z0-9._-]{16,}"),
+]
+
+
+class _LogSpy(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """Every test runs with every logger at DEBUG; any secret-looking line fails the test."""
+    spy = _LogSpy()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(spy)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(spy)
+        root.setLevel(previous)
+    leaks = [line for line in spy.lines if any(p.search(line) for p in SECRET_LOOKING)]
+    assert leaks == [], f"secrets in log records: {leaks[:3]}"
 
 
 @pytest.fixture(scope="session")

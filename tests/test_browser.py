@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.slow
 def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     programs = require_programs("chromium", "chromedriver")
     monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a driver
+    # Selenium's wire log prints page URLs, and the callback's URL carries the code.
+    selenium_log = logging.getLogger("selenium")
+    monkeypatch.setattr(selenium_log, "level", logging.WARNING)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
