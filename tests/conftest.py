@@ -8,10 +8,12 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.reliability import Reliability
 from tests.servers import PostgresServer, RedisServer, _postgres_bin, new_folder
 from tests.services import require_programs
 
@@ -31,7 +33,9 @@ SECRET_LOOKING = [
     re.compile(r"gongfake-(rt|code)-[A-Za-z0-9_-]{8,}"),
     re.compile(r"fakegong-secret-[A-Za-z0-9_-]{8,}"),
     re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
-    re.compile(r"\b(code|refresh_token|access_token|client_secret)=(?!<redacted>|SCRUBBED-)[^&\s\"']{8,}"),
+    re.compile(
+        r"\b(code|refresh_token|access_token|client_secret)=(?!<redacted>|SCRUBBED-)[^&\s\"']{8,}"
+    ),
     re.compile(r"\bBearer (?!<redacted>|SCRUBBED-)[A-Za-z0-9._-]{16,}"),
 ]
 
@@ -60,6 +64,22 @@ def no_secret_in_any_log() -> Iterator[None]:
         root.setLevel(previous)
     leaks = [line for line in spy.lines if any(p.search(line) for p in SECRET_LOOKING)]
     assert leaks == [], f"secrets in log records: {leaks[:3]}"
+
+
+_RELIABILITY = Reliability()
+
+
+@pytest.fixture
+def reliability() -> Reliability:
+    """Where reliability tests record their figures for docs/reliability.md."""
+    return _RELIABILITY
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    target = os.environ.get("GONG_AUTHLIB_RELIABILITY_DOC")
+    if target and _RELIABILITY.rows and exitstatus == 0:
+        command = os.environ.get("GONG_AUTHLIB_RELIABILITY_COMMAND", "pytest -m reliability")
+        _RELIABILITY.write(Path(target), command)
 
 
 @pytest.fixture(scope="session")
