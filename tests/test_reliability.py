@@ -163,10 +163,11 @@ _VALUES = st.one_of(
 @st.composite
 def token_answers(draw: st.DrawFn) -> tuple[int, Any]:
     status = draw(st.sampled_from([200, 200, 200, 400, 401, 403, 500, 503]))
-    if draw(st.booleans()):
-        body = draw(st.dictionaries(_TOKEN_FIELDS, _VALUES, max_size=7))
-    else:
-        body = draw(st.binary(max_size=200))
+    body: Any = (
+        draw(st.dictionaries(_TOKEN_FIELDS, _VALUES, max_size=7))
+        if draw(st.booleans())
+        else draw(st.binary(max_size=200))
+    )
     return status, body
 
 
