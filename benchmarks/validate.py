@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 SCHEMA = ROOT / "schemas" / "gong-integration.schema.json"
 
 
-def _time_once(command: list[str]) -> float:
+def time_command(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     return time.perf_counter() - start
@@ -40,11 +40,11 @@ def main() -> None:
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "gong_authlib")], check=True
     )
     for command in (ours, theirs):  # warm the file cache once
-        _time_once(command)
+        time_command(command)
     ours_times, theirs_times = [], []
     for _ in range(args.runs):
-        ours_times.append(_time_once(ours))
-        theirs_times.append(_time_once(theirs))
+        ours_times.append(time_command(ours))
+        theirs_times.append(time_command(theirs))
     ours_median = statistics.median(ours_times)
     theirs_median = statistics.median(theirs_times)
     print(f"python {platform.python_version()}, {platform.machine()}, {args.runs} runs each")

@@ -62,6 +62,7 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
     threads, cycles = plan.threads, plan.cycles
     statuses: Counter[int] = Counter()
     errors: list[str] = []
+    durations: list[float] = []
     guard = threading.Lock()
 
     def run() -> None:
@@ -69,9 +70,11 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
         for _ in range(cycles):
             barrier.wait(timeout=60)
             try:
+                started = time.perf_counter()
                 status = session.get("/v2/users").status_code
                 with guard:
                     statuses[status] += 1
+                    durations.append(time.perf_counter() - started)
             except Exception as exc:
                 with guard:
                     errors.append(f"{type(exc).__name__}: {exc}")
@@ -82,7 +85,7 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
         worker.start()
     for worker in workers:
         worker.join()
-    results.put((os.getpid(), dict(statuses), errors))
+    results.put((os.getpid(), dict(statuses), errors, durations))
 
 
 def hold_lock_until_killed(store_url: str, locked: Any) -> None:

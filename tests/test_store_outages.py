@@ -14,10 +14,11 @@ from gong_authlib import TokenStoreError, gong_session, open_store
 from gong_authlib.stores import TokenStore
 from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
+from tests.reliability import Reliability
 from tests.servers import PostgresServer, RedisServer, _postgres_bin, new_folder
 from tests.services import require_programs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 
 @pytest.fixture
@@ -76,16 +77,30 @@ def _outage(
     assert refreshed.refresh_token != original.refresh_token
 
 
-def test_redis_outage_and_restart(fake_gong: FakeGong, own_redis: RedisServer) -> None:
+OUTCOME = (
+    "TokenStoreError naming host and port; fresh tokens kept working; no refresh without the "
+    "store; after restart the token was intact and the refresh went through"
+)
+
+
+def test_redis_outage_and_restart(
+    fake_gong: FakeGong, own_redis: RedisServer, reliability: Reliability
+) -> None:
     store = open_store(own_redis.url)
     _outage(fake_gong, store, own_redis.stop, own_redis.start, r"redis 127\.0\.0\.1")
     store.close()
+    reliability.record("fault", "Redis stopped and restarted", "mid-run, token expiring", OUTCOME)
 
 
-def test_postgres_outage_and_restart(fake_gong: FakeGong, own_postgres: PostgresServer) -> None:
+def test_postgres_outage_and_restart(
+    fake_gong: FakeGong, own_postgres: PostgresServer, reliability: Reliability
+) -> None:
     store = open_store(own_postgres.dsn())
     _outage(fake_gong, store, own_postgres.stop, own_postgres.start, r"postgresql 127\.0\.0\.1")
     store.close()
+    reliability.record(
+        "fault", "PostgreSQL stopped and restarted", "mid-run, token expiring", OUTCOME
+    )
 
 
 def test_unreachable_stores_fail_at_open(tmp_path: Any) -> None:
