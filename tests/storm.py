@@ -6,6 +6,7 @@ connections, as separate machines or containers would be.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -95,3 +96,74 @@ def hold_lock_until_killed(store_url: str, locked: Any) -> None:
         locked.set()
         time.sleep(120)
     os.kill(os.getpid(), signal.SIGTERM)  # never reached: the test kills us first
+
+
+@dataclass
+class StormResult:
+    """What a process storm saw: per-worker reports and FakeGong's counters."""
+
+    statuses: Counter[int]
+    errors: list[str]
+    durations: list[float]
+    pids: set[int]
+    exit_codes: list[int | None]
+    refreshes: int
+    invalid_grant: int
+
+
+def process_storm(
+    store_url: str, *, processes: int, threads: int, cycles: int, token_delay: float = 0.0
+) -> StormResult:
+    """``processes`` spawned workers with ``threads`` sessions each, one call per expiry.
+
+    The parent owns FakeGong and a clock in shared memory; it expires every token, lets all
+    callers go, waits for all answers, and repeats ``cycles`` times.
+    """
+    from gong_authlib.testing import FakeGong
+    from tests.authflow import authorize_into
+
+    context = multiprocessing.get_context("spawn")
+    clock_value = context.Value("d", 1_800_000_000.0)
+    clock = SharedClock(clock_value)
+    with FakeGong(clock=clock) as gong:
+        gong.add_customer("acme")
+        with open_store(store_url) as store:
+            authorize_into(gong, store)
+        plan = StormPlan(
+            store_url,
+            gong.client_id,
+            gong.client_secret,
+            gong.token_url,
+            gong.trusted_origins,
+            threads,
+            cycles,
+        )
+        barrier = context.Barrier(processes * threads + 1)
+        results = context.Queue()
+        workers = [
+            context.Process(target=storm_worker, args=(plan, clock_value, barrier, results))
+            for _ in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        if token_delay:
+            gong.inject("token", "delay", seconds=token_delay, times=10 * cycles + 10)
+        for _ in range(cycles):
+            clock.advance(86_400)
+            barrier.wait(timeout=120)  # every worker thread makes its call...
+            barrier.wait(timeout=120)  # ...and has its answer
+        reports = [results.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        statuses: Counter[int] = Counter()
+        for report in reports:
+            statuses.update(report[1])
+        return StormResult(
+            statuses=statuses,
+            errors=[error for report in reports for error in report[2]],
+            durations=[d for report in reports for d in report[3]],
+            pids={report[0] for report in reports},
+            exit_codes=[worker.exitcode for worker in workers],
+            refreshes=gong.stats.refreshes("acme"),
+            invalid_grant=sum(gong.stats.invalid_grant.values()),
+        )

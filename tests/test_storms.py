@@ -26,7 +26,7 @@ from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
 from tests.reliability import Reliability
 from tests.servers import PostgresServer, RedisServer
-from tests.storm import SharedClock, StormPlan, hold_lock_until_killed, storm_worker
+from tests.storm import hold_lock_until_killed, process_storm
 
 SHARED_STORES = ["sqlite", "redis", "postgres"]
 
@@ -107,60 +107,28 @@ def test_process_storm(store_url: str, reliability: Reliability) -> None:
     processes, threads = 4, 8
     cycles = int(os.environ.get("GONG_AUTHLIB_STORM_CYCLES", "1000"))
     started = time.monotonic()
-    context = multiprocessing.get_context("spawn")
-    clock_value = context.Value("d", 1_800_000_000.0)
-    clock = SharedClock(clock_value)
-    with FakeGong(clock=clock) as gong:
-        gong.add_customer("acme")
-        with open_store(store_url) as store:
-            authorize_into(gong, store)
-        plan = StormPlan(
-            store_url=store_url,
-            client_id=gong.client_id,
-            client_secret=gong.client_secret,
-            token_url=gong.token_url,
-            origins=gong.trusted_origins,
-            threads=threads,
-            cycles=cycles,
-        )
-        barrier = context.Barrier(processes * threads + 1)
-        results = context.Queue()
-        workers = [
-            context.Process(target=storm_worker, args=(plan, clock_value, barrier, results))
-            for _ in range(processes)
-        ]
-        for worker in workers:
-            worker.start()
-        # See _thread_storm; shorter here, where it is paid once per expiry, 1,000 times.
-        gong.inject("token", "delay", seconds=0.02, times=10_000)
-        for _ in range(cycles):
-            clock.advance(86_400)
-            barrier.wait(timeout=120)  # every worker thread makes its call...
-            barrier.wait(timeout=120)  # ...and has its answer
-        reports = [results.get(timeout=60) for _ in workers]
-        for worker in workers:
-            worker.join(timeout=30)
-        assert all(worker.exitcode == 0 for worker in workers)
-        assert len({report[0] for report in reports}) == processes
-        assert [report[2] for report in reports] == [[]] * processes
-        total: Counter[int] = Counter()
-        for report in reports:
-            total.update(report[1])
-        assert total == {200: processes * threads * cycles}
-        assert gong.stats.refreshes("acme") == cycles
-        assert sum(gong.stats.invalid_grant.values()) == 0
-        with open_store(store_url) as store:
-            final = store.get("acme")
-        assert final is not None
-        assert final.scope  # the last refresh persisted a whole token
-        kind = store_url.split(":", 1)[0]
-        reliability.record(
-            "load",
-            f"forced refresh cycles, {kind}",
-            f"{processes} processes x {threads} threads x {cycles} expiries",
-            f"{total[200]:,} calls all 200; {gong.stats.refreshes('acme'):,} token calls for "
-            f"{cycles:,} expiries; 0 invalid_grant; {time.monotonic() - started:.0f} s",
-        )
+    # See _thread_storm; shorter here, where it is paid once per expiry, 1,000 times.
+    storm = process_storm(
+        store_url, processes=processes, threads=threads, cycles=cycles, token_delay=0.02
+    )
+    assert storm.exit_codes == [0] * processes
+    assert len(storm.pids) == processes
+    assert storm.errors == []
+    assert storm.statuses == {200: processes * threads * cycles}
+    assert storm.refreshes == cycles
+    assert storm.invalid_grant == 0
+    with open_store(store_url) as store:
+        final = store.get("acme")
+    assert final is not None
+    assert final.scope  # the last refresh persisted a whole token
+    kind = store_url.split(":", 1)[0]
+    reliability.record(
+        "load",
+        f"forced refresh cycles, {kind}",
+        f"{processes} processes x {threads} threads x {cycles} expiries",
+        f"{storm.statuses[200]:,} calls all 200; {storm.refreshes:,} token calls for "
+        f"{cycles:,} expiries; 0 invalid_grant; {time.monotonic() - started:.0f} s",
+    )
 
 
 @pytest.mark.slow

@@ -30,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gong_authlib.cli.parser import build_parser
 
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if any("\x00" in argument for argument in arguments):
+        # No file, ref or URL can hold one, and the OS would refuse it deep inside a command.
+        sys.stderr.write("gong-authlib: error: an argument contains a NUL byte\n")
+        return EXIT_USAGE
     args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     module_name, _, function_name = args.handler.partition(":")
     try:

@@ -8,12 +8,10 @@ import sys
 from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK
 from gong_authlib.cli.reporters import render_github, render_json, render_text, use_color, write
 from gong_authlib.config.diagnostics import Diagnostic, has_errors
-from gong_authlib.config.validate import check_document, read_document
+from gong_authlib.config.validate import check_document, folder_of, read_document
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
     for name in args.files:
@@ -22,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         diagnostics.extend(
             check_document(
                 document,
-                base_dir=Path(name).resolve().parent,
+                base_dir=folder_of(name),
                 extra_scopes=args.extra_scope,
                 environment=args.env,
             )

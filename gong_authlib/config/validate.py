@@ -30,7 +30,17 @@ def read_document(path: str | os.PathLike[str]) -> YamlDocument:
         return _unreadable(name, "is a folder, not a file")
     except OSError as exc:
         return _unreadable(name, exc.strerror or "cannot be read")
+    except ValueError:  # a NUL byte in the name: no such file can exist
+        return _unreadable(name, "the file name contains a NUL byte")
     return read_source(raw, name)
+
+
+def folder_of(path: str | os.PathLike[str]) -> Path:
+    """The folder relative paths in the file are resolved against (the cwd if unresolvable)."""
+    try:
+        return Path(path).resolve().parent
+    except (OSError, ValueError):
+        return Path.cwd()
 
 
 def _unreadable(name: str, reason: str) -> YamlDocument:
@@ -129,7 +139,7 @@ def validate_file(
     document = read_document(path)
     return check_document(
         document,
-        base_dir=Path(path).resolve().parent,
+        base_dir=folder_of(path),
         extra_scopes=extra_scopes,
         environment=environment,
     )
