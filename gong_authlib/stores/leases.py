@@ -32,10 +32,16 @@ def leased(
     customer: str,
     try_acquire: Callable[[str], bool],
     release: Callable[[str], None],
-    timeout: float,
+    lease: float,
+    timeout: float | None,
     store_name: str,
 ) -> Iterator[None]:
-    """Hold a lease lock: ``try_acquire(owner)`` must atomically take a free or expired lease."""
+    """Hold a lease lock: ``try_acquire(owner)`` must atomically take a free or expired lease.
+
+    Waits up to ``timeout`` seconds, by default the lease itself: by then a dead holder's
+    lease has run out, so a longer wait means a live holder is still refreshing.
+    """
+    timeout = lease if timeout is None else timeout
     owner = new_owner()
     deadline = time.monotonic() + timeout
     wait = _FIRST_WAIT

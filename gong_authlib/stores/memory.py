@@ -68,6 +68,7 @@ class MemoryTokenStore(TokenStore):
             customer=customer,
             try_acquire=try_acquire,
             release=release,
-            timeout=lease if timeout is None else timeout,
+            lease=lease,
+            timeout=timeout,
             store_name="memory",
         )

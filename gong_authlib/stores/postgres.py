@@ -220,7 +220,8 @@ class PostgresTokenStore(TokenStore):
             customer=customer,
             try_acquire=try_acquire,
             release=release,
-            timeout=lease if timeout is None else timeout,
+            lease=lease,
+            timeout=timeout,
             store_name=self._where,
         )
 

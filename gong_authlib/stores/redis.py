@@ -140,7 +140,8 @@ class RedisTokenStore(TokenStore):
             customer=customer,
             try_acquire=try_acquire,
             release=release,
-            timeout=lease if timeout is None else timeout,
+            lease=lease,
+            timeout=timeout,
             store_name=self._where,
         )
 

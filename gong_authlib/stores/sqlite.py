@@ -234,6 +234,7 @@ class SQLiteTokenStore(TokenStore):
             customer=customer,
             try_acquire=try_acquire,
             release=release,
-            timeout=lease if timeout is None else timeout,
+            lease=lease,
+            timeout=timeout,
             store_name=f"sqlite {self.path}",
         )
