@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Self
 
+from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
 DEFAULT_LEASE = 120.0
@@ -44,13 +45,37 @@ class TokenStore(ABC):
     def customers(self) -> list[str]:
         """Every customer with a stored token, sorted."""
 
+    @property
     @abstractmethod
+    def location(self) -> str:
+        """Where the store is, for messages: never a password."""
+
+    @abstractmethod
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
+        """Atomically take ``customer``'s lease for ``owner`` if it is free or expired."""
+
+    @abstractmethod
+    def _release_lease(self, customer: str, owner: str) -> None:
+        """Give the lease back, only if ``owner`` still holds it."""
+
     def lock(
         self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
     ) -> AbstractContextManager[None]:
         """Hold the customer's refresh lock across threads, processes (and machines, for
         shared stores). Waits up to ``timeout`` (default: ``lease``) and raises
-        TokenStoreError if it cannot be had: callers must never refresh without it."""
+        TokenStoreError if it cannot be had: callers must never refresh without it.
+
+        Stores implement the two atomic primitives; the waiting is the same for all.
+        """
+        check_customer(customer)
+        return leased(
+            customer=customer,
+            try_acquire=lambda owner: self._try_lease(customer, owner, lease),
+            release=lambda owner: self._release_lease(customer, owner),
+            lease=lease,
+            timeout=timeout,
+            store_name=self.location,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
         """Release connections; the store must not be used afterwards."""

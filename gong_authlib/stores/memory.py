@@ -5,11 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
 
@@ -45,30 +43,20 @@ class MemoryTokenStore(TokenStore):
         with self._guard:
             return sorted(self._data)
 
-    def lock(
-        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
-        check_customer(customer)
+    @property
+    def location(self) -> str:
+        return "memory"
 
-        def try_acquire(owner: str) -> bool:
-            now = time.monotonic()
-            with self._guard:
-                holder = self._leases.get(customer)
-                if holder is not None and holder[1] > now:
-                    return False
-                self._leases[customer] = (owner, now + lease)
-                return True
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
+        now = time.monotonic()
+        with self._guard:
+            holder = self._leases.get(customer)
+            if holder is not None and holder[1] > now:
+                return False
+            self._leases[customer] = (owner, now + lease)
+            return True
 
-        def release(owner: str) -> None:
-            with self._guard:
-                if self._leases.get(customer, ("", 0.0))[0] == owner:
-                    del self._leases[customer]
-
-        return leased(
-            customer=customer,
-            try_acquire=try_acquire,
-            release=release,
-            lease=lease,
-            timeout=timeout,
-            store_name="memory",
-        )
+    def _release_lease(self, customer: str, owner: str) -> None:
+        with self._guard:
+            if self._leases.get(customer, ("", 0.0))[0] == owner:
+                del self._leases[customer]

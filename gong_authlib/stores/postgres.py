@@ -13,14 +13,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
@@ -189,40 +187,30 @@ class PostgresTokenStore(TokenStore):
         )
         return [row[0] for row in rows]
 
-    def lock(
-        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
-        check_customer(customer)
+    @property
+    def location(self) -> str:
+        return self._where
 
-        def try_acquire(owner: str) -> bool:
-            count, _ = self._guarded(
-                "lock",
-                lambda: self._execute(
-                    "INSERT INTO {locks} (customer, owner, expires_at) VALUES "
-                    "(%s, %s, clock_timestamp() + make_interval(secs => %s)) "
-                    "ON CONFLICT (customer) DO UPDATE SET owner = EXCLUDED.owner, "
-                    "expires_at = EXCLUDED.expires_at "
-                    "WHERE {locks}.expires_at <= clock_timestamp()",
-                    (customer, owner, lease),
-                ),
-            )
-            return bool(count == 1)
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
+        count, _ = self._guarded(
+            "lock",
+            lambda: self._execute(
+                "INSERT INTO {locks} (customer, owner, expires_at) VALUES "
+                "(%s, %s, clock_timestamp() + make_interval(secs => %s)) "
+                "ON CONFLICT (customer) DO UPDATE SET owner = EXCLUDED.owner, "
+                "expires_at = EXCLUDED.expires_at "
+                "WHERE {locks}.expires_at <= clock_timestamp()",
+                (customer, owner, lease),
+            ),
+        )
+        return bool(count == 1)
 
-        def release(owner: str) -> None:
-            self._guarded(
-                "unlock",
-                lambda: self._execute(
-                    "DELETE FROM {locks} WHERE customer = %s AND owner = %s", (customer, owner)
-                ),
-            )
-
-        return leased(
-            customer=customer,
-            try_acquire=try_acquire,
-            release=release,
-            lease=lease,
-            timeout=timeout,
-            store_name=self._where,
+    def _release_lease(self, customer: str, owner: str) -> None:
+        self._guarded(
+            "unlock",
+            lambda: self._execute(
+                "DELETE FROM {locks} WHERE customer = %s AND owner = %s", (customer, owner)
+            ),
         )
 
     def close(self) -> None:

@@ -16,15 +16,13 @@ a restart loses every customer's authorization.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
@@ -63,6 +61,7 @@ class RedisTokenStore(TokenStore):
         # For messages: where the server is, never the password in the URL.
         self._where = f"redis {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"
         self._namespace = namespace
+        self._held: dict[str, Any] = {}  # owner -> the redis-py Lock that owner holds
         self._codec = TokenCodec(encryption_keys)
         self._redis: redis.Redis = client or self._module.Redis.from_url(
             url,
@@ -119,31 +118,27 @@ class RedisTokenStore(TokenStore):
         members = self._guarded("list", lambda: self._redis.smembers(self._key("customers")))
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
-    def lock(
-        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
-        check_customer(customer)
+    @property
+    def location(self) -> str:
+        return self._where
+
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
         lock = self._redis.lock(self._key("lock", customer), timeout=lease, thread_local=False)
+        if not self._guarded("lock", lambda: lock.acquire(blocking=False, token=owner)):
+            return False
+        self._held[owner] = lock  # released through the same redis-py Lock, by its token
+        return True
 
-        def try_acquire(owner: str) -> bool:
-            return bool(self._guarded("lock", lambda: lock.acquire(blocking=False, token=owner)))
-
-        def release(owner: str) -> None:
-            try:
-                self._guarded("unlock", lock.release)
-            except TokenStoreError:
-                # The lease ran out first: the lock may be someone else's now, and redis-py
-                # refused to delete it. The refresh itself has already been persisted.
-                log.warning("the refresh lock of customer %s expired before release", customer)
-
-        return leased(
-            customer=customer,
-            try_acquire=try_acquire,
-            release=release,
-            lease=lease,
-            timeout=timeout,
-            store_name=self._where,
-        )
+    def _release_lease(self, customer: str, owner: str) -> None:
+        lock = self._held.pop(owner, None)
+        if lock is None:
+            return
+        try:
+            self._guarded("unlock", lock.release)
+        except TokenStoreError:
+            # The lease ran out first: the lock may be someone else's now, and redis-py
+            # refused to delete it. The refresh itself has already been persisted.
+            log.warning("the refresh lock of customer %s expired before release", customer)
 
     def close(self) -> None:
         self._redis.close()

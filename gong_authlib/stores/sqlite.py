@@ -18,15 +18,14 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore, check_customer
+from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
 log = get_logger("stores")
@@ -203,38 +202,28 @@ class SQLiteTokenStore(TokenStore):
         )
         return [row[0] for row in rows]
 
-    def lock(
-        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
-        check_customer(customer)
+    @property
+    def location(self) -> str:
+        return f"sqlite {self.path}"
 
-        def try_acquire(owner: str) -> bool:
-            now = time.time()
-            # One atomic upsert: take the row if absent, or if its lease has run out.
-            cursor = self._guarded(
-                "lock",
-                lambda: self._connection().execute(
-                    "INSERT INTO locks (customer, owner, expires_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (customer) DO UPDATE SET owner = excluded.owner, "
-                    "expires_at = excluded.expires_at WHERE locks.expires_at <= ?",
-                    (customer, owner, now + lease, now),
-                ),
-            )
-            return cursor.rowcount == 1
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
+        now = time.time()
+        # One atomic upsert: take the row if absent, or if its lease has run out.
+        cursor = self._guarded(
+            "lock",
+            lambda: self._connection().execute(
+                "INSERT INTO locks (customer, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (customer) DO UPDATE SET owner = excluded.owner, "
+                "expires_at = excluded.expires_at WHERE locks.expires_at <= ?",
+                (customer, owner, now + lease, now),
+            ),
+        )
+        return cursor.rowcount == 1
 
-        def release(owner: str) -> None:
-            self._guarded(
-                "unlock",
-                lambda: self._connection().execute(
-                    "DELETE FROM locks WHERE customer = ? AND owner = ?", (customer, owner)
-                ),
-            )
-
-        return leased(
-            customer=customer,
-            try_acquire=try_acquire,
-            release=release,
-            lease=lease,
-            timeout=timeout,
-            store_name=f"sqlite {self.path}",
+    def _release_lease(self, customer: str, owner: str) -> None:
+        self._guarded(
+            "unlock",
+            lambda: self._connection().execute(
+                "DELETE FROM locks WHERE customer = ? AND owner = ?", (customer, owner)
+            ),
         )
