@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gong_authlib.testing import FakeGong
-from tests.helpers import CONFIG_DATA, REPO_ROOT
+from tests.helpers import GOOD_CONFIG, REPO_ROOT, integration_file
 
 
 def free_port() -> int:
@@ -63,9 +62,7 @@ class CliWorld:
 
 def make_world(gong: FakeGong, folder: Path, redirect_uri: str) -> CliWorld:
     world = CliWorld(gong, folder, redirect_uri)
-    shutil.copytree(CONFIG_DATA / "assets", folder / "assets")
-    text = (CONFIG_DATA / "good.yaml").read_text()
-    text = text.replace("    - http://127.0.0.1:8765/callback\n", f"    - {redirect_uri}\n")
+    text = GOOD_CONFIG.replace("    - http://127.0.0.1:8765/callback\n", f"    - {redirect_uri}\n")
     text = text.replace(
         "  validity_duration: 86400\n",
         f"  authorize_url: {gong.authorize_url}\n  token_url: {gong.token_url}\n",
@@ -81,6 +78,6 @@ def make_world(gong: FakeGong, folder: Path, redirect_uri: str) -> CliWorld:
     text = text.replace(
         "    - api:users:read\n", "    - api:users:read\n    - api:integration-settings:write\n"
     )
-    world.config.write_text(text)
+    integration_file(folder, text)
     world.env = {"GONG_CLIENT_ID": gong.client_id, "GONG_CLIENT_SECRET": gong.client_secret}
     return world

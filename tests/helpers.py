@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DATA = REPO_ROOT / "tests" / "data" / "config"
+GOOD_CONFIG = (CONFIG_DATA / "good.yaml").read_text()
+
+
+def integration_file(
+    folder: Path, text: str = GOOD_CONFIG, name: str = "gong-integration.yaml"
+) -> Path:
+    """Write an integration file into ``folder``, beside the test logos it refers to."""
+    shutil.copytree(CONFIG_DATA / "assets", folder / "assets", dirs_exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
 
 
 def run_cli(

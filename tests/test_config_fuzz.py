@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES, Diagnostic
 from gong_authlib.config.validate import check_document
 from gong_authlib.config.yamlsource import read_source
-from tests.helpers import CONFIG_DATA, REPO_ROOT
+from tests.helpers import CONFIG_DATA, REPO_ROOT, integration_file
 
 GOOD_TEXT = (CONFIG_DATA / "good.yaml").read_text()
 GOOD_DATA = yaml.safe_load(GOOD_TEXT)
@@ -145,9 +144,7 @@ def _variants(count: int) -> list[dict[str, Any]]:
 
 
 def test_whatever_we_accept_check_jsonschema_accepts(tmp_path: Path) -> None:
-    shutil.copytree(CONFIG_DATA / "assets", tmp_path / "assets")
-    accepted = [tmp_path / "good.yaml"]
-    shutil.copy(CONFIG_DATA / "good.yaml", accepted[0])
+    accepted = [integration_file(tmp_path, name="good.yaml")]
     for index, data in enumerate(_variants(1000)):
         raw = yaml.safe_dump(data).encode()
         errors = [d for d in _check(raw) if d.is_error]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from gong_authlib import ConfigError, load_config, validate_file
-from tests.helpers import CONFIG_DATA, run_cli
+from tests.helpers import GOOD_CONFIG as GOOD
+from tests.helpers import integration_file, run_cli
 
-GOOD = (CONFIG_DATA / "good.yaml").read_text()
 ENVIRONMENTS = """environments:
   developer:
     integration:
@@ -32,10 +31,7 @@ ENV = {
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    shutil.copytree(CONFIG_DATA / "assets", tmp_path / "assets")
-    path = tmp_path / "gong-integration.yaml"
-    path.write_text(GOOD + ENVIRONMENTS)
-    return path
+    return integration_file(tmp_path, GOOD + ENVIRONMENTS)
 
 
 def test_every_environment_is_checked_at_the_override_line(config: Path) -> None:

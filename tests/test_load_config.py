@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from gong_authlib import ConfigError, load_config
-from tests.helpers import CONFIG_DATA
+from tests.helpers import CONFIG_DATA, integration_file
 
 ENV = {
     "GONG_CLIENT_ID": "client-123",
@@ -19,8 +18,7 @@ ENV = {
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    shutil.copytree(CONFIG_DATA / "assets", tmp_path / "assets")
-    shutil.copy(CONFIG_DATA / "good.yaml", tmp_path / "gong-integration.yaml")
+    integration_file(tmp_path)
     return tmp_path
 
 

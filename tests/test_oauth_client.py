@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +21,7 @@ from gong_authlib import (
 )
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
-from tests.helpers import CONFIG_DATA
+from tests.helpers import GOOD_CONFIG, integration_file
 
 SCOPES = ["api:users:read", "api:calls:read:basic"]
 
@@ -314,17 +313,14 @@ def test_no_secret_in_logs_reprs_or_errors(
 
 
 def test_integration_config_builds_the_client(fake_gong: FakeGong, tmp_path: Path) -> None:
-    shutil.copytree(CONFIG_DATA / "assets", tmp_path / "assets")
-    text = (CONFIG_DATA / "good.yaml").read_text()
-    text = text.replace(
+    text = GOOD_CONFIG.replace(
         "  validity_duration: 86400\n",
         "  validity_duration: 900\n"
         f"  authorize_url: {fake_gong.authorize_url}\n"
         f"  token_url: {fake_gong.token_url}\n",
     )
-    (tmp_path / "gong-integration.yaml").write_text(text)
     config = load_config(
-        tmp_path / "gong-integration.yaml",
+        integration_file(tmp_path, text),
         environ={
             "GONG_CLIENT_ID": fake_gong.client_id,
             "GONG_CLIENT_SECRET": fake_gong.client_secret,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import CONFIG_DATA, REPO_ROOT
+from tests.helpers import CONFIG_DATA, REPO_ROOT, integration_file
 
 pytestmark = pytest.mark.slow
 
@@ -57,16 +56,15 @@ def test_wheel_install_ships_the_schema(tmp_path: Path) -> None:
     assert shipped == json.loads(
         (REPO_ROOT / "schemas" / "gong-integration.schema.json").read_text()
     )
-    shutil.copytree(CONFIG_DATA / "assets", elsewhere / "assets")
-    shutil.copy(CONFIG_DATA / "good.yaml", elsewhere / "gong-integration.yaml")
+    integration_file(elsewhere)
     out = _run(bin_dir / "gong-authlib", "validate", "gong-integration.yaml", cwd=elsewhere)
     assert "valid" in out
 
 
 def test_pre_commit_hook_through_real_pre_commit(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(CONFIG_DATA / "assets", project / "assets")
-    shutil.copy(CONFIG_DATA / "good.yaml", project / "gong-integration.yaml")
+    project.mkdir()
+    integration_file(project)
     bad = (CONFIG_DATA / "bad" / "unknown-scope.yaml").read_text().replace("../assets/", "assets/")
     (project / "broken.gong.yaml").write_text(bad)
     (project / "other.yaml").write_text("not: [an integration file\n")

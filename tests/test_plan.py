@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 
 from gong_authlib.config.plan import diff
-from tests.helpers import CONFIG_DATA, run_cli
+from tests.helpers import GOOD_CONFIG as GOOD
+from tests.helpers import integration_file, run_cli
 
-GOOD = (CONFIG_DATA / "good.yaml").read_text()
 GIT = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@e.x",
@@ -24,8 +23,7 @@ GIT = {
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    shutil.copytree(CONFIG_DATA / "assets", tmp_path / "assets")
-    (tmp_path / "old.yaml").write_text(GOOD)
+    integration_file(tmp_path, name="old.yaml")
     return tmp_path
 
 
