@@ -263,9 +263,6 @@ class GongOAuthClient:
             trusted_origins=self.trusted_api_origins,
         )
 
-    def is_trusted_api_url(self, url: str) -> bool:
-        return is_gong_api_url(url, self.trusted_api_origins)
-
 
 def _failure_kind(exc: requests.RequestException) -> str:
     """Name a transport failure without quoting it (requests' messages include the URL)."""

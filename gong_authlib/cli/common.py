@@ -18,22 +18,16 @@ def config_from(args: argparse.Namespace) -> IntegrationConfig:
 
 
 def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> TokenStore:
-    if getattr(args, "store", None):
-        keys = (
-            [k.reveal() for k in config.token_store.encryption_keys]
-            if (config and config.token_store)
-            else []
-        )
-        return open_store(args.store, encryption_keys=keys)
-    if config is None or config.token_store is None:
+    """``--store`` if given, else the file's ``token_store``; keys always from the file."""
+    settings = config.token_store if config else None
+    keys = [key.reveal() for key in settings.encryption_keys] if settings else []
+    url = getattr(args, "store", None) or (settings.url.reveal() if settings else None)
+    if not url:
         raise CommandError(
             "no token store: pass --store URL or set token_store.url in the integration file",
             2,
         )
-    return open_store(
-        config.token_store.url.reveal(),
-        encryption_keys=[key.reveal() for key in config.token_store.encryption_keys],
-    )
+    return open_store(url, encryption_keys=keys)
 
 
 def client_from(args: argparse.Namespace, config: IntegrationConfig) -> GongOAuthClient:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Self
 
@@ -101,10 +100,6 @@ class TokenStore(ABC):
                     self.put(customer, token)
                     rewritten += 1
         return rewritten
-
-    def items(self) -> Iterator[tuple[str, Token | None]]:
-        for customer in self.customers():
-            yield customer, self.get(customer)
 
     def __enter__(self) -> Self:
         return self

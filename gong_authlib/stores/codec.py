@@ -15,7 +15,7 @@ from gong_authlib.errors import TokenStoreError
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
-    from cryptography.fernet import Fernet, MultiFernet
+    from cryptography.fernet import MultiFernet
 
 _FERNET_PREFIX = b"gAAAAA"
 
@@ -25,23 +25,17 @@ class TokenCodec:
 
     def __init__(self, encryption_keys: Sequence[str | bytes] = ()) -> None:
         self._fernet: MultiFernet | None = None
-        self._newest: Fernet | None = None
         if encryption_keys:
             from cryptography.fernet import Fernet, MultiFernet
 
             try:
-                fernets = [Fernet(key) for key in encryption_keys]
-                self._fernet, self._newest = MultiFernet(fernets), fernets[0]
+                self._fernet = MultiFernet([Fernet(key) for key in encryption_keys])
             except (ValueError, TypeError):
                 raise TokenStoreError(
                     "an encryption key is not a Fernet key (url-safe base64 of 32 bytes); "
                     "make one with `python -c 'from cryptography.fernet import Fernet; "
                     "print(Fernet.generate_key().decode())'`"
                 ) from None
-
-    @property
-    def encrypts(self) -> bool:
-        return self._fernet is not None
 
     def encode(self, token: Token) -> bytes:
         raw = token.to_json().encode()
@@ -65,18 +59,3 @@ class TokenCodec:
                     "nothing was changed"
                 ) from None
         return Token.from_json(raw, context=context)
-
-    def needs_rotation(self, data: bytes | str) -> bool:
-        """True if ``data`` is not encrypted with the newest key (or not encrypted at all)."""
-        if self._newest is None:
-            return False
-        raw = data.encode() if isinstance(data, str) else bytes(data)
-        if not raw.startswith(_FERNET_PREFIX):
-            return True
-        from cryptography.fernet import InvalidToken
-
-        try:
-            self._newest.decrypt(raw)
-        except InvalidToken:
-            return True
-        return False
