@@ -31,7 +31,7 @@ from gong_authlib.config.model import load_config
 from gong_authlib.config.validate import validate_file
 from gong_authlib.errors import ReauthorizationRequired
 from gong_authlib.session import gong_session
-from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib.stores import SQLiteTokenStore, open_store
 from gong_authlib.testing import FakeGong
 
 SCOPES = ("api:users:read", "api:calls:read:basic", "api:integration-settings:write")
@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             config = load_config(path, environ={**os.environ, **environ})
         client = config.oauth_client(trusted_api_origins=gong.trusted_origins, clock=gong.clock)
         assert config.token_store is not None
-        with SQLiteTokenStore(config.token_store.url.reveal()[len("sqlite:///") :]) as store:
+        with open_store(config.token_store.url.reveal()) as store:
+            assert isinstance(store, SQLiteTokenStore)  # the file says sqlite:///tokens.db
             demo = _Demo(gong, client, store, say)
             for customer in ("acme", "globex"):
                 demo.authorize(customer, redirect_uri)
