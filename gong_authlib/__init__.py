@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "CustomerToken": "gong_authlib.core",
     "Diagnostic": "gong_authlib.config.diagnostics",
     "GongAuth": "gong_authlib.auth",
     "GongOAuthClient": "gong_authlib.oauth",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from gong_authlib.config.diagnostics import Diagnostic
     from gong_authlib.config.model import IntegrationConfig, load_config
     from gong_authlib.config.validate import validate_file
+    from gong_authlib.core import CustomerToken
     from gong_authlib.oauth import GongOAuthClient
     from gong_authlib.secret import Secret
     from gong_authlib.session import GongSession, gong_session
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigError",
+    "CustomerToken",
     "Diagnostic",
     "GongAuth",
     "GongAuthError",

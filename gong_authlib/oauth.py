@@ -32,6 +32,7 @@ from gong_authlib.clock import Clock, system_clock
 from gong_authlib.endpoints import GONG_API_DOMAIN, GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
 from gong_authlib.logs import get_logger
+from gong_authlib.origins import is_gong_api_url, origin_of
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.token import Token
@@ -51,18 +52,6 @@ def _gong_query_client_auth(
     headers.pop("Content-Type", None)
     headers["Content-Length"] = "0"
     return uri, headers, ""
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]``, lower-cased, default ports dropped."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    netloc = host if port in (None, default) else f"{host}:{port}"
-    return f"{parts.scheme.lower()}://{netloc}"
 
 
 def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
@@ -270,21 +259,6 @@ def _failure_kind(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
         return "Gong's token endpoint timed out"
     return f"could not reach Gong's token endpoint ({type(exc).__name__})"
-
-
-def is_gong_api_url(url: str, trusted_origins: frozenset[str] = frozenset()) -> bool:
-    """True for ``https://<anything>.gong.io`` and for origins trusted explicitly (FakeGong)."""
-    try:
-        origin = origin_of(url)
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if origin in trusted_origins:
-        return True
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and (
-        host == GONG_API_DOMAIN or host.endswith("." + GONG_API_DOMAIN)
-    )
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
