@@ -129,18 +129,24 @@ class GongOAuthClient:
         state: str | None = None,
         *,
         customer: str | None = None,
+        binding: str = "",
+        extra_params: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """The URL to send a Gong tech admin to, and the state it carries.
 
         Without ``state``, a fresh one is issued from :attr:`states`, bound to
-        ``redirect_uri`` and ``customer``; check it on the callback with
+        ``redirect_uri``, ``customer`` and ``binding`` (the hash of a nonce the browser
+        holds, see :mod:`gong_authlib.web`); check it on the callback with
         :meth:`parse_callback`. Scopes are joined with spaces and encoded as ``%20``, as
-        Gong's documentation shows.
+        Gong's documentation shows. ``extra_params`` are appended (FakeGong reads
+        ``login_hint`` as the company to approve for).
         """
         scope_list = tuple(scopes)
         if state is None:
+            # binding only when used, so a StateStore written before it existed still works
+            extra = {"binding": binding} if binding else {}
             state = self.states.issue(
-                customer=customer, redirect_uri=redirect_uri, scopes=scope_list
+                customer=customer, redirect_uri=redirect_uri, scopes=scope_list, **extra
             )
         query = urlencode(
             {
@@ -149,6 +155,7 @@ class GongOAuthClient:
                 "scope": " ".join(scope_list),
                 "redirect_uri": redirect_uri,
                 "state": state,
+                **(extra_params or {}),
             },
             quote_via=quote,
         )
@@ -156,18 +163,17 @@ class GongOAuthClient:
         return f"{self.authorize_url}{separator}{query}", state
 
     def parse_callback(
-        self, callback: str | Mapping[str, str], *, redirect_uri: str
+        self, callback: str | Mapping[str, Any], *, redirect_uri: str
     ) -> tuple[PendingAuthorization, str]:
         """Check a callback (its URL or query parameters): ``(pending, code)``.
 
-        Raises :class:`~gong_authlib.StateError` for a missing, unknown, reused or expired
-        state, and :class:`~gong_authlib.OAuthError` when the admin denied consent.
+        ``callback`` is the URL, or the query as a framework hands it over: a plain mapping,
+        a multi-value one (Django's ``QueryDict``, Starlette's ``QueryParams``, Werkzeug's
+        ``MultiDict``) or ``parse_qs``'s lists. Raises :class:`~gong_authlib.StateError`
+        for a missing, unknown, reused or expired state, and
+        :class:`~gong_authlib.OAuthError` when the admin denied consent.
         """
-        if isinstance(callback, str):
-            query = parse_qs(urlsplit(callback).query)
-            params = {key: values[0] for key, values in query.items()}
-        else:
-            params = dict(callback)
+        params = callback_params(callback)
         pending = self.states.consume(params.get("state", ""), redirect_uri=redirect_uri)
         if "error" in params:
             error = params["error"]
@@ -251,6 +257,29 @@ class GongOAuthClient:
             customer=customer,
             trusted_origins=self.trusted_api_origins,
         )
+
+
+def callback_params(callback: str | Mapping[str, Any]) -> dict[str, str]:
+    """The callback's parameters, one value each, from a URL or any framework's mapping.
+
+    A parameter given twice is refused rather than guessed: a second ``state`` or ``code``
+    appended to a real callback URL is someone tampering with it.
+    """
+    if isinstance(callback, str):
+        lists: dict[str, list[str]] = parse_qs(urlsplit(callback).query, keep_blank_values=True)
+    else:
+        getlist = getattr(callback, "getlist", None) or getattr(callback, "get_list", None)
+        lists = {}
+        for key in callback:
+            values = getlist(key) if callable(getlist) else callback[key]
+            lists[str(key)] = [values] if isinstance(values, str) else list(values)
+    params: dict[str, str] = {}
+    for key, values in lists.items():
+        if len(values) > 1 and key in ("state", "code", "error"):
+            raise OAuthError(f"the callback carries {key!r} more than once; refusing it")
+        if values:
+            params[key] = str(values[0])
+    return params
 
 
 def _failure_kind(exc: requests.RequestException) -> str:

@@ -2,14 +2,19 @@
 
 Gong's authorization code lives 10 minutes, so a state older than that can only belong to a
 flow that cannot finish: it expires with the code. States are kept under a hash of their
-value and compared with :func:`hmac.compare_digest`, so neither lookup nor comparison leaks
-timing about a guess.
+value (a store never holds a usable state), and compared with :func:`hmac.compare_digest`
+where the value itself is kept, so neither lookup nor comparison leaks timing about a guess.
+
+Every :class:`~gong_authlib.TokenStore` is also a :class:`StateStore` (SQLite, Redis,
+PostgreSQL and memory), so the worker that receives a callback need not be the one that
+issued its state. :class:`MemoryStateStore` keeps them in one process only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -24,29 +29,101 @@ STATE_BYTES = 32  # 256 bits from the OS's CSPRNG
 
 @dataclass(frozen=True, slots=True)
 class PendingAuthorization:
-    """What a state was issued for, returned when the callback brings it back."""
+    """What a state was issued for, returned when the callback brings it back.
+
+    ``binding`` is the hash of the nonce the starting browser holds in a cookie (empty when
+    the flow is not bound to a browser, as for the command line).
+    """
 
     customer: str | None
     redirect_uri: str
     scopes: tuple[str, ...]
     issued_at: float
+    binding: str = ""
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "customer": self.customer,
+                "redirect_uri": self.redirect_uri,
+                "scopes": list(self.scopes),
+                "issued_at": self.issued_at,
+                "binding": self.binding,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | str) -> PendingAuthorization:
+        try:
+            data = json.loads(raw)
+            return cls(
+                customer=data["customer"],
+                redirect_uri=str(data["redirect_uri"]),
+                scopes=tuple(str(s) for s in data["scopes"]),
+                issued_at=float(data["issued_at"]),
+                binding=str(data.get("binding", "")),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise StateError(
+                "a stored OAuth state is damaged; start the authorization again"
+            ) from None
 
 
 class StateStore(Protocol):
     """Where issued states wait for their callback. Implement it to share states between
-    the process that builds the authorize URL and the one that receives the callback."""
+    the process that builds the authorize URL and the one that receives the callback
+    (every TokenStore already does)."""
 
-    def issue(self, *, customer: str | None, redirect_uri: str, scopes: tuple[str, ...]) -> str: ...
+    def issue(
+        self,
+        *,
+        customer: str | None,
+        redirect_uri: str,
+        scopes: tuple[str, ...] = (),
+        binding: str = "",
+    ) -> str: ...
 
     def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization: ...
 
 
-def _key(state: str) -> str:
+def new_state() -> str:
+    return secrets.token_urlsafe(STATE_BYTES)
+
+
+def state_key(state: str) -> str:
+    """What a store keys a state by: its SHA-256, so a leaked store holds no usable state."""
     return hashlib.sha256(state.encode()).hexdigest()
 
 
+def require_state(state: str) -> str:
+    if not state:
+        raise StateError("the callback carries no state: refusing it (possible CSRF)")
+    return state
+
+
+def unknown_state() -> StateError:
+    return StateError(
+        "the callback's state was not issued here or was already used (possible CSRF)"
+    )
+
+
+def check_pending(
+    pending: PendingAuthorization, *, now: float, lifetime: float, redirect_uri: str
+) -> PendingAuthorization:
+    """The checks every store makes on a consumed state: age, then redirect URI."""
+    if now - pending.issued_at > lifetime:
+        raise StateError(
+            "the authorization took longer than Gong's 10-minute code lifetime; start again"
+        )
+    if not hmac.compare_digest(pending.redirect_uri.encode(), redirect_uri.encode()):
+        raise StateError("the callback arrived at a redirect URI the state was not issued for")
+    return pending
+
+
 class MemoryStateStore:
-    """The default :class:`StateStore`: a dict in this process, safe across threads."""
+    """A :class:`StateStore` in this process only, safe across threads. Fine for one process
+    (the command line); a web app with several workers passes its TokenStore instead."""
 
     def __init__(
         self, *, lifetime: float = CODE_LIFETIME_SECONDS, clock: Clock = system_clock
@@ -57,34 +134,31 @@ class MemoryStateStore:
         self._lock = threading.Lock()
 
     def issue(
-        self, *, customer: str | None, redirect_uri: str, scopes: tuple[str, ...] = ()
+        self,
+        *,
+        customer: str | None,
+        redirect_uri: str,
+        scopes: tuple[str, ...] = (),
+        binding: str = "",
     ) -> str:
-        state = secrets.token_urlsafe(STATE_BYTES)
+        state = new_state()
         now = self._clock()
-        pending = PendingAuthorization(customer, redirect_uri, tuple(scopes), now)
+        pending = PendingAuthorization(customer, redirect_uri, tuple(scopes), now, binding)
         with self._lock:
             self._drop_expired(now)
-            self._pending[_key(state)] = (state, pending)
+            self._pending[state_key(state)] = (state, pending)
         return state
 
     def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization:
         """Return what ``state`` was issued for and forget it; StateError if it is not valid."""
-        if not state:
-            raise StateError("the callback carries no state: refusing it (possible CSRF)")
+        require_state(state)
         with self._lock:
-            entry = self._pending.pop(_key(state), None)
+            entry = self._pending.pop(state_key(state), None)
         if entry is None or not hmac.compare_digest(entry[0].encode(), state.encode()):
-            raise StateError(
-                "the callback's state was not issued here or was already used (possible CSRF)"
-            )
-        pending = entry[1]
-        if self._clock() - pending.issued_at > self._lifetime:
-            raise StateError(
-                "the authorization took longer than Gong's 10-minute code lifetime; start again"
-            )
-        if not hmac.compare_digest(pending.redirect_uri.encode(), redirect_uri.encode()):
-            raise StateError("the callback arrived at a redirect URI the state was not issued for")
-        return pending
+            raise unknown_state()
+        return check_pending(
+            entry[1], now=self._clock(), lifetime=self._lifetime, redirect_uri=redirect_uri
+        )
 
     def _drop_expired(self, now: float) -> None:
         stale = [k for k, (_, p) in self._pending.items() if now - p.issued_at > self._lifetime]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from gong_authlib import StateError
 from gong_authlib.stores import (
     MemoryTokenStore,
     PostgresTokenStore,
@@ -31,15 +35,56 @@ STORE_KINDS = [
 
 
 def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> TokenStore:
+    return make_store_and_spec(kind, request, tmp_path)[0]
+
+
+def make_store_and_spec(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[TokenStore, StoreSpec | None]:
+    """A fresh store, and how to open it again in another process (None for memory)."""
     keys = [KEY] if kind.endswith("-encrypted") else []
     base = kind.removesuffix("-encrypted")
     unique = uuid.uuid4().hex[:12]
     if base == "memory":
-        return MemoryTokenStore(encryption_keys=keys)
+        return MemoryTokenStore(encryption_keys=keys), None
     if base == "sqlite":
-        return SQLiteTokenStore(tmp_path / "tokens.db", encryption_keys=keys)
+        path = tmp_path / "tokens.db"
+        return SQLiteTokenStore(path, encryption_keys=keys), StoreSpec("sqlite", str(path))
     if base == "redis":
         server = request.getfixturevalue("redis_server")
-        return RedisTokenStore(server.url, namespace=f"test-{unique}", encryption_keys=keys)
+        namespace = f"test-{unique}"
+        redis_store = RedisTokenStore(server.url, namespace=namespace, encryption_keys=keys)
+        return redis_store, StoreSpec("redis", server.url, namespace)
     server = request.getfixturevalue("postgres_server")
-    return PostgresTokenStore(server.dsn(), table_prefix=f"t_{unique}", encryption_keys=keys)
+    prefix = f"t_{unique}"
+    store = PostgresTokenStore(server.dsn(), table_prefix=prefix, encryption_keys=keys)
+    return store, StoreSpec("postgres", server.dsn(), prefix)
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How to open the same store again in another process."""
+
+    kind: str
+    location: str
+    scope: str = ""  # Redis namespace or PostgreSQL table prefix
+
+
+def open_spec(spec: StoreSpec) -> TokenStore:
+    if spec.kind == "sqlite":
+        return SQLiteTokenStore(spec.location)
+    if spec.kind == "redis":
+        return RedisTokenStore(spec.location, namespace=spec.scope)
+    return PostgresTokenStore(spec.location, table_prefix=spec.scope, min_size=1, max_size=1)
+
+
+def take_state_in_child(
+    spec: StoreSpec, state: str, redirect_uri: str, start: Event, results: Queue[str]
+) -> None:
+    """In a child process: wait for the start signal, then try to consume ``state``."""
+    with open_spec(spec) as store:
+        start.wait(30)
+        try:
+            results.put(str(store.consume(state, redirect_uri=redirect_uri).customer))
+        except StateError:
+            results.put("refused")

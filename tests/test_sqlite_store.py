@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 from gong_authlib import TokenStoreError, open_store
 from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore
+from gong_authlib.stores.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.test_store_contract import make_token
 
 
@@ -51,10 +52,24 @@ def test_schema_version_is_recorded_and_newer_files_refused(tmp_path: Path) -> N
         version = db.execute(
             "SELECT value FROM gong_authlib_meta WHERE key = 'schema_version'"
         ).fetchone()
-        assert version == ("1",)
+        assert version == (str(SCHEMA_VERSION),)
         db.execute("UPDATE gong_authlib_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(TokenStoreError, match="schema version 99, written by a newer"):
         SQLiteTokenStore(path)
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as db:  # a file as the first release wrote it
+        db.execute("CREATE TABLE gong_authlib_meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO gong_authlib_meta VALUES ('schema_version', '1')")
+        for statement in MIGRATIONS[1]:
+            db.execute(statement)
+        db.execute("INSERT INTO tokens VALUES ('acme', ?, 0)", (make_token(3).to_json().encode(),))
+    with SQLiteTokenStore(path) as store:
+        assert store.get("acme") == make_token(3)
+        state = store.issue(customer="acme", redirect_uri="http://127.0.0.1:1/cb")
+        assert store.consume(state, redirect_uri="http://127.0.0.1:1/cb").customer == "acme"
 
 
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:

@@ -130,6 +130,7 @@ DIAGNOSTIC_CODES = frozenset(
         "literal-secret",
         "bad-interpolation",
         "interpolation-not-allowed",
+        "untrusted-endpoint",
         "unknown-environment",
         # load_config only
         "env-unset",

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from gong_authlib.clock import Clock
     from gong_authlib.oauth import GongOAuthClient
+    from gong_authlib.state import StateStore
+    from gong_authlib.stores.base import TokenStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class OAuthSettings:
     validity_duration: int | None = None
     authorize_url: str = GONG_AUTHORIZE_URL
     token_url: str = GONG_TOKEN_URL
+    trusted_api_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +107,15 @@ class IntegrationConfig:
         session: requests.Session | None = None,
         trusted_api_origins: tuple[str, ...] = (),
         clock: Clock | None = None,
+        state_store: StateStore | None = None,
     ) -> GongOAuthClient:
         """A :class:`~gong_authlib.GongOAuthClient` for this integration's OAuth client.
 
-        ``trusted_api_origins`` admits API base URLs outside ``*.gong.io`` (a local FakeGong).
+        ``trusted_api_origins`` admits API base URLs outside ``*.gong.io`` (a local FakeGong),
+        added to the file's ``oauth.trusted_api_origins``. ``state_store`` keeps issued
+        states where every worker sees them: pass the app's TokenStore (see
+        :meth:`open_store`) when callbacks may reach another process than the one that
+        built the authorize URL.
         """
         if self.oauth is None:
             raise ConfigError(f"{self.path}: the integration file has no oauth section")
@@ -121,9 +129,26 @@ class IntegrationConfig:
             token_url=self.oauth.token_url,
             session=session,
             validity_duration=self.oauth.validity_duration,
-            trusted_api_origins=trusted_api_origins,
+            trusted_api_origins=(*self.oauth.trusted_api_origins, *trusted_api_origins),
             clock=clock or system_clock,
+            state_store=state_store,
         )
+
+    def open_store(self, url: str | None = None) -> TokenStore:
+        """Open the file's ``token_store`` (or ``url`` instead) with the file's encryption keys.
+
+        The caller owns it: close it (or use it as a context manager) when done.
+        """
+        settings = self.token_store
+        target = url or (settings.url.reveal() if settings else None)
+        if not target:
+            raise ConfigError(
+                f"{self.path}: no token store: the integration file has no token_store.url"
+            )
+        from gong_authlib.stores import open_store
+
+        keys = [key.reveal() for key in settings.encryption_keys] if settings else []
+        return open_store(target, encryption_keys=keys)
 
 
 def _resolve_all(
@@ -240,8 +265,12 @@ def _build(
             client_id=resolved[("oauth", "client_id")],
             client_secret=Secret(resolved[("oauth", "client_secret")]),
             validity_duration=raw.get("validity_duration"),
-            authorize_url=raw.get("authorize_url", GONG_AUTHORIZE_URL),
-            token_url=raw.get("token_url", GONG_TOKEN_URL),
+            authorize_url=resolved.get(("oauth", "authorize_url"), GONG_AUTHORIZE_URL),
+            token_url=resolved.get(("oauth", "token_url"), GONG_TOKEN_URL),
+            trusted_api_origins=tuple(
+                resolved[("oauth", "trusted_api_origins", i)]
+                for i in range(len(raw.get("trusted_api_origins", ())))
+            ),
         )
     token_store = None
     if "token_store" in data:

@@ -22,6 +22,7 @@ logo-not-image             error     the logo file is not a PNG, JPEG, GIF, WebP
 literal-secret             error     a secret written in the file instead of ${env:NAME}
 bad-interpolation          error     a ``${…}`` that is not ``${env:NAME}``
 interpolation-not-allowed  error     ``${env:…}`` outside the oauth and token_store sections
+untrusted-endpoint         warning   a trusted API origin that is neither Gong's nor loopback
 =========================  ========  =====================================================
 """
 
@@ -41,6 +42,7 @@ from gong_authlib.config.interpolation import (
 )
 from gong_authlib.config.scopes import COMMON_MISTAKES, KNOWN_SCOPES
 from gong_authlib.config.yamlsource import YamlDocument
+from gong_authlib.endpoints import GONG_API_DOMAIN
 
 _SAMPLE_CUSTOMER = "gongauthlibsamplecustomer"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -232,6 +234,37 @@ def _check_origin(
         )
 
 
+def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """``oauth.trusted_api_origins`` admit hosts outside *.gong.io for bearer tokens: meant
+    for a FakeGong on loopback. Anything else sends customers' tokens somewhere Gong is not."""
+    for path, url in ctx.strings("oauth", "trusted_api_origins"):
+        if has_reference(url):
+            continue  # known only when loaded
+        parts = _split(url)
+        if parts is None:
+            yield ctx.error(
+                "invalid-url", f"{url!r} is not an absolute http(s) origin with a host", path
+            )
+            continue
+        host = (parts.hostname or "").lower()
+        loopback = host in LOOPBACK_HOSTS
+        if parts.scheme == "http" and not loopback:
+            yield ctx.error(
+                "insecure-url",
+                f"trusted API origin {url!r} must use https (http only on loopback, for a "
+                "local FakeGong): bearer tokens would cross the network in clear",
+                path,
+            )
+        elif not loopback and not (host == GONG_API_DOMAIN or host.endswith("." + GONG_API_DOMAIN)):
+            yield ctx.warning(
+                "untrusted-endpoint",
+                f"trusted API origin {url!r} is not a Gong host nor loopback: customers' "
+                "tokens would be sent there",
+                path,
+            )
+        yield from _check_origin(ctx, path, url, parts)
+
+
 def _in_domains(host: str, domains: list[str]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in domains)
 
@@ -406,6 +439,7 @@ RULES: tuple[Rule, ...] = (
     check_scopes,
     check_duplicates,
     check_urls,
+    check_trusted_api_origins,
     check_domains,
     check_iframe,
     check_redirects,

@@ -6,6 +6,11 @@ spend the same single-use refresh token. The lock has a *lease*: if its holder d
 -9``, a lost machine), the lock frees itself when the lease runs out, and others carry on.
 The lease must outlast a refresh's worst case (connect and read timeouts, retries); the
 default of 120 seconds does for the default client timeouts.
+
+Every store is also an OAuth :class:`~gong_authlib.state.StateStore`: ``issue`` keeps a state
+under its hash for Gong's 10-minute code lifetime, and ``consume`` takes it with one atomic
+step (``DELETE … RETURNING``, Redis ``GETDEL``), so a callback is accepted once across every
+process and machine sharing the store, whichever worker issued it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,16 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from typing import Self
 
+from gong_authlib.clock import Clock, system_clock
+from gong_authlib.state import (
+    CODE_LIFETIME_SECONDS,
+    PendingAuthorization,
+    check_pending,
+    new_state,
+    require_state,
+    state_key,
+    unknown_state,
+)
 from gong_authlib.stores.leases import leased
 from gong_authlib.token import Token
 
@@ -27,6 +42,9 @@ class TokenStore(ABC):
     def __init__(self) -> None:
         self._thread_locks: dict[str, threading.Lock] = {}
         self._thread_locks_guard = threading.Lock()
+        # Judges state expiry; tests put a FakeClock here instead of sleeping.
+        self.state_clock: Clock = system_clock
+        self.state_lifetime: float = CODE_LIFETIME_SECONDS
 
     @abstractmethod
     def get(self, customer: str) -> Token | None:
@@ -100,6 +118,55 @@ class TokenStore(ABC):
                     self.put(customer, token)
                     rewritten += 1
         return rewritten
+
+    # -- OAuth states: every store is a StateStore ----------------------------------------
+
+    def issue(
+        self,
+        *,
+        customer: str | None,
+        redirect_uri: str,
+        scopes: tuple[str, ...] = (),
+        binding: str = "",
+    ) -> str:
+        """A new state for an authorize URL, bound to ``redirect_uri``, ``customer`` and
+        (for web flows) the browser's nonce hash ``binding``. Expired states are purged."""
+        if customer is not None:
+            check_customer(customer)
+        state = new_state()
+        now = self.state_clock()
+        pending = PendingAuthorization(customer, redirect_uri, tuple(scopes), now, binding)
+        self._purge_states(now)
+        self._put_state(state_key(state), pending.to_bytes(), now + self.state_lifetime)
+        return state
+
+    def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization:
+        """What ``state`` was issued for; it is gone afterwards, for every process. Raises
+        StateError for a missing, unknown, used or expired state or another redirect URI."""
+        raw = self._take_state(state_key(require_state(state)))
+        if raw is None:
+            raise unknown_state()
+        return check_pending(
+            PendingAuthorization.from_bytes(raw),
+            now=self.state_clock(),
+            lifetime=self.state_lifetime,
+            redirect_uri=redirect_uri,
+        )
+
+    def purge_states(self) -> int:
+        """Forget every expired state; returns how many. ``issue`` does it as it goes."""
+        return self._purge_states(self.state_clock())
+
+    # Not abstract, so stores written before states existed keep working as token stores.
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        raise NotImplementedError(f"{type(self).__name__} keeps no OAuth states")
+
+    def _take_state(self, key: str) -> bytes | None:
+        """Atomically read and delete the state stored under ``key``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no OAuth states")
+
+    def _purge_states(self, now: float) -> int:
+        raise NotImplementedError(f"{type(self).__name__} keeps no OAuth states")
 
     def __enter__(self) -> Self:
         return self

@@ -20,6 +20,7 @@ class MemoryTokenStore(TokenStore):
         self._codec = TokenCodec(encryption_keys)
         self._data: dict[str, bytes] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
         self._guard = threading.Lock()
 
     def __repr__(self) -> str:
@@ -60,3 +61,19 @@ class MemoryTokenStore(TokenStore):
         with self._guard:
             if self._leases.get(customer, ("", 0.0))[0] == owner:
                 del self._leases[customer]
+
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        with self._guard:
+            self._states[key] = (data, expires_at)
+
+    def _take_state(self, key: str) -> bytes | None:
+        with self._guard:
+            entry = self._states.pop(key, None)
+        return None if entry is None else entry[0]
+
+    def _purge_states(self, now: float) -> int:
+        with self._guard:
+            expired = [key for key, (_, expires_at) in self._states.items() if expires_at < now]
+            for key in expired:
+                del self._states[key]
+        return len(expired)

@@ -3,6 +3,8 @@
 * Tables ``{prefix}_meta`` (schema version), ``{prefix}_tokens`` and ``{prefix}_locks``,
   created and migrated on first use inside one transaction that holds an advisory lock, so
   two processes starting together do not race the migration.
+* Tables ``{prefix}_states`` (schema version 2) hold OAuth states, consumed with one
+  ``DELETE … RETURNING`` so a callback is accepted once across every app server.
 * The refresh lock is a lease row taken with one atomic upsert and timed by the *server's*
   clock (``clock_timestamp()``), so app servers with skewed clocks agree on who holds it.
 * Connections come from a :class:`psycopg_pool.ConnectionPool` (``min_size`` 1, ``max_size``
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours
 
 T = TypeVar("T")
@@ -66,7 +68,8 @@ class PostgresTokenStore(TokenStore):
         self._codec = TokenCodec(encryption_keys)
         self._where = _describe(psycopg, dsn)
         self._tables = {
-            kind: sql.Identifier(f"{table_prefix}_{kind}") for kind in ("meta", "tokens", "locks")
+            kind: sql.Identifier(f"{table_prefix}_{kind}")
+            for kind in ("meta", "tokens", "locks", "states")
         }
         self._sql = sql
         try:
@@ -146,6 +149,17 @@ class PostgresTokenStore(TokenStore):
                     )
                 )
                 log.info("token store %s migrated to schema version 1", self._where)
+            if version < 2:
+                # OAuth states under their SHA-256; expiry judged by the issuing app's clock,
+                # which is the one that also judges them when consumed.
+                connection.execute(
+                    self._query(
+                        "CREATE TABLE {states} (key text PRIMARY KEY, data bytea NOT NULL,"
+                        " expires_at double precision NOT NULL)"
+                    )
+                )
+                connection.execute(self._query("CREATE INDEX ON {states} (expires_at)"))
+                log.info("token store %s migrated to schema version 2", self._where)
             connection.execute(
                 self._query(
                     "INSERT INTO {meta} (key, value) VALUES ('schema_version', %s) "
@@ -212,6 +226,30 @@ class PostgresTokenStore(TokenStore):
                 "DELETE FROM {locks} WHERE customer = %s AND owner = %s", (customer, owner)
             ),
         )
+
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        self._guarded(
+            "state write",
+            lambda: self._execute(
+                "INSERT INTO {states} (key, data, expires_at) VALUES (%s, %s, %s)",
+                (key, data, expires_at),
+            ),
+        )
+
+    def _take_state(self, key: str) -> bytes | None:
+        # One statement: of two workers bringing the same callback, exactly one gets the row.
+        _, rows = self._guarded(
+            "state read",
+            lambda: self._execute("DELETE FROM {states} WHERE key = %s RETURNING data", (key,)),
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def _purge_states(self, now: float) -> int:
+        count, _ = self._guarded(
+            "state purge",
+            lambda: self._execute("DELETE FROM {states} WHERE expires_at < %s", (now,)),
+        )
+        return int(count)
 
     def close(self) -> None:
         self._pool.close()

@@ -6,7 +6,10 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:customers``: a set of customer names, updated in the same transaction as the token;
 * ``{ns}:lock:{customer}``: the refresh lock, redis-py's :class:`redis.lock.Lock` (``SET NX
   PX`` with a random owner token, released by a compare-and-delete script, so only its owner
-  can release it, and it expires by itself after the lease).
+  can release it, and it expires by itself after the lease);
+* ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (atomic: one worker wins),
+  expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by expiry) lets
+  ``purge_states`` count and drop the expired ones.
 
 Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
 with persistence (``appendonly yes``, ``appendfsync everysec`` or ``always``) and replicas, or
@@ -139,6 +142,43 @@ class RedisTokenStore(TokenStore):
             # The lease ran out first: the lock may be someone else's now, and redis-py
             # refused to delete it. The refresh itself has already been persisted.
             log.warning("the refresh lock of customer %s expired before release", customer)
+
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        # Redis's own expiry (a margin past the lifetime) cleans up even if nobody purges.
+        ttl_ms = int((self.state_lifetime + 60) * 1000)
+
+        def write() -> None:
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.set(self._key("state", key), data, px=ttl_ms)
+            pipeline.zadd(self._key("states"), {key: expires_at})
+            pipeline.execute()
+
+        self._guarded("state write", write)
+
+    def _take_state(self, key: str) -> bytes | None:
+        def take() -> bytes | None:
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.getdel(self._key("state", key))
+            pipeline.zrem(self._key("states"), key)
+            data, _ = pipeline.execute()
+            return None if data is None else bytes(data)
+
+        return self._guarded("state read", take)
+
+    def _purge_states(self, now: float) -> int:
+        def purge() -> int:
+            index = self._key("states")
+            expired = self._redis.zrangebyscore(index, "-inf", f"({now}")
+            if not expired:
+                return 0
+            names = [m.decode() if isinstance(m, bytes) else str(m) for m in expired]
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.delete(*(self._key("state", name) for name in names))
+            pipeline.zrem(index, *names)
+            pipeline.execute()
+            return len(names)
+
+        return self._guarded("state purge", purge)
 
     def close(self) -> None:
         self._redis.close()

@@ -7,6 +7,8 @@
   transaction when opened, newer ones are refused rather than misread.
 * The refresh lock is a lease row taken with one atomic upsert, so it works across processes
   and frees itself when a holder killed mid-refresh stops renewing it.
+* OAuth states are consumed with ``DELETE … RETURNING``: one statement, so of two processes
+  bringing the same callback, exactly one gets the row.
 * Connections are per thread and per process (a forked child opens its own).
 """
 
@@ -30,7 +32,7 @@ from gong_authlib.token import Token
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _META = "gong_authlib_meta"
 
 # version -> statements that bring a file from the previous version to it
@@ -40,6 +42,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         " updated_at REAL NOT NULL)",
         "CREATE TABLE locks (customer TEXT PRIMARY KEY, owner TEXT NOT NULL,"
         " expires_at REAL NOT NULL)",
+    ),
+    # OAuth states, kept under their SHA-256 until consumed or expired.
+    2: (
+        "CREATE TABLE states (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires_at REAL NOT NULL)",
+        "CREATE INDEX states_by_expiry ON states (expires_at)",
     ),
 }
 
@@ -227,3 +234,30 @@ class SQLiteTokenStore(TokenStore):
                 "DELETE FROM locks WHERE customer = ? AND owner = ?", (customer, owner)
             ),
         )
+
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        self._guarded(
+            "state write",
+            lambda: self._connection().execute(
+                "INSERT INTO states (key, data, expires_at) VALUES (?, ?, ?)",
+                (key, data, expires_at),
+            ),
+        )
+
+    def _take_state(self, key: str) -> bytes | None:
+        row = self._guarded(
+            "state read",
+            lambda: (
+                self._connection()
+                .execute("DELETE FROM states WHERE key = ? RETURNING data", (key,))
+                .fetchone()
+            ),
+        )
+        return None if row is None else bytes(row[0])
+
+    def _purge_states(self, now: float) -> int:
+        cursor = self._guarded(
+            "state purge",
+            lambda: self._connection().execute("DELETE FROM states WHERE expires_at < ?", (now,)),
+        )
+        return int(cursor.rowcount)
