@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gong_authlib.errors import (
+    AuthorizationNotSaved,
     ConfigError,
     GongAuthError,
     OAuthError,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from gong_authlib.token import Token
 
 __all__ = [
+    "AuthorizationNotSaved",
     "ConfigError",
     "CustomerToken",
     "Diagnostic",

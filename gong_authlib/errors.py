@@ -11,6 +11,7 @@ The tree::
     ├── OriginMismatch                a request would carry a customer's token to another origin
     ├── RequestNotReplayable          a 401 could be recovered, but the body cannot be sent again
     ├── TokenStoreError               a token store is unreachable, corrupt or locked out
+    │   └── AuthorizationNotSaved     Gong authorized, the token could not be stored: connect again
     └── TokenNotFound                 no token is stored for the customer yet
 
 Messages never contain an access token, refresh token, authorization code or client secret:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from gong_authlib.config.diagnostics import Diagnostic
 
 __all__ = [
+    "AuthorizationNotSaved",
     "ConfigError",
     "GongAuthError",
     "OAuthError",
@@ -120,6 +122,18 @@ class RequestNotReplayable(GongAuthError):
 
 class TokenStoreError(GongAuthError):
     """A token store failed: unreachable, corrupt, wrong encryption key or lock not acquired."""
+
+
+class AuthorizationNotSaved(TokenStoreError):
+    """A callback's code was exchanged (codes are single-use), but every write of the token
+    failed: nothing was stored, and the customer must connect again."""
+
+    def __init__(self, customer: str, store: str) -> None:
+        super().__init__(
+            f"Gong authorized customer {customer!r}, but the token could not be saved in the "
+            f"token store ({store}); nothing was stored: connect again"
+        )
+        self.customer = customer
 
 
 class TokenNotFound(GongAuthError):

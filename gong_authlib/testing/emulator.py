@@ -203,8 +203,16 @@ class Emulator:
         if unknown:
             return self._redirect_error(query, "invalid_scope", f"not granted: {unknown[0]}")
         if self.auto_approve:
-            return self.decide({**query, "decision": "approve"})
+            return self.decide({**query, "decision": "approve", "company": self.company_for(query)})
         return Reply(200, self._consent_html(query, requested))
+
+    def company_for(self, query: Mapping[str, str]) -> str:
+        """The company a flow is for: its ``login_hint`` when that names one (an app passes
+        the customer it connects), else the signed-in admin's."""
+        hint = query.get("login_hint", "")
+        if hint in self.customer_origins:
+            return hint
+        return self.signed_in_customer or ""
 
     def decide(self, form: Mapping[str, str]) -> Reply:
         problem = self._check_authorize(form)
@@ -241,13 +249,13 @@ class Emulator:
         return Reply(302, None, {"Location": _with_query(query["redirect_uri"], params)})
 
     def _consent_html(self, query: Mapping[str, str], scopes: tuple[str, ...]) -> str:
+        chosen = self.company_for(query)
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in query.items()
         )
         companies = "".join(
-            f'<option value="{html.escape(c)}"{_selected(c == self.signed_in_customer)}>'
-            f"{html.escape(c)}</option>"
+            f'<option value="{html.escape(c)}"{_selected(c == chosen)}>{html.escape(c)}</option>'
             for c in self.customer_origins
         )
         items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)

@@ -252,17 +252,19 @@ class FakeGong:
         }
         return GongOAuthClient(self.client_id, self.client_secret, **{**defaults, **options})
 
-    def approve(self, authorize_url: str) -> str:
+    def approve(self, authorize_url: str, *, company: str | None = None) -> str:
         """Follow ``authorize_url`` as the signed-in admin's browser would; return the callback.
 
-        With ``auto_approve=False`` this submits the consent form's Approve button.
+        With ``auto_approve=False`` this submits the consent form's Approve button, as
+        ``company`` if given (else the company the consent page preselects).
         """
         import requests
 
         response = requests.get(authorize_url, allow_redirects=False, timeout=10)
         if response.status_code == 200:  # the consent page: press Approve
             query = _first_values(urlsplit(authorize_url).query)
-            form = {**query, "decision": "approve"}
+            chosen = company or self.emulator.company_for(query)
+            form = {**query, "decision": "approve", "company": chosen}
             response = requests.post(
                 self.authorize_url, data=form, allow_redirects=False, timeout=10
             )

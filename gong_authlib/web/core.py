@@ -1,0 +1,228 @@
+"""The framework-neutral authorize flow for web apps, bound to the browser that started it.
+
+Login CSRF is the attack to stop: someone authorizes *their own* Gong, then sends a victim
+the callback URL, and the victim's browser connects the attacker's company to the victim's
+account. The state alone cannot stop it (the state is the attacker's, and valid). So
+``start`` gives the browser a random nonce in a short-lived cookie and binds the state to the
+nonce's SHA-256; ``finish`` refuses a callback unless the browser brings the nonce whose hash
+the state carries. The cookie is ``HttpOnly``, ``SameSite=Lax`` (sent on Gong's top-level
+redirect back, not on cross-site sub-requests) and ``Secure`` unless the app runs on loopback
+http. One browser keeps one nonce, so two tabs can connect two customers at once.
+
+Without the helpers, do the same three things: keep a random nonce in a cookie, pass its hash
+as ``binding=`` to :meth:`GongOAuthClient.authorization_url`, and compare the hash of the
+cookie with ``pending.binding`` (``hmac.compare_digest``) after ``parse_callback``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from gong_authlib.callback import is_loopback_redirect
+from gong_authlib.errors import AuthorizationNotSaved, StateError, TokenStoreError
+from gong_authlib.logs import get_logger
+from gong_authlib.state import CODE_LIFETIME_SECONDS, MemoryStateStore
+from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.token import Token
+
+if TYPE_CHECKING:
+    from gong_authlib.config.model import IntegrationConfig
+    from gong_authlib.oauth import GongOAuthClient
+
+log = get_logger("web")
+
+COOKIE_NAME = "gong_authlib_connect"
+_NONCE_BYTES = 32
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Writes after a code exchange: the code is spent, so the token is worth a few more tries.
+WRITE_ATTEMPTS = 5
+WRITE_FIRST_WAIT = 0.1
+
+
+def browser_binding(nonce: str) -> str:
+    """What a state is bound to: the SHA-256 of the browser's nonce (never the nonce)."""
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCookie:
+    """The cookie ``start`` asks the framework to set; every attribute is already decided."""
+
+    name: str
+    value: str
+    max_age: int
+    path: str
+    secure: bool
+    httponly: bool = True
+    samesite: str = "Lax"
+
+    def header(self) -> str:
+        """The ``Set-Cookie`` header value, for frameworks without a cookie helper."""
+        parts = [
+            f"{self.name}={self.value}",
+            f"Max-Age={self.max_age}",
+            f"Path={self.path}",
+            f"SameSite={self.samesite}",
+        ]
+        if self.httponly:
+            parts.append("HttpOnly")
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:  # the nonce is a credential of the flow
+        return f"FlowCookie(name={self.name!r}, path={self.path!r}, secure={self.secure})"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStart:
+    """Where to send the browser (a 302 to Gong's authorize URL) and the cookie to set."""
+
+    redirect_url: str
+    cookie: FlowCookie
+
+
+class Connected(NamedTuple):
+    """A finished flow: the customer it was started for and its token, already stored."""
+
+    customer: str
+    token: Token
+
+
+class ConnectFlow:
+    """Connect customers to Gong from a web app with any number of workers.
+
+    ``store`` keeps both the tokens and the issued states, so a callback may land on any
+    worker; build ``client`` with ``state_store=store`` (or use :meth:`from_config`).
+    """
+
+    def __init__(
+        self,
+        client: GongOAuthClient,
+        store: TokenStore,
+        *,
+        redirect_uri: str,
+        scopes: Sequence[str],
+        cookie_name: str = COOKIE_NAME,
+        cookie_path: str = "/",
+        authorize_params: Callable[[str], Mapping[str, str]] | None = None,
+        write_attempts: int = WRITE_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if isinstance(client.states, MemoryStateStore):
+            log.warning(
+                "the OAuth client keeps its states in this process only: with several "
+                "workers, callbacks reaching another one are refused; pass state_store=store"
+            )
+        self.client = client
+        self.store = store
+        self.redirect_uri = redirect_uri
+        self.scopes = tuple(scopes)
+        self.cookie_name = cookie_name
+        self.cookie_path = cookie_path
+        self._authorize_params = authorize_params
+        self._write_attempts = max(1, write_attempts)
+        self._sleep = sleep
+        self._secure = not is_loopback_redirect(redirect_uri)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: IntegrationConfig,
+        store: TokenStore,
+        *,
+        redirect_uri: str | None = None,
+        **options: Any,
+    ) -> ConnectFlow:
+        """The flow for an integration file: its client, scopes and first https redirect URI
+        (or ``redirect_uri``, which must be one of the file's)."""
+        registered = config.integration.redirect_uris
+        if redirect_uri is None:
+            https = [uri for uri in registered if uri.startswith("https://")]
+            redirect_uri = (https or list(registered) or [""])[0]
+        if redirect_uri not in registered:
+            raise ValueError(f"{redirect_uri!r} is not one of the file's redirect_uris")
+        client = config.oauth_client(state_store=store)
+        return cls(
+            client, store, redirect_uri=redirect_uri, scopes=config.integration.scopes, **options
+        )
+
+    def start(self, customer: str, *, cookie: str | None = None) -> FlowStart:
+        """Begin connecting ``customer``: redirect to the returned URL and set the cookie.
+
+        ``cookie`` is the browser's current flow cookie, if it has one: it is kept, so a
+        flow already running in another tab stays valid. Check first that the signed-in
+        user may connect ``customer``; the flow trusts the caller on that.
+        """
+        check_customer(customer)
+        nonce = cookie if cookie and _NONCE.match(cookie) else secrets.token_urlsafe(_NONCE_BYTES)
+        extra = dict(self._authorize_params(customer)) if self._authorize_params else None
+        url, _ = self.client.authorization_url(
+            self.scopes,
+            self.redirect_uri,
+            customer=customer,
+            binding=browser_binding(nonce),
+            extra_params=extra,
+        )
+        return FlowStart(
+            url,
+            FlowCookie(
+                self.cookie_name, nonce, CODE_LIFETIME_SECONDS, self.cookie_path, self._secure
+            ),
+        )
+
+    def finish(self, callback: str | Mapping[str, Any], cookie: str | None) -> Connected:
+        """Check the callback (its URL or query mapping) against the browser's ``cookie``,
+        exchange the code and store the token before returning it.
+
+        Raises StateError (forged, replayed, expired, or another browser), OAuthError
+        (consent denied, Gong refused the code), TokenEndpointError, and
+        AuthorizationNotSaved when the token could not be stored after every retry.
+        """
+        if not cookie or not _NONCE.match(cookie):
+            # Checked before the state is consumed: the browser that did start the flow can
+            # still finish it.
+            raise StateError(
+                "this browser did not start this authorization (its connect cookie is missing): "
+                "start connecting again from the same browser"
+            )
+        pending, code = self.client.parse_callback(callback, redirect_uri=self.redirect_uri)
+        if not pending.binding or not hmac.compare_digest(
+            pending.binding.encode(), browser_binding(cookie).encode()
+        ):
+            raise StateError(
+                "this authorization was started in another browser: refusing to finish it "
+                "here (possible login CSRF); start connecting again"
+            )
+        if pending.customer is None:
+            raise StateError("the callback's state names no customer")
+        token = self.client.exchange_code(code, self.redirect_uri, customer=pending.customer)
+        self._store(pending.customer, token)
+        return Connected(pending.customer, token)
+
+    def _store(self, customer: str, token: Token) -> None:
+        """Persist a freshly exchanged token, retrying: its code cannot be exchanged again."""
+        wait = WRITE_FIRST_WAIT
+        for attempt in range(1, self._write_attempts + 1):
+            try:
+                self.store.put(customer, token)
+                return
+            except TokenStoreError as exc:
+                log.warning(
+                    "storing the new token of customer %s failed (attempt %d of %d): %s",
+                    customer,
+                    attempt,
+                    self._write_attempts,
+                    exc,
+                )
+                if attempt < self._write_attempts:
+                    self._sleep(wait)
+                    wait *= 2
+        raise AuthorizationNotSaved(customer, self.store.location)

@@ -1,0 +1,52 @@
+"""The pages the framework helpers answer with: what happened, in words a person can act on.
+
+They never show a code, a token or a state.
+"""
+
+from __future__ import annotations
+
+import html
+
+from gong_authlib.errors import (
+    AuthorizationNotSaved,
+    GongAuthError,
+    OAuthError,
+    StateError,
+    TokenEndpointError,
+    TokenStoreError,
+)
+
+
+def page(title: str, message: str, *, ok: bool) -> str:
+    element = "result" if ok else "error"
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title></head><body>"
+        f'<h1 id="{element}">{html.escape(title)}</h1>'
+        f'<p id="message">{html.escape(message)}</p></body></html>'
+    )
+
+
+def connected_page(customer: str) -> str:
+    return page("Gong connected", f"Customer {customer} is connected to Gong.", ok=True)
+
+
+def failure(exc: GongAuthError) -> tuple[int, str]:
+    """The HTTP status and page for a failed callback."""
+    if isinstance(exc, StateError):
+        status, title = 400, "Connection refused"
+    elif isinstance(exc, AuthorizationNotSaved):
+        status, title = 503, "Gong connected, but not saved"
+    elif isinstance(exc, TokenEndpointError):
+        status, title = 502, "Gong did not answer"
+    elif isinstance(exc, TokenStoreError):
+        status, title = 503, "Token store unavailable"
+    elif isinstance(exc, OAuthError):
+        status, title = 400, "Gong refused the connection"
+    else:
+        status, title = 400, "Connecting Gong failed"
+    return status, page(title, str(exc), ok=False)
+
+
+def forbidden(customer: str) -> tuple[int, str]:
+    return 403, page("Not allowed", f"You may not connect customer {customer} to Gong.", ok=False)

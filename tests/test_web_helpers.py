@@ -1,0 +1,136 @@
+"""The Flask blueprint and the Starlette/FastAPI routes, driven by each framework's test client
+against a real FakeGong: connect, refuse forged/replayed/cookie-less callbacks, hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import pytest
+
+from gong_authlib.stores import MemoryTokenStore
+from gong_authlib.testing import FakeGong
+from gong_authlib.web import COOKIE_NAME, ConnectFlow
+
+CALLBACK = "http://127.0.0.1:8765/oauth/gong/callback"
+
+
+class Browser(Protocol):
+    """The part of Flask's and Starlette's test clients these tests use."""
+
+    def get(self, url: str, **kwargs: Any) -> Any: ...
+
+
+@pytest.fixture(autouse=True)
+def quiet_test_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx (under Starlette's TestClient) logs every URL, and a callback's URL carries the
+    # code, as a real server's access log would: keep that out of the secret check.
+    monkeypatch.setattr(logging.getLogger("httpx"), "level", logging.WARNING)
+
+
+@pytest.fixture
+def gong() -> Iterator[FakeGong]:
+    with FakeGong(redirect_uris=[CALLBACK]) as fake:
+        for company in ("acme", "globex"):
+            fake.add_customer(company)
+        yield fake
+
+
+def make_flow(gong: FakeGong, store: MemoryTokenStore) -> ConnectFlow:
+    return ConnectFlow(
+        gong.oauth_client(state_store=store),
+        store,
+        redirect_uri=CALLBACK,
+        scopes=("api:users:read",),
+        authorize_params=lambda customer: {"login_hint": customer},
+    )
+
+
+def flask_browsers(flow: ConnectFlow) -> tuple[Browser, Browser]:
+    import flask
+
+    from gong_authlib.web.flask import gong_blueprint
+
+    app = flask.Flask(__name__)
+    app.register_blueprint(
+        gong_blueprint(flow, may_connect=lambda customer: customer != "forbidden")
+    )
+    return app.test_client(), app.test_client()
+
+
+def starlette_browsers(flow: ConnectFlow) -> tuple[Browser, Browser]:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from gong_authlib.web.starlette import gong_routes
+
+    app = Starlette(
+        routes=gong_routes(flow, may_connect=lambda request, customer: customer != "forbidden")
+    )
+    return TestClient(app, follow_redirects=False), TestClient(app, follow_redirects=False)
+
+
+def fastapi_browsers(flow: ConnectFlow) -> tuple[Browser, Browser]:
+    from fastapi import APIRouter, FastAPI
+    from starlette.testclient import TestClient
+
+    from gong_authlib.web.starlette import gong_routes
+
+    app = FastAPI()
+    app.include_router(
+        APIRouter(
+            routes=gong_routes(flow, may_connect=lambda request, customer: customer != "forbidden")
+        )
+    )
+    return TestClient(app, follow_redirects=False), TestClient(app, follow_redirects=False)
+
+
+FRAMEWORKS: dict[str, Callable[[ConnectFlow], tuple[Browser, Browser]]] = {
+    "flask": flask_browsers,
+    "starlette": starlette_browsers,
+    "fastapi": fastapi_browsers,
+}
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_connect_and_refusals(gong: FakeGong, framework: str) -> None:
+    store = MemoryTokenStore()
+    browser, other_browser = FRAMEWORKS[framework](make_flow(gong, store))
+
+    started = browser.get("/connect/globex")
+    assert started.status_code == 302
+    cookie = started.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    callback = local(gong.approve(started.headers["location"]))
+
+    refused = other_browser.get(callback)  # the link opened in a browser without the cookie
+    assert refused.status_code == 400
+    assert "Connection refused" in refused.text
+    assert "did not start this authorization" in refused.text
+
+    forged = browser.get(callback.replace("state=", "state=forged"))
+    assert forged.status_code == 400
+    assert "not issued here" in forged.text
+
+    done = browser.get(callback)
+    assert done.status_code == 200, done.text
+    assert "Customer globex is connected to Gong." in done.text
+    token = store.get("globex")
+    assert token is not None
+    assert token.api_base_url == gong.emulator.customer_origins["globex"]
+
+    replayed = browser.get(callback)
+    assert replayed.status_code == 400
+    assert "already used" in replayed.text
+
+    assert browser.get("/connect/forbidden").status_code == 403
+    assert "code=" not in done.text
