@@ -87,5 +87,11 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     finally:
         store.close()
+    if result.ignored_requests:
+        plural = "request" if result.ignored_requests == 1 else "requests"
+        sys.stderr.write(
+            f"warning: ignored {result.ignored_requests} {plural} to the callback that did not "
+            "carry this authorization's state (another local program or page sent them)\n"
+        )
     sys.stdout.write(_summary(result, client.clock()))
     return EXIT_OK
