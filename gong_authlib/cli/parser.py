@@ -245,6 +245,58 @@ def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
     demo.set_defaults(handler="gong_authlib.cli.demo_command:run")
 
 
+def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
+    fakegong = commands.add_parser(
+        "fakegong",
+        help="run FakeGong (Gong's OAuth endpoints and per-customer APIs) as its own server",
+        description="Serve FakeGong on 127.0.0.1 on fixed ports until interrupted, for apps "
+        "with many processes, other languages and browser tests. Its consent page lets the "
+        "tester pick the company. Settings come from flags and/or a small JSON or YAML file "
+        "(keys: port, client_id, client_secret, redirect_uris, scopes, customers (a list of "
+        "names or a mapping name: port), auto_approve, default_validity); flags win. The "
+        "first line printed (with --format json: one JSON object) says where everything is.",
+        epilog=_examples(
+            "gong-authlib fakegong --port 9100 --customer acme=9101 --customer globex=9102 \\",
+            "    --redirect-uri http://127.0.0.1:8000/oauth/gong/callback",
+            "gong-authlib fakegong --file fakegong.yaml --format json",
+            codes="0 stopped by Ctrl-C or SIGTERM, 1 a port is taken, 2 usage error",
+        ),
+        formatter_class=RAW,
+    )
+    fakegong.add_argument("--file", metavar="FILE", help="settings in JSON or YAML")
+    fakegong.add_argument("--port", type=int, metavar="PORT", help="OAuth port (default: 9100)")
+    fakegong.add_argument(
+        "--customer",
+        action="append",
+        default=[],
+        metavar="NAME[=PORT]",
+        help="a company with its own API origin (repeatable; default: acme)",
+    )
+    fakegong.add_argument("--client-id", metavar="ID", help="the app's client ID")
+    fakegong.add_argument(
+        "--client-secret-env",
+        metavar="NAME",
+        help="read the client secret from this environment variable (default: generate one)",
+    )
+    fakegong.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="a registered redirect URI (repeatable)",
+    )
+    fakegong.add_argument(
+        "--auto-approve",
+        action="store_true",
+        default=None,
+        help="approve without a consent page, as the company in login_hint (else the first)",
+    )
+    fakegong.add_argument(
+        "--format", choices=("text", "json"), default="text", help="how to print the addresses"
+    )
+    fakegong.set_defaults(handler="gong_authlib.cli.fakegong_command:run")
+
+
 _COMMANDS = {
     "validate": _add_validate,
     "plan": _add_plan,
@@ -253,6 +305,7 @@ _COMMANDS = {
     "tokens": _add_tokens,
     "origins": _add_origins,
     "demo": _add_demo,
+    "fakegong": _add_fakegong,
 }
 
 

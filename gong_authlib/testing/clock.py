@@ -27,3 +27,21 @@ class FakeClock:
 
     def __repr__(self) -> str:
         return f"FakeClock({self():.3f})"
+
+
+class LiveClock(FakeClock):
+    """Real time, plus whatever a test adds with :meth:`advance`: for a FakeGong that real
+    apps use (codes and tokens expire as they would at Gong) and tests can still age."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)  # here the base's "now" is the offset from the real time
+
+    def __call__(self) -> float:
+        return time.time() + super().__call__()
+
+    def advance(self, seconds: float) -> float:
+        super().advance(seconds)
+        return self()
+
+    def __repr__(self) -> str:
+        return f"LiveClock(offset={super().__call__():.3f})"

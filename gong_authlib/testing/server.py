@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -84,9 +84,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def _serve(route: Route) -> ThreadingHTTPServer:
+def _serve(route: Route, port: int = 0) -> ThreadingHTTPServer:
     handler = type("FakeGongHandler", (_Handler,), {"route": staticmethod(route)})
-    server = _Server(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", port), handler)
     # A short poll interval makes shutdown() quick: tests start and stop many servers.
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fakegong", daemon=True
@@ -119,6 +119,11 @@ class FakeGong:
 
     ``clock`` (a :class:`FakeClock` by default) decides every expiry, so tests move time
     instead of sleeping. ``inject`` adds faults; ``stats`` counts what happened.
+
+    ``port`` fixes the OAuth server's port and ``api_ports`` a customer's API port (0, the
+    default, takes a free one), so apps in other processes (gunicorn workers, another
+    language, a browser test) can be configured before it starts; ``gong-authlib fakegong``
+    runs it as its own server.
     """
 
     def __init__(
@@ -132,8 +137,12 @@ class FakeGong:
         auto_approve: bool = True,
         default_validity: int = DEFAULT_VALIDITY,
         rate_limit: int | None = None,
+        port: int = 0,
+        api_ports: Mapping[str, int] | None = None,
     ) -> None:
         self.clock = clock or FakeClock()
+        self.port = port
+        self.api_ports = dict(api_ports or {})
         self.client_id = client_id
         self.client_secret = client_secret or "fakegong-secret-" + secrets.token_urlsafe(16)
         self.redirect_uris = tuple(redirect_uris)
@@ -154,7 +163,7 @@ class FakeGong:
 
     def start(self) -> FakeGong:
         if self._oauth_server is None:
-            self._oauth_server = _serve(self._oauth_route)
+            self._oauth_server = _serve(self._oauth_route, self.port)
         return self
 
     def stop(self) -> None:
@@ -211,7 +220,10 @@ class FakeGong:
         """Start ``name``'s API origin and return it (its ``api_base_url_for_customer``)."""
         self.start()
         if name not in self._api_servers:
-            server = _serve(lambda handler, method: self._api_route(name, handler, method))
+            server = _serve(
+                lambda handler, method: self._api_route(name, handler, method),
+                self.api_ports.get(name, 0),
+            )
             host, port = server.server_address[:2]
             self._api_servers[name] = server
             self.emulator.customer_origins[name] = f"http://{host!s}:{port}"

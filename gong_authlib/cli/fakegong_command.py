@@ -1,0 +1,212 @@
+"""``gong-authlib fakegong``: FakeGong as its own server on fixed, printed ports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
+
+DEFAULT_PORT = 9100
+
+
+@dataclass
+class Settings:
+    port: int = DEFAULT_PORT
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uris: list[str] = field(default_factory=list)
+    scopes: list[str] | None = None
+    customers: dict[str, int] = field(default_factory=dict)
+    auto_approve: bool = False
+    default_validity: int | None = None
+
+
+def _fail(where: str, message: str) -> CommandError:
+    return CommandError(f"{where}: {message}", EXIT_USAGE)
+
+
+def _port(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise _fail(where, f"a port is a whole number from 0 to 65535, not {value!r}")
+    return value
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(where, "expected a list of non-empty strings")
+    return list(value)
+
+
+def _customers(value: Any, where: str) -> dict[str, int]:
+    if isinstance(value, list):
+        return dict.fromkeys(_strings(value, where), 0)
+    if isinstance(value, dict):
+        return {str(name): _port(port, f"{where}.{name}") for name, port in value.items()}
+    raise _fail(where, "expected a list of names or a mapping of name: port")
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(where, "expected a non-empty string")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "expected true or false")
+    return value
+
+
+def _validity(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 60:
+        raise _fail(where, "expected a whole number of seconds, at least 60")
+    return value
+
+
+# setting -> how its value is checked and converted
+_CONVERTERS: dict[str, Any] = {
+    "port": _port,
+    "client_id": _text,
+    "client_secret": _text,
+    "redirect_uris": _strings,
+    "scopes": _strings,
+    "customers": _customers,
+    "auto_approve": _flag,
+    "default_validity": _validity,
+}
+
+
+def _from_file(path: str, settings: Settings) -> None:
+    import yaml  # YAML is a superset of JSON: one loader for both
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(path, f"cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise _fail(where, "not valid JSON or YAML") from None
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        raise _fail(path, "expected a mapping of settings at the top")
+    for key, value in data.items():
+        convert = _CONVERTERS.get(str(key))
+        if convert is None:
+            known = ", ".join(sorted(_CONVERTERS))
+            raise _fail(path, f"unknown setting {key!r}; known: {known}")
+        setattr(settings, str(key), convert(value, f"{path}: {key}"))
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if args.file:
+        _from_file(args.file, settings)
+    if args.port is not None:
+        settings.port = _port(args.port, "--port")
+    if args.client_id:
+        settings.client_id = args.client_id
+    if args.client_secret_env:
+        secret = os.environ.get(args.client_secret_env)
+        if not secret:
+            raise _fail("--client-secret-env", f"{args.client_secret_env} is not set")
+        settings.client_secret = secret
+    if args.redirect_uri:
+        settings.redirect_uris = list(args.redirect_uri)
+    if args.customer:
+        settings.customers = {}
+        for item in args.customer:
+            name, _, port = item.partition("=")
+            if not name or (port and not port.isdigit()):
+                raise _fail("--customer", f"expected NAME or NAME=PORT, not {item!r}")
+            settings.customers[name] = _port(int(port) if port else 0, f"--customer {name}")
+    if args.auto_approve:
+        settings.auto_approve = True
+    if not settings.customers:
+        settings.customers = {"acme": 0}
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from gong_authlib.testing import FakeGong, LiveClock
+    from gong_authlib.testing.server import DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI
+
+    settings = settings_from(args)
+    options: dict[str, Any] = {}
+    if settings.scopes is not None:
+        options["scopes"] = settings.scopes
+    if settings.default_validity is not None:
+        options["default_validity"] = settings.default_validity
+    gong = FakeGong(
+        client_id=settings.client_id or DEFAULT_CLIENT_ID,
+        client_secret=settings.client_secret,
+        redirect_uris=settings.redirect_uris or [DEFAULT_REDIRECT_URI],
+        auto_approve=settings.auto_approve,
+        clock=LiveClock(),  # real apps expect codes and tokens to age with real time
+        port=settings.port,
+        api_ports=settings.customers,
+        **options,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        gong.start()
+        for name in settings.customers:
+            gong.add_customer(name)
+    except OSError as exc:
+        gong.stop()
+        raise CommandError(
+            f"cannot listen on 127.0.0.1 ({exc.strerror or exc}); is a port taken? "
+            "choose others with --port and --customer NAME=PORT"
+        ) from None
+    try:
+        _announce(gong, args.format)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gong.stop()
+    return EXIT_OK
+
+
+def _announce(gong: Any, output: str) -> None:
+    origins = dict(gong.emulator.customer_origins)
+    if output == "json":
+        payload = {
+            "url": gong.url,
+            "authorize_url": gong.authorize_url,
+            "token_url": gong.token_url,
+            "client_id": gong.client_id,
+            "client_secret": gong.client_secret,
+            "redirect_uris": list(gong.redirect_uris),
+            "customers": origins,
+        }
+        sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
+    else:
+        lines = [
+            f"FakeGong is listening on {gong.url} (Ctrl-C stops it)",
+            f"  authorize_url:  {gong.authorize_url}",
+            f"  token_url:      {gong.token_url}",
+            f"  client_id:      {gong.client_id}",
+            f"  client_secret:  {gong.client_secret}  (a fake; never a real Gong secret)",
+            f"  redirect_uris:  {' '.join(gong.redirect_uris)}",
+            *(f"  customer {name}: {origin}" for name, origin in origins.items()),
+            "  trust the customer origins: oauth.trusted_api_origins or --trust-origin",
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,163 @@
+"""`gong-authlib fakegong` and FakeGong(port=, api_ports=): fixed ports, settings from flags or
+a file, a consent page that picks the company, and clean stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.redaction import protect_third_party_loggers
+from gong_authlib.testing import FakeGong
+from tests.cliflow import free_port
+from tests.helpers import REPO_ROOT, run_cli
+
+REDIRECT = "http://127.0.0.1:8000/oauth/gong/callback"
+
+
+@contextmanager
+def fakegong(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """Run the command; yield what its first line announces; stop it with SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gong_authlib", "fakegong", "--format", "json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line, process.communicate(timeout=30)[1]
+        yield json.loads(line)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+
+
+def client_for(info: dict[str, Any]) -> GongOAuthClient:
+    return GongOAuthClient(
+        info["client_id"],
+        info["client_secret"],
+        authorize_url=info["authorize_url"],
+        token_url=info["token_url"],
+        trusted_api_origins=info["customers"].values(),
+    )
+
+
+def test_serves_on_the_ports_of_its_file_and_the_tester_picks_the_company(
+    tmp_path: Path,
+) -> None:
+    protect_third_party_loggers()
+    oauth, acme, globex = free_port(), free_port(), free_port()
+    settings = tmp_path / "fakegong.yaml"
+    settings.write_text(
+        f"port: {oauth}\n"
+        "client_id: my-app\n"
+        f"redirect_uris: [{REDIRECT}]\n"
+        f"customers: {{acme: {acme}, globex: {globex}}}\n"
+    )
+    with fakegong(
+        "--file", str(settings), "--client-secret-env", "MY_SECRET", env={"MY_SECRET": "shh-1"}
+    ) as info:
+        assert info["url"] == f"http://127.0.0.1:{oauth}"
+        assert info["customers"] == {
+            "acme": f"http://127.0.0.1:{acme}",
+            "globex": f"http://127.0.0.1:{globex}",
+        }
+        assert (info["client_id"], info["client_secret"]) == ("my-app", "shh-1")
+        client = client_for(info)
+        url, _ = client.authorization_url(
+            ["api:users:read"], REDIRECT, customer="globex", extra_params={"login_hint": "globex"}
+        )
+        consent = requests.get(url, timeout=10)
+        assert consent.status_code == 200
+        assert '<option value="globex" selected>' in consent.text  # the flow's company
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        form = {**query, "decision": "approve", "company": "globex"}
+        answer = requests.post(info["authorize_url"], data=form, allow_redirects=False, timeout=10)
+        pending, code = client.parse_callback(answer.headers["Location"], redirect_uri=REDIRECT)
+        token = client.exchange_code(code, REDIRECT)
+        assert pending.customer == "globex"
+        assert token.api_base_url == info["customers"]["globex"]
+        users = requests.get(
+            f"{token.api_base_url}/v2/users",
+            headers={"Authorization": f"Bearer {token.access_token}"},
+            timeout=10,
+        )
+        assert users.status_code == 200
+
+
+def test_auto_approve_approves_as_the_company_the_flow_was_started_for() -> None:
+    protect_third_party_loggers()
+    with fakegong(
+        "--port",
+        str(free_port()),
+        "--customer",
+        "acme",
+        "--customer",
+        "globex",
+        "--redirect-uri",
+        REDIRECT,
+        "--auto-approve",
+    ) as info:
+        client = client_for(info)
+        for company in ("globex", "acme"):
+            url, _ = client.authorization_url(
+                ["api:users:read"], REDIRECT, extra_params={"login_hint": company}
+            )
+            callback = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+            _, code = client.parse_callback(callback, redirect_uri=REDIRECT)
+            assert client.exchange_code(code, REDIRECT).api_base_url == info["customers"][company]
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = run_cli("fakegong", "--port", str(port))
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_are_usage_errors_with_their_place(tmp_path: Path) -> None:
+    bad = tmp_path / "fakegong.json"
+    bad.write_text('{"port": 9100, "customers": {"acme": "x"}}')
+    result = run_cli("fakegong", "--file", str(bad))
+    assert result.returncode == 2
+    assert "customers.acme: a port is a whole number" in result.stderr
+    bad.write_text('{"prot": 9100}')
+    result = run_cli("fakegong", "--file", str(bad))
+    assert result.returncode == 2
+    assert "unknown setting 'prot'" in result.stderr
+    bad.write_text("port: [9100\n")
+    result = run_cli("fakegong", "--file", str(bad))
+    assert result.returncode == 2
+    assert "not valid JSON or YAML" in result.stderr
+    result = run_cli("fakegong", "--customer", "acme=http")
+    assert result.returncode == 2
+    assert "expected NAME or NAME=PORT" in result.stderr
+
+
+def test_fakegong_in_process_takes_fixed_ports() -> None:
+    oauth, acme = free_port(), free_port()
+    with FakeGong(port=oauth, api_ports={"acme": acme}) as gong:
+        assert gong.url == f"http://127.0.0.1:{oauth}"
+        assert gong.add_customer("acme") == f"http://127.0.0.1:{acme}"
+        assert gong.add_customer("globex") not in (gong.url, f"http://127.0.0.1:{acme}")
