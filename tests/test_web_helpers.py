@@ -16,6 +16,9 @@ from gong_authlib.web import COOKIE_NAME, ConnectFlow
 
 CALLBACK = "http://127.0.0.1:8765/oauth/gong/callback"
 
+# Starlette 1.x asks for httpx2 under its TestClient; httpx still works and is what we ship.
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 
 class Browser(Protocol):
     """The part of Flask's and Starlette's test clients these tests use."""
