@@ -42,7 +42,7 @@ from gong_authlib.config.interpolation import (
 )
 from gong_authlib.config.scopes import COMMON_MISTAKES, KNOWN_SCOPES
 from gong_authlib.config.yamlsource import YamlDocument
-from gong_authlib.endpoints import GONG_API_DOMAIN
+from gong_authlib.origins import is_gong_api_url
 
 _SAMPLE_CUSTOMER = "gongauthlibsamplecustomer"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -255,7 +255,7 @@ def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
                 "local FakeGong): bearer tokens would cross the network in clear",
                 path,
             )
-        elif not loopback and not (host == GONG_API_DOMAIN or host.endswith("." + GONG_API_DOMAIN)):
+        elif not loopback and not is_gong_api_url(url):
             yield ctx.warning(
                 "untrusted-endpoint",
                 f"trusted API origin {url!r} is not a Gong host nor loopback: customers' "
