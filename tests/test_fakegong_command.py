@@ -19,7 +19,7 @@ import requests
 
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.testing import FakeGong
+from gong_authlib.testing import FakeGong, LiveClock
 from tests.cliflow import free_port
 from tests.helpers import REPO_ROOT, run_cli
 
@@ -161,3 +161,14 @@ def test_fakegong_in_process_takes_fixed_ports() -> None:
         assert gong.url == f"http://127.0.0.1:{oauth}"
         assert gong.add_customer("acme") == f"http://127.0.0.1:{acme}"
         assert gong.add_customer("globex") not in (gong.url, f"http://127.0.0.1:{acme}")
+
+
+def test_live_clock_follows_real_time_and_can_be_moved() -> None:
+    now = [1_000.0]
+    clock = LiveClock(real=lambda: now[0])
+    assert clock() == 1_000.0
+    now[0] = 1_005.0
+    assert clock() == 1_005.0
+    assert clock.advance(600) == 1_605.0
+    now[0] = 1_006.0
+    assert clock() == 1_606.0

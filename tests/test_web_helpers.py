@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from gong_authlib import TokenStoreError
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.web import COOKIE_NAME, ConnectFlow
@@ -137,3 +138,20 @@ def test_connect_and_refusals(gong: FakeGong, framework: str) -> None:
 
     assert browser.get("/connect/forbidden").status_code == 403
     assert "code=" not in done.text
+
+
+class DownStore(MemoryTokenStore):
+    """A real memory store whose state writes fail, as an unreachable Redis would."""
+
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        raise TokenStoreError("token store memory: state write failed (injected)")
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_store_down_at_connect_is_a_clear_page(gong: FakeGong, framework: str) -> None:
+    store = DownStore()
+    browser, _ = FRAMEWORKS[framework](make_flow(gong, store))
+    page = browser.get("/connect/acme")
+    assert page.status_code == 503
+    assert "Token store unavailable" in page.text
+    assert "state write failed" in page.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class FakeClock:
@@ -33,11 +34,12 @@ class LiveClock(FakeClock):
     """Real time, plus whatever a test adds with :meth:`advance`: for a FakeGong that real
     apps use (codes and tokens expire as they would at Gong) and tests can still age."""
 
-    def __init__(self) -> None:
+    def __init__(self, real: Callable[[], float] = time.time) -> None:
         super().__init__(0.0)  # here the base's "now" is the offset from the real time
+        self._real = real
 
     def __call__(self) -> float:
-        return time.time() + super().__call__()
+        return self._real() + super().__call__()
 
     def advance(self, seconds: float) -> float:
         super().advance(seconds)

@@ -41,6 +41,7 @@ def gong_blueprint(
     decides whether the signed-in user may connect that customer: a 403 page otherwise.
     ``after_connect(connected)`` returns the response once the token is stored (default: a
     short "connected" page); failures answer a page that says what happened and what to do.
+    Register it without a ``url_prefix``: the callback route is the redirect URI's own path.
     """
     blueprint = flask.Blueprint(name, __name__)
 
@@ -49,7 +50,11 @@ def gong_blueprint(
         if not may_connect(customer):
             status, body = forbidden(customer)
             return flask.Response(body, status, content_type="text/html; charset=utf-8")
-        started = flow.start(customer, cookie=flask.request.cookies.get(flow.cookie_name))
+        try:
+            started = flow.start(customer, cookie=flask.request.cookies.get(flow.cookie_name))
+        except GongAuthError as exc:  # the store that keeps states is down
+            status, body = failure(exc)
+            return flask.Response(body, status, content_type="text/html; charset=utf-8")
         response = flask.redirect(started.redirect_url, 302)
         cookie = started.cookie
         response.set_cookie(

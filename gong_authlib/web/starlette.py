@@ -50,7 +50,11 @@ def gong_routes(
             status, body = forbidden(customer)
             return HTMLResponse(body, status)
         previous = request.cookies.get(flow.cookie_name)
-        started = await run_in_threadpool(flow.start, customer, cookie=previous)
+        try:
+            started = await run_in_threadpool(flow.start, customer, cookie=previous)
+        except GongAuthError as exc:  # the store that keeps states is down
+            status, body = failure(exc)
+            return HTMLResponse(body, status)
         response = RedirectResponse(started.redirect_url, 302, {"Cache-Control": "no-store"})
         cookie = started.cookie
         response.set_cookie(
