@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
+from tests.browser import chromium
 from tests.cliflow import free_port, make_world
 from tests.services import require_programs
 
@@ -19,13 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    programs = require_programs("chromium", "chromedriver")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a driver
-    # Selenium's wire log prints page URLs, and the callback's URL carries the code.
-    selenium_log = logging.getLogger("selenium")
-    monkeypatch.setattr(selenium_log, "level", logging.WARNING)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    require_programs("chromium", "chromedriver")  # before any process is started
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -42,24 +35,7 @@ def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.Monke
             for line in process.stderr
             if (match := re.search(r"(http://\S+/oauth2/authorize\?\S+)", line))
         )
-        options = webdriver.ChromeOptions()
-        options.binary_location = programs["chromium"]
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(
-            service=Service(executable_path=programs["chromedriver"]), options=options
-        )
-        try:
+        with chromium(tmp_path, monkeypatch) as driver:
             driver.get(url)
             assert "Authorize app" in driver.title
             company = driver.find_element(By.NAME, "company")
@@ -70,8 +46,6 @@ def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.Monke
             )
             assert driver.current_url.startswith(redirect_uri)
             assert "You can close this window." in driver.page_source
-        finally:
-            driver.quit()
         out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "Authorized customer globex." in out

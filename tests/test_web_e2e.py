@@ -8,8 +8,6 @@ requests and cookies standing in for the browser."""
 
 from __future__ import annotations
 
-import logging
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +19,8 @@ import requests
 
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores import SQLiteTokenStore
+from tests.browser import chromium
 from tests.servers import PostgresServer, RedisServer
-from tests.services import require_programs
 from tests.webflow import COMPANIES, WebWorld, running_app, running_fakegong
 
 pytestmark = pytest.mark.slow
@@ -55,40 +53,15 @@ def assert_refused(page: str, reason: str) -> None:
 
 
 @pytest.fixture
-def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    programs = require_programs("chromium", "chromedriver")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a driver
-    # Selenium's wire log prints page URLs, and a callback's URL carries the code.
-    monkeypatch.setattr(logging.getLogger("selenium"), "level", logging.WARNING)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = programs["chromium"]
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(executable_path=programs["chromedriver"]), options=options
-    )
-    try:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with chromium(tmp_path, monkeypatch) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_browser_connects_three_customers_through_many_workers(
-    world: WebWorld, chromium: Any
+    world: WebWorld, browser: Any
 ) -> None:
+    chromium = browser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
