@@ -7,9 +7,9 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:lock:{customer}``: the refresh lock, redis-py's :class:`redis.lock.Lock` (``SET NX
   PX`` with a random owner token, released by a compare-and-delete script, so only its owner
   can release it, and it expires by itself after the lease);
-* ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (atomic: one worker wins),
-  expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by expiry) lets
-  ``purge_states`` count and drop the expired ones.
+* ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (Redis 6.2 or later; atomic:
+  one worker wins), expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by
+  expiry) lets ``purge_states`` count and drop the expired ones.
 
 Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
 with persistence (``appendonly yes``, ``appendfsync everysec`` or ``always``) and replicas, or
