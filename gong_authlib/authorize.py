@@ -2,9 +2,9 @@
 
 Used by ``gong-authlib authorize`` and the demo. With a loopback redirect URI, a server on
 127.0.0.1 waits for the callback that carries this flow's state (requests without it are
-ignored and counted); otherwise the person pastes the URL they were
-redirected to. Either way the state is checked, the code exchanged inside its 10 minutes, and
-the token stored before anything else happens.
+ignored and counted); otherwise the person pastes the URL they were redirected to. Either
+way the state is checked, the code exchanged inside its 10 minutes, and the token stored
+before anything else happens.
 """
 
 from __future__ import annotations

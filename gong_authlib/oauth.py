@@ -37,6 +37,9 @@ from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.token import Token
 
+# What Gong's authorize URL carries; extra parameters may add to them, never replace them.
+_AUTHORIZE_PARAMS = frozenset({"client_id", "response_type", "scope", "redirect_uri", "state"})
+
 # (connect, read): a token call is small; a read that takes longer than this is a failure.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
@@ -142,6 +145,9 @@ class GongOAuthClient:
         ``login_hint`` as the company to approve for).
         """
         scope_list = tuple(scopes)
+        clash = sorted(set(extra_params or ()) & _AUTHORIZE_PARAMS)
+        if clash:
+            raise ValueError(f"extra_params cannot replace the authorize parameter {clash[0]!r}")
         if state is None:
             # binding only when used, so a StateStore written before it existed still works
             extra = {"binding": binding} if binding else {}
@@ -272,7 +278,8 @@ def callback_params(callback: str | Mapping[str, Any]) -> dict[str, str]:
         lists = {}
         for key in callback:
             values = getlist(key) if callable(getlist) else callback[key]
-            lists[str(key)] = [values] if isinstance(values, str) else list(values)
+            many = isinstance(values, list | tuple)
+            lists[str(key)] = [str(v) for v in values] if many else [str(values)]
     params: dict[str, str] = {}
     for key, values in lists.items():
         if len(values) > 1 and key in ("state", "code", "error"):

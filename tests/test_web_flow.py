@@ -234,3 +234,13 @@ def test_a_callback_with_two_states_is_refused(gong: FakeGong) -> None:
     doubled = QueryDictLike({"state": [state, "other"], "code": ["c"]})
     with pytest.raises(OAuthError, match="more than once"):
         client.parse_callback(doubled, redirect_uri=gong.redirect_uri)
+
+
+def test_extra_authorize_params_add_but_never_replace(gong: FakeGong) -> None:
+    client = gong.oauth_client()
+    url, _ = client.authorization_url(SCOPES, gong.redirect_uri, extra_params={"login_hint": "x"})
+    assert parse_qs(urlsplit(url).query)["login_hint"] == ["x"]
+    with pytest.raises(ValueError, match="'redirect_uri'"):
+        client.authorization_url(
+            SCOPES, gong.redirect_uri, extra_params={"redirect_uri": "https://evil.example/cb"}
+        )
