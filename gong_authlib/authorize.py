@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gong_authlib.callback import LoopbackCallbackServer, is_loopback_redirect
-from gong_authlib.errors import GongAuthError, OAuthError
+from gong_authlib.errors import GongAuthError, OAuthError, StateError
+from gong_authlib.exchange import exchange_and_store
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.state import CODE_LIFETIME_SECONDS
 from gong_authlib.stores.base import TokenStore
@@ -106,6 +107,7 @@ def _exchange(
     redirect_uri: str,
 ) -> Token:
     pending, code = client.parse_callback(callback, redirect_uri=redirect_uri)
-    token = client.exchange_code(code, redirect_uri, customer=pending.customer or customer)
-    store.put(customer, token)  # persisted before it is reported or used
-    return token
+    if pending.customer not in (None, customer):
+        raise StateError(f"the callback's state was issued for customer {pending.customer!r}")
+    # Persisted (with retries: the code is spent) before it is reported or used.
+    return exchange_and_store(client, store, customer, code, redirect_uri)

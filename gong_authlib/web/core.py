@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gong_authlib.callback import is_loopback_redirect
-from gong_authlib.errors import AuthorizationNotSaved, StateError, TokenStoreError
+from gong_authlib.errors import StateError
+from gong_authlib.exchange import WRITE_ATTEMPTS, exchange_and_store
 from gong_authlib.logs import get_logger
 from gong_authlib.state import CODE_LIFETIME_SECONDS, MemoryStateStore
 from gong_authlib.stores.base import TokenStore, check_customer
@@ -41,9 +42,6 @@ log = get_logger("web")
 COOKIE_NAME = "gong_authlib_connect"
 _NONCE_BYTES = 32
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-# Writes after a code exchange: the code is spent, so the token is worth a few more tries.
-WRITE_ATTEMPTS = 5
-WRITE_FIRST_WAIT = 0.1
 
 
 def browser_binding(nonce: str) -> str:
@@ -128,7 +126,7 @@ class ConnectFlow:
         self.cookie_name = cookie_name
         self.cookie_path = cookie_path
         self._authorize_params = authorize_params
-        self._write_attempts = max(1, write_attempts)
+        self._write_attempts = write_attempts
         self._sleep = sleep
         self._secure = not is_loopback_redirect(redirect_uri)
 
@@ -203,26 +201,13 @@ class ConnectFlow:
             )
         if pending.customer is None:
             raise StateError("the callback's state names no customer")
-        token = self.client.exchange_code(code, self.redirect_uri, customer=pending.customer)
-        self._store(pending.customer, token)
+        token = exchange_and_store(
+            self.client,
+            self.store,
+            pending.customer,
+            code,
+            self.redirect_uri,
+            attempts=self._write_attempts,
+            sleep=self._sleep,
+        )
         return Connected(pending.customer, token)
-
-    def _store(self, customer: str, token: Token) -> None:
-        """Persist a freshly exchanged token, retrying: its code cannot be exchanged again."""
-        wait = WRITE_FIRST_WAIT
-        for attempt in range(1, self._write_attempts + 1):
-            try:
-                self.store.put(customer, token)
-                return
-            except TokenStoreError as exc:
-                log.warning(
-                    "storing the new token of customer %s failed (attempt %d of %d): %s",
-                    customer,
-                    attempt,
-                    self._write_attempts,
-                    exc,
-                )
-                if attempt < self._write_attempts:
-                    self._sleep(wait)
-                    wait *= 2
-        raise AuthorizationNotSaved(customer, self.store.location)
