@@ -245,15 +245,17 @@ class SQLiteTokenStore(TokenStore):
         )
 
     def _take_state(self, key: str) -> bytes | None:
-        row = self._guarded(
+        # fetchall, not fetchone: the DELETE commits only once its statement has run to the
+        # end, and a half-read RETURNING would hold the write lock until the cursor is freed.
+        rows = self._guarded(
             "state read",
             lambda: (
                 self._connection()
                 .execute("DELETE FROM states WHERE key = ? RETURNING data", (key,))
-                .fetchone()
+                .fetchall()
             ),
         )
-        return None if row is None else bytes(row[0])
+        return bytes(rows[0][0]) if rows else None
 
     def _purge_states(self, now: float) -> int:
         cursor = self._guarded(
