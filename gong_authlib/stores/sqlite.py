@@ -2,7 +2,8 @@
 
 * WAL journal and ``synchronous=FULL``: a put that returned is on disk, and readers never
   wait for a writer. Every write is one statement, so it is atomic.
-* The file (and its folder, when created here) is private to its owner: mode 0600 (0700).
+* The file (and its folder, when created here) is private to its owner: mode 0600 (0700);
+  ``sqlite_files`` refuses links, devices, other users' files and planted side files.
 * A ``gong_authlib_meta`` table records the schema version; older files are migrated in one
   transaction when opened, newer ones are refused rather than misread.
 * The refresh lock is a lease row taken with one atomic upsert, so it works across processes
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +28,7 @@ from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
 from gong_authlib.token import Token
 
 log = get_logger("stores")
@@ -79,16 +80,8 @@ class SQLiteTokenStore(TokenStore):
     # -- file and connections ------------------------------------------------------------
 
     def _prepare_file(self) -> None:
-        folder = self.path.parent
         try:
-            if not folder.exists():
-                folder.mkdir(mode=0o700, parents=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
-            mode = stat.S_IMODE(self.path.stat().st_mode)
-            if mode & 0o077:
-                log.warning("tightening %s from %o to 0600: it holds credentials", self.path, mode)
-                os.chmod(self.path, 0o600)
+            self._identity = prepare_store_file(self.path)
         except OSError as exc:
             raise TokenStoreError(
                 f"cannot open the token store {self.path}: {exc.strerror or exc}"
@@ -105,6 +98,11 @@ class SQLiteTokenStore(TokenStore):
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
+            try:
+                check_opened(self.path, self._identity)
+            except (OSError, TokenStoreError):
+                connection.close()
+                raise
             local.connection, local.pid = connection, os.getpid()
             with self._connections_guard:
                 self._connections.append(connection)
