@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,38 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def run_cli_bounded(
+    *args: str, cwd: Path, timeout: float, max_output: int
+) -> tuple[int | None, bytes]:
+    """Run the CLI, stopping it after ``timeout`` seconds or ``max_output`` bytes of output.
+
+    For hostile inputs: a flood or a hang shows as a None exit code (killed) or as output of
+    ``max_output + 1`` bytes, without the test holding gigabytes or waiting forever.
+    """
+    env = {**os.environ, "NO_COLOR": ""}
+    with subprocess.Popen(
+        [sys.executable, "-m", "gong_authlib", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        output = bytearray()
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            while len(output) <= max_output:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                output += chunk
+            if len(output) > max_output:
+                process.kill()
+            code = process.wait()
+        finally:
+            timer.cancel()
+        killed = code < 0
+        return (None if killed else code), bytes(output[: max_output + 1])

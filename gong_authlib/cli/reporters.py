@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from gong_authlib.config.diagnostics import Diagnostic
+from gong_authlib.config.controls import escape_controls
+from gong_authlib.config.diagnostics import Diagnostic, quoted
 from gong_authlib.config.interpolation import is_secret_field
 
 JSON_FORMAT_VERSION = "1"
@@ -23,27 +24,69 @@ def use_color(stream: IO[str], *, no_color: bool) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def _snippet(diagnostic: Diagnostic, source: str | None, paint: dict[str, str]) -> list[str]:
-    if not source or not diagnostic.line:
-        return []
-    lines = source.splitlines()
-    if diagnostic.line > len(lines):
+# At most this many findings of one code per file are shown; the rest are counted.
+MAX_PER_CODE = 20
+# A snippet shows at most this many characters of its line, around the column.
+SNIPPET_WIDTH = 100
+_SNIPPET_LEFT = 30
+
+
+Omitted = list[tuple[str, str, int]]  # (file, code, count)
+
+
+def bounded(diagnostics: Sequence[Diagnostic]) -> tuple[list[Diagnostic], Omitted]:
+    """The first ``MAX_PER_CODE`` findings of each code in each file, and counts of the rest."""
+    shown: list[Diagnostic] = []
+    counts: dict[tuple[str, str], int] = {}
+    for diagnostic in diagnostics:
+        key = (diagnostic.file, diagnostic.code)
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= MAX_PER_CODE:
+            shown.append(diagnostic)
+    omitted = [(file, code, n - MAX_PER_CODE) for (file, code), n in counts.items()]
+    return shown, [entry for entry in omitted if entry[2] > 0]
+
+
+def omitted_line(file: str, code: str, count: int) -> str:
+    return (
+        f"{count:,} more {code} finding{'s' if count != 1 else ''} in {file} not shown "
+        f"(at most {MAX_PER_CODE} of one code per file)"
+    )
+
+
+def _window(text: str, start: int, length: int) -> tuple[str, int, int]:
+    """A piece of ``text`` at most SNIPPET_WIDTH wide around ``start`` (0-based), escaped.
+
+    Returns the piece and the caret's offset and length in it.
+    """
+    left = max(0, start - _SNIPPET_LEFT) if len(text) > SNIPPET_WIDTH else 0
+    right = min(len(text), left + SNIPPET_WIDTH)
+    before = ("…" if left else "") + escape_controls(text[left:start])
+    marked = escape_controls(text[start : min(start + length, right)])
+    after = escape_controls(text[start + length : right]) + ("…" if right < len(text) else "")
+    return before + marked + after, len(before), max(len(marked), 1)
+
+
+def _snippet(diagnostic: Diagnostic, lines: Sequence[str], paint: dict[str, str]) -> list[str]:
+    if not diagnostic.line or diagnostic.line > len(lines):
         return []
     text = lines[diagnostic.line - 1].replace("\t", " ")
-    if is_secret_field(diagnostic.path) and diagnostic.column:
-        # The line may hold a literal secret: show the key, never the value.
-        text = text[: diagnostic.column - 1] + "<redacted>"
-    width = len(str(diagnostic.line))
-    gutter = " " * width
-    start = max(diagnostic.column, 1)
-    length = max(diagnostic.end_column - start, 1) if diagnostic.end_column else 1
+    start = max(diagnostic.column, 1) - 1
+    length = max(diagnostic.end_column - 1 - start, 1) if diagnostic.end_column else 1
     if is_secret_field(diagnostic.path):
-        length = len("<redacted>") if diagnostic.column else 1
-    caret = " " * (start - 1) + "^" * length
+        # The line may hold a literal secret: show the key, never the value.
+        if diagnostic.column:
+            text = text[:start] + "<redacted>"
+            length = len("<redacted>")
+        else:
+            text, length = "", 1
+    shown, offset, width = _window(text, start, length)
+    gutter = " " * len(str(diagnostic.line))
+    caret = " " * offset + "^" * width
     blue, reset = paint["blue"], paint["reset"]
     return [
         f"{gutter} {blue}|{reset}",
-        f"{blue}{diagnostic.line} |{reset} {text}",
+        f"{blue}{diagnostic.line} |{reset} {shown}",
         f"{gutter} {blue}|{reset} {paint[diagnostic.severity]}{caret}{reset}",
     ]
 
@@ -62,15 +105,21 @@ def render_text(
         "bold": _BOLD if color else "",
         "reset": _RESET if color else "",
     }
+    shown, omitted = bounded(diagnostics)
+    line_index: dict[str, list[str]] = {}  # each file split once, whatever the findings
     out: list[str] = []
-    for d in diagnostics:
+    for d in shown:
+        if d.file not in line_index:
+            line_index[d.file] = sources.get(d.file, "").splitlines()
         head = f"{paint[d.severity]}{d.severity}[{d.code}]{paint['reset']}"
-        out.append(f"{head}{paint['bold']}: {d.message}{paint['reset']}")
-        out.append(f"  {paint['blue']}-->{paint['reset']} {d.location()}")
-        out.extend("  " + line for line in _snippet(d, sources.get(d.file), paint))
+        message = escape_controls(d.message)
+        out.append(f"{head}{paint['bold']}: {message}{paint['reset']}")
+        out.append(f"  {paint['blue']}-->{paint['reset']} {escape_controls(d.location())}")
+        out.extend("  " + line for line in _snippet(d, line_index[d.file], paint))
         if d.suggestion:
-            out.append(f"  = help: did you mean {d.suggestion!r}?")
+            out.append(f"  = help: did you mean {quoted(d.suggestion)}?")
         out.append("")
+    out.extend(escape_controls(omitted_line(*entry)) for entry in omitted)
     out.append(summary(diagnostics, files_checked))
     return "\n".join(out) + "\n"
 
@@ -88,12 +137,15 @@ def summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
 
 
 def render_json(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
+    # json.dumps escapes every control and non-ASCII character (ensure_ascii).
+    shown, omitted = bounded(diagnostics)
     payload = {
         "format_version": JSON_FORMAT_VERSION,
         "valid": not any(d.is_error for d in diagnostics),
         "files_checked": files_checked,
         "error_count": sum(d.is_error for d in diagnostics),
         "warning_count": sum(not d.is_error for d in diagnostics),
+        "omitted": [{"file": f, "code": c, "count": n} for f, c, n in omitted],
         "diagnostics": [
             {
                 "severity": d.severity,
@@ -105,7 +157,7 @@ def render_json(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
                 "column": d.column,
                 "suggestion": d.suggestion,
             }
-            for d in diagnostics
+            for d in shown
         ],
     }
     return json.dumps(payload, indent=2) + "\n"
@@ -113,19 +165,24 @@ def render_json(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
 
 def _github_escape(text: str, *, property_value: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = escape_controls(text)
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    shown, omitted = bounded(diagnostics)
     out = []
-    for d in diagnostics:
+    for d in shown:
         props = [f"file={_github_escape(d.file, property_value=True)}"]
         if d.line:
             props += [f"line={d.line}", f"col={d.column}"]
         props.append(f"title={_github_escape(d.code, property_value=True)}")
         out.append(f"::{d.severity} {','.join(props)}::{_github_escape(d.message)}\n")
+    for file, code, count in omitted:
+        where = f"file={_github_escape(file, property_value=True)},title=more {code}"
+        out.append(f"::notice {where}::{_github_escape(omitted_line(file, code, count))}\n")
     return "".join(out)
 
 

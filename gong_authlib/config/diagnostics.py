@@ -55,6 +55,10 @@ def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
     return (diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.code)
 
 
+# "Did you mean" compares names of a few dozen characters; a longer word is no typo of one.
+MAX_SUGGESTION_LENGTH = 100
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance, enough for "did you mean" on short names."""
     if len(a) < len(b):
@@ -75,9 +79,16 @@ def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2)
 
     Terraform's rule (distance below 3) catches typos; the prefix rule catches the common Gong
     mistake of a truncated scope such as ``api:calls:read`` for ``api:calls:read:basic``.
+    Only candidates whose length is within ``max_distance`` of the word's can be that close,
+    so the others are never compared, and words over ``MAX_SUGGESTION_LENGTH`` get no
+    suggestion: the work stays proportional to the candidates, whatever the file holds.
     """
+    if len(word) > MAX_SUGGESTION_LENGTH:
+        return None
     best: tuple[int, str] | None = None
     for candidate in candidates:
+        if abs(len(candidate) - len(word)) > max_distance:
+            continue
         distance = edit_distance(word, candidate)
         if distance <= max_distance and (best is None or distance < best[0]):
             best = (distance, candidate)
@@ -85,6 +96,21 @@ def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2)
         return best[1]
     prefixed = sorted(c for c in candidates if c.startswith(word + ":"))
     return prefixed[0] if prefixed else None
+
+
+# Values quoted in messages are cut to this many characters: a message names the value, the
+# snippet shows where it is.
+MAX_QUOTED = 80
+
+
+def quoted(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)`` cut to ``limit`` characters; control characters come out escaped."""
+    if not isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= limit else text[:limit] + "…"
+    if len(value) > limit:
+        return repr(value[:limit]) + f"… ({len(value):,} characters)"
+    return repr(value)
 
 
 # Every code the validator can emit: a stable contract for tools reading --format json.
@@ -132,6 +158,7 @@ DIAGNOSTIC_CODES = frozenset(
         "interpolation-not-allowed",
         "untrusted-endpoint",
         "unknown-environment",
+        "too-many-environments",
         # load_config only
         "env-unset",
     }

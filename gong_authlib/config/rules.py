@@ -28,13 +28,15 @@ untrusted-endpoint         warning   a trusted API origin that is neither Gong's
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean
+from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean, quoted
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
     has_reference,
@@ -53,6 +55,9 @@ _IMAGE_SIGNATURES = (
     b"GIF87a",
     b"GIF89a",
 )
+
+# Enough to recognise every image signature, and all that is ever read of a logo.
+_LOGO_HEAD_BYTES = 512
 
 Rule = Callable[["RuleContext"], Iterator[Diagnostic]]
 
@@ -145,7 +150,7 @@ def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
         if scope in seen:
             yield ctx.error(
                 "duplicate-scope",
-                f"scope {scope!r} is already listed at scopes[{seen[scope]}]",
+                f"scope {quoted(scope)} is already listed at scopes[{seen[scope]}]",
                 path,
             )
             continue
@@ -156,7 +161,7 @@ def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         yield ctx.error(
             "unknown-scope",
-            f"unknown scope {scope!r}{hint} (if Gong added it after this release, list it "
+            f"unknown scope {quoted(scope)}{hint} (if Gong added it after this release, list it "
             "under validation.extra_scopes)",
             path,
             suggestion=suggestion,
@@ -177,7 +182,7 @@ def check_duplicates(ctx: RuleContext) -> Iterator[Diagnostic]:
             if normal in seen:
                 yield ctx.error(
                     "duplicate-item",
-                    f"{value!r} is already listed at {list_path[-1]}[{seen[normal]}]",
+                    f"{quoted(value)} is already listed at {list_path[-1]}[{seen[normal]}]",
                     path,
                 )
             else:
@@ -189,17 +194,17 @@ def check_urls(ctx: RuleContext) -> Iterator[Diagnostic]:
         parts = _split(url)
         if parts is None:
             yield ctx.error(
-                "invalid-url", f"{url!r} is not an absolute http(s) URL with a host", path
+                "invalid-url", f"{quoted(url)} is not an absolute http(s) URL with a host", path
             )
             continue
         loopback = parts.hostname in LOOPBACK_HOSTS
         if parts.scheme == "http" and not (kind == "redirect" and loopback):
             allowed = " (http is allowed only for loopback redirect URIs)"
-            yield ctx.error("insecure-url", f"{url!r} must use https{allowed}", path)
+            yield ctx.error("insecure-url", f"{quoted(url)} must use https{allowed}", path)
         if kind == "redirect" and parts.fragment:
             yield ctx.error(
                 "redirect-uri-fragment",
-                f"redirect URI {url!r} must not contain a #fragment (RFC 6749, 3.1.2)",
+                f"redirect URI {quoted(url)} must not contain a #fragment (RFC 6749, 3.1.2)",
                 path,
             )
         if kind == "origin":
@@ -224,11 +229,11 @@ def _check_origin(
         bare = None if "*" in url else f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         if bare:
             bare = bare.replace(_SAMPLE_CUSTOMER, "{customer}")
-        fix = f"; write it as {bare!r}" if bare else ""
+        fix = f"; write it as {quoted(bare)}" if bare else ""
         shown = url.replace(_SAMPLE_CUSTOMER, "{customer}")
         yield ctx.error(
             "origin-not-bare",
-            f"allowed origin {shown!r} has {', '.join(problems)}{fix}",
+            f"allowed origin {quoted(shown)} has {', '.join(problems)}{fix}",
             path,
             suggestion=bare,
         )
@@ -281,7 +286,7 @@ def check_domains(ctx: RuleContext) -> Iterator[Diagnostic]:
         if "*" not in host and not _in_domains(host, domains):
             yield ctx.warning(
                 "url-outside-domains",
-                f"host {host!r} is not under the declared domains ({', '.join(domains)})",
+                f"host {quoted(host)} is not under the declared domains ({', '.join(domains)})",
                 path,
             )
 
@@ -315,7 +320,7 @@ def check_redirects(ctx: RuleContext) -> Iterator[Diagnostic]:
 def check_contacts(ctx: RuleContext) -> Iterator[Diagnostic]:
     for path, value in ctx.strings("integration", "contacts"):
         if not _EMAIL.match(value):
-            yield ctx.error("invalid-email", f"{value!r} is not an email address", path)
+            yield ctx.error("invalid-email", f"{quoted(value)} is not an email address", path)
 
 
 def _looks_like_image(head: bytes) -> bool:
@@ -327,6 +332,25 @@ def _looks_like_image(head: bytes) -> bool:
     return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
 
 
+class _NotRegularFileError(Exception):
+    """A logo path that names a folder, a named pipe, a device or a socket."""
+
+
+def _read_head(file: Path) -> bytes:
+    """The first bytes of a regular file, without ever blocking on a FIFO or a device."""
+    # O_NONBLOCK: opening a named pipe with no writer would otherwise wait forever.
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _NotRegularFileError("a folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegularFileError("a special file (pipe, device or socket)")
+        return os.read(fd, _LOGO_HEAD_BYTES)
+    finally:
+        os.close(fd)
+
+
 def check_logos(ctx: RuleContext) -> Iterator[Diagnostic]:
     logos = ctx.get("integration", "logos")
     if not isinstance(logos, dict):
@@ -336,25 +360,25 @@ def check_logos(ctx: RuleContext) -> Iterator[Diagnostic]:
         if not isinstance(value, str) or not value:
             continue
         path: NodePath = ("integration", "logos", key)
-        file = ctx.base_dir / value
         try:
-            with file.open("rb") as handle:
-                head = handle.read(512)
-        except IsADirectoryError:
-            yield ctx.error("logo-not-image", f"logo {value!r} is a folder, not an image", path)
+            head = _read_head(ctx.base_dir / value)
+        except _NotRegularFileError as exc:
+            yield ctx.error(
+                "logo-not-image", f"logo {quoted(value)} is {exc}, not a regular file", path
+            )
             continue
         except OSError:
             yield ctx.error(
                 "logo-missing",
-                f"logo file {value!r} does not exist (paths are relative to the integration "
-                "file's folder)",
+                f"logo file {quoted(value)} does not exist (paths are relative to the "
+                "integration file's folder)",
                 path,
             )
             continue
         if not _looks_like_image(head):
             yield ctx.error(
                 "logo-not-image",
-                f"logo {value!r} is not a PNG, JPEG, GIF, WebP or SVG image",
+                f"logo {quoted(value)} is not a PNG, JPEG, GIF, WebP or SVG image",
                 path,
             )
 

@@ -13,7 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean, format_path
+from gong_authlib.config.diagnostics import (
+    Diagnostic,
+    NodePath,
+    did_you_mean,
+    format_path,
+    quoted,
+)
 from gong_authlib.config.interpolation import is_secret_field
 from gong_authlib.config.yamlsource import YamlDocument
 
@@ -122,7 +128,7 @@ def _unknown_keys(document: YamlDocument, failure: _Failure) -> list[Diagnostic]
         out.append(
             document.diagnostic(
                 "unknown-key",
-                f"unknown key {key!r} in {failure.title.lower()}{hint}",
+                f"unknown key {quoted(key)} in {failure.title.lower()}{hint}",
                 (*failure.path, key),
                 at_key=True,
                 suggestion=suggestion,
@@ -135,7 +141,7 @@ def _missing_keys(document: YamlDocument, failure: _Failure) -> list[Diagnostic]
     return [
         document.diagnostic(
             "missing-key",
-            f"{failure.title.lower()} is missing the required key {key!r}",
+            f"{failure.title.lower()} is missing the required key {quoted(key)}",
             failure.path,
             at_key=True,
         )
@@ -167,7 +173,7 @@ def _not_constant(document: YamlDocument, failure: _Failure) -> list[Diagnostic]
 
 
 def _invalid_value(document: YamlDocument, failure: _Failure) -> list[Diagnostic]:
-    shown = "value" if is_secret_field(format_path(failure.path)) else repr(failure.instance)
+    shown = "value" if is_secret_field(format_path(failure.path)) else quoted(failure.instance)
     examples = failure.schema.get("examples")
     example = f", for example {examples[0]!r}" if examples else ""
     message = f"{shown} is not a valid {failure.title.lower()}{example}"

@@ -11,11 +11,15 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from gong_authlib.config.diagnostics import Diagnostic, did_you_mean, sort_key
+from gong_authlib.config.diagnostics import Diagnostic, did_you_mean, quoted, sort_key
 from gong_authlib.config.environments import environment_names, merged_document
 from gong_authlib.config.rules import rule_diagnostics
 from gong_authlib.config.schema import schema_diagnostics
 from gong_authlib.config.yamlsource import MAX_FILE_BYTES, YamlDocument, read_source
+
+# Each environment is checked as a whole file; real files have a handful (production, staging,
+# Gong's developer instance). The bound keeps a hostile file from multiplying the work.
+MAX_ENVIRONMENTS = 50
 
 
 def read_document(path: str | os.PathLike[str]) -> YamlDocument:
@@ -76,6 +80,9 @@ def check_document(
     if environment is not None and environment not in names:
         found.append(_unknown_environment(document, environment, names))
         return sorted(found, key=sort_key)
+    if environment is None and len(names) > MAX_ENVIRONMENTS:
+        found.append(_too_many_environments(document, len(names)))
+        names = names[:MAX_ENVIRONMENTS]
     seen: set[tuple[str, int, int]] = set()
     if environment is None:
         for diagnostic in _content_diagnostics(document, base_dir, extra_scopes, structural):
@@ -87,7 +94,7 @@ def check_document(
             key = (diagnostic.code, diagnostic.line, diagnostic.column)
             if key not in seen:  # the same finding in the base file is reported once
                 seen.add(key)
-                message = f"in environment {name!r}: {diagnostic.message}"
+                message = f"in environment {quoted(name)}: {diagnostic.message}"
                 found.append(replace(diagnostic, message=message))
     return sorted(found, key=sort_key)
 
@@ -103,13 +110,23 @@ def _content_diagnostics(
     return [d for d in merged if d.path not in structural]
 
 
+def _too_many_environments(document: YamlDocument, count: int) -> Diagnostic:
+    return document.diagnostic(
+        "too-many-environments",
+        f"{count:,} environments; a file may define at most {MAX_ENVIRONMENTS}, and only the "
+        f"first {MAX_ENVIRONMENTS} were checked",
+        ("environments",),
+        at_key=True,
+    )
+
+
 def _unknown_environment(document: YamlDocument, name: str, names: list[str]) -> Diagnostic:
     suggestion = did_you_mean(name, names)
     known = ", ".join(names) or "none"
     hint = f"; did you mean {suggestion!r}?" if suggestion else ""
     return document.diagnostic(
         "unknown-environment",
-        f"no environment {name!r} in this file (it defines: {known}){hint}",
+        f"no environment {quoted(name)} in this file (it defines: {known}){hint}",
         ("environments",),
         at_key=True,
         suggestion=suggestion,

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, format_path
+from gong_authlib.config.diagnostics import Diagnostic, NodePath, format_path, quoted
 
 # Integration files are a few kilobytes; anything far larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024
@@ -310,7 +310,7 @@ class _Walker:
                 first = first_seen[key]
                 self._error(
                     "duplicate-key",
-                    f"duplicate key {key!r}; first defined at line {first.line}",
+                    f"duplicate key {quoted(key)}; first defined at line {first.line}",
                     key_span,
                     (*path, key),
                 )

@@ -1,0 +1,111 @@
+"""Hostile integration files: validate ends in bounded time with bounded output.
+
+Each file is generated here (some are large). The bounds are enforced on a real subprocess:
+a timeout (the process is killed, the exit code is lost) and an output budget (reading stops).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from gong_authlib.config.diagnostics import did_you_mean
+from gong_authlib.config.scopes import KNOWN_SCOPES
+from tests.helpers import GOOD_CONFIG, integration_file, run_cli_bounded
+
+TIMEOUT = 20.0
+MAX_OUTPUT = 200_000
+
+
+def _validate(folder: Path, *extra: str) -> tuple[int | None, str]:
+    code, output = run_cli_bounded(
+        "validate",
+        *extra,
+        "gong-integration.yaml",
+        cwd=folder,
+        timeout=TIMEOUT,
+        max_output=MAX_OUTPUT,
+    )
+    assert code is not None, "validate was killed after the timeout"
+    assert len(output) <= MAX_OUTPUT, "validate flooded its output"
+    return code, output.decode()
+
+
+def _with(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_twenty_thousand_bad_contacts_on_one_line(tmp_path: Path) -> None:
+    contacts = ", ".join(f"x{i}" for i in range(20_000))
+    text = _with(
+        GOOD_CONFIG, "  contacts:\n    - integrations@acme.example\n", f"  contacts: [{contacts}]\n"
+    )
+    integration_file(tmp_path, text)
+    for fmt in ("text", "github"):
+        code, output = _validate(tmp_path, "--format", fmt)
+        assert code == 1
+        assert "19,980 more invalid-email findings in gong-integration.yaml not shown" in output
+    code, output = _validate(tmp_path, "--format", "json")
+    payload = json.loads(output)
+    assert payload["error_count"] == 20_000
+    assert len(payload["diagnostics"]) == 20
+    assert payload["omitted"] == [
+        {"file": "gong-integration.yaml", "code": "invalid-email", "count": 19_980}
+    ]
+
+
+def test_a_snippet_of_a_long_line_is_cut_around_the_column(tmp_path: Path) -> None:
+    before = ", ".join(f"a{i}@acme.example" for i in range(3000))
+    after = ", ".join(f"b{i}@acme.example" for i in range(3000))
+    text = _with(
+        GOOD_CONFIG,
+        "  contacts:\n    - integrations@acme.example\n",
+        f"  contacts: [{before}, not-an-email, {after}]\n",
+    )
+    integration_file(tmp_path, text)
+    code, output = _validate(tmp_path)
+    assert code == 1
+    snippet = [line for line in output.splitlines() if " | " in line and "not-an-email" in line]
+    assert len(snippet) == 1, output[:2000]
+    assert len(snippet[0]) < 200
+    caret = next(line for line in output.splitlines() if line.strip().endswith("^"))
+    assert snippet[0][caret.index("^") :].startswith("not-an-email")
+
+
+def test_a_hundred_thousand_character_scope(tmp_path: Path) -> None:
+    text = _with(GOOD_CONFIG, "    - api:users:read\n", f"    - api:users:{'r' * 100_000}\n")
+    integration_file(tmp_path, text)
+    code, output = _validate(tmp_path)
+    assert code == 1
+    assert "unknown-scope" in output
+    assert len(output) < 5_000, "the scope is not echoed whole"
+
+
+def test_twenty_thousand_environments(tmp_path: Path) -> None:
+    environments = "".join(
+        f"  e{i}:\n    integration:\n      name: Env {i}\n" for i in range(20_000)
+    )
+    integration_file(tmp_path, GOOD_CONFIG + "environments:\n" + environments)
+    code, output = _validate(tmp_path)
+    assert code == 1
+    assert "too-many-environments" in output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_logo_that_is_a_named_pipe(tmp_path: Path) -> None:
+    path = integration_file(tmp_path)
+    (tmp_path / "assets" / "logo-small.png").unlink()
+    os.mkfifo(tmp_path / "assets" / "logo-small.png")
+    code, output = _validate(path.parent)
+    assert code == 1
+    assert "logo 'assets/logo-small.png' is a special file (pipe, device or socket)" in output
+
+
+def test_did_you_mean_skips_far_lengths() -> None:
+    assert did_you_mean("api:users:reed", list(KNOWN_SCOPES)) == "api:users:read"
+    assert did_you_mean("api:users:" + "r" * 100_000, list(KNOWN_SCOPES)) is None
+    assert did_you_mean("api:calls:read", list(KNOWN_SCOPES)) == "api:calls:read:basic"
