@@ -13,12 +13,15 @@ import re
 _SECRET_PARAMS = re.compile(
     r"(?P<name>\b(?:code|refresh_token|access_token|client_secret)=)(?P<value>[^&\s\"']+)"
 )
+# A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
+_URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)")
+_DSN_PASSWORD = re.compile(r"(?P<name>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)")
 _BEARER = re.compile(r"(?P<name>\b(?:Bearer|Basic) )(?P<value>[A-Za-z0-9._~+/=-]{8,})")
 
 REDACTED = "<redacted>"
 
-# Loggers that may print a token-endpoint URL: urllib3's pool logs each request line, its
-# retry logic logs the URL it retries.
+# Loggers that may print a token-endpoint URL (urllib3's pool logs each request line, its
+# retry logic logs the URL it retries) or a store URL with its password.
 THIRD_PARTY_LOGGERS = (
     "urllib3.connectionpool",
     "urllib3.util.retry",
@@ -26,12 +29,20 @@ THIRD_PARTY_LOGGERS = (
     "vcr.request",
     "vcr.cassette",
     "vcr.stubs",
+    # Store drivers: the pool logs a failed connection with the conninfo it was given.
+    "psycopg",
+    "psycopg.pool",
+    "redis",
+    "redis.connection",
+    "redis.client",
 )
 
 
 def redact(text: str) -> str:
     """``text`` with query-string secrets and Authorization values replaced."""
     text = _SECRET_PARAMS.sub(lambda m: m.group("name") + REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
+    text = _DSN_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
     return _BEARER.sub(lambda m: m.group("name") + REDACTED, text)
 
 

@@ -37,6 +37,10 @@ SECRET_LOOKING = [
         r"\b(code|refresh_token|access_token|client_secret)=(?!<redacted>|SCRUBBED-)[^&\s\"']{8,}"
     ),
     re.compile(r"\bBearer (?!<redacted>|SCRUBBED-)[A-Za-z0-9._-]{16,}"),
+    # A password in a store URL's user info or in a libpq DSN.
+    re.compile(r"://[^:/@\s]*:(?!<redacted>)[^@\s/]+@"),
+    re.compile(r"\bpassword\s*=\s*(?!<redacted>)[^\s&\"']+"),
+    re.compile(r"hunter2"),
 ]
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from gong_authlib.cli import CommandError
 from gong_authlib.config.model import IntegrationConfig, load_config
+from gong_authlib.errors import TokenStoreError
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.stores import TokenStore, open_store
+from gong_authlib.stores.urls import store_scheme
 
 
 def config_from(args: argparse.Namespace) -> IntegrationConfig:
@@ -27,6 +29,10 @@ def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> To
             "no token store: pass --store URL or set token_store.url in the integration file",
             2,
         )
+    try:
+        store_scheme(url)
+    except TokenStoreError as exc:  # a malformed URL is a usage error, not a failed operation
+        raise CommandError(f"error: {exc}", 2) from None
     return open_store(url, encryption_keys=keys)
 
 

@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import NoReturn
 
+from gong_authlib.cli.argtypes import customer_name, positive_seconds
+
 EXIT_USAGE = 2
 
 RAW = argparse.RawDescriptionHelpFormatter
@@ -139,7 +141,9 @@ def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
         ),
         formatter_class=RAW,
     )
-    authorize.add_argument("--customer", required=True, help="name to store the token under")
+    authorize.add_argument(
+        "--customer", required=True, type=customer_name, help="name to store the token under"
+    )
     _config_options(authorize)
     authorize.add_argument(
         "--redirect-uri",
@@ -151,7 +155,7 @@ def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     authorize.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=600.0,
         metavar="SECONDS",
         help="how long to wait for the callback (default: Gong's 10-minute code lifetime)",
@@ -192,7 +196,7 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             formatter_class=RAW,
         )
         if name != "list":
-            action.add_argument("--customer", required=True)
+            action.add_argument("--customer", required=True, type=customer_name)
         _config_options(action)
         action.add_argument("--format", choices=("text", "json"), default="text")
         if name == "delete":
@@ -225,7 +229,7 @@ def _add_origins(commands: argparse._SubParsersAction[Parser]) -> None:
         ),
         formatter_class=RAW,
     )
-    apply.add_argument("--customer", required=True)
+    apply.add_argument("--customer", required=True, type=customer_name)
     _config_options(apply)
     apply.add_argument("--yes", action="store_true", help="send (default: show only)")
     apply.set_defaults(handler="gong_authlib.cli.origins_command:apply")

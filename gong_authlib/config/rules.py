@@ -400,9 +400,12 @@ def check_interpolation(ctx: RuleContext) -> Iterator[Diagnostic]:
             continue
         bad = malformed_reference(value)
         if bad is not None:
+            # The text between the braces may be the secret itself: say where, not what.
+            where = value.find(bad) + 1
             yield ctx.error(
                 "bad-interpolation",
-                f"{bad!r} is not a valid reference; write ${{env:NAME}}",
+                f"the ${{…}} at character {where} of this value is not a valid reference "
+                "(its text is not shown); write ${env:NAME}",
                 path,
             )
         elif _section(path) not in INTERPOLATED_SECTIONS:

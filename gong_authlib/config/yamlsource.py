@@ -18,6 +18,8 @@ from gong_authlib.config.diagnostics import Diagnostic, NodePath, format_path, q
 # Integration files are a few kilobytes; anything far larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+# No field of an integration file needs more; Python refuses over 4,300 when converting.
+MAX_INTEGER_DIGITS = 100
 
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_EXPLICIT_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
@@ -322,6 +324,19 @@ class _Walker:
         loader.get_event()
         return mapping
 
+    def _integer(self, node: Any, span: Span, path: NodePath) -> int:
+        digits = sum(ch.isdigit() for ch in node.value)
+        if digits > MAX_INTEGER_DIGITS:
+            # Python refuses to convert integers of over 4,300 digits (a ValueError).
+            message = (
+                f"an integer of {digits:,} digits; integers here have at most "
+                f"{MAX_INTEGER_DIGITS} digits"
+            )
+            self._error("out-of-range", message, span, path)
+            return 0
+        value: int = self.loader.construct_yaml_int(node)
+        return value
+
     def scalar(self, event: Any, span: Span, path: NodePath) -> Any:
         tag = event.tag
         if tag in (None, "!"):
@@ -335,7 +350,7 @@ class _Walker:
         if tag == f"{_CORE}bool":
             return self.loader.construct_yaml_bool(node)
         if tag == f"{_CORE}int":
-            return self.loader.construct_yaml_int(node)
+            return self._integer(node, span, path)
         if tag == f"{_CORE}float":
             return self.loader.construct_yaml_float(node)
         # Timestamps and everything else stay text: the schema has no date fields, and a

@@ -16,14 +16,13 @@ The Redis and PostgreSQL stores import their drivers only when used (extras
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import unquote, urlsplit
 
-from gong_authlib.errors import TokenStoreError
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.memory import MemoryTokenStore
 from gong_authlib.stores.postgres import PostgresTokenStore
 from gong_authlib.stores.redis import RedisTokenStore
 from gong_authlib.stores.sqlite import SQLiteTokenStore
+from gong_authlib.stores.urls import sqlite_path, store_scheme
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -44,22 +43,11 @@ def open_store(url: str, *, encryption_keys: Sequence[str | bytes] = ()) -> Toke
     ``redis://[:password@]host:port/db`` and ``postgresql://user@host:port/db`` take the
     drivers' own URL forms; ``memory://`` is a fresh in-process store.
     """
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    scheme = store_scheme(url)  # a malformed URL fails here, its text never echoed
     if scheme == "sqlite":
-        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
-        if not path:
-            raise TokenStoreError(
-                "an SQLite store URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
-            )
-        return SQLiteTokenStore(path, encryption_keys=encryption_keys)
+        return SQLiteTokenStore(sqlite_path(url), encryption_keys=encryption_keys)
     if scheme == "memory":
         return MemoryTokenStore(encryption_keys=encryption_keys)
     if scheme in ("redis", "rediss", "unix"):
         return RedisTokenStore(url, encryption_keys=encryption_keys)
-    if scheme in ("postgresql", "postgres"):
-        return PostgresTokenStore(url, encryption_keys=encryption_keys)
-    shown = urlsplit(url).scheme or url.split(":", 1)[0]
-    raise TokenStoreError(
-        f"unsupported token store URL scheme {shown!r}; use sqlite:///path, redis://, "
-        "postgresql:// or memory://"
-    )
+    return PostgresTokenStore(url, encryption_keys=encryption_keys)

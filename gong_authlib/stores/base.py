@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from typing import Self
 
 from gong_authlib.clock import Clock, system_clock
+from gong_authlib.customer_names import customer_problem
 from gong_authlib.state import (
     CODE_LIFETIME_SECONDS,
     PendingAuthorization,
@@ -177,8 +178,7 @@ class TokenStore(ABC):
 
 def check_customer(customer: str) -> str:
     """Customer names are keys in files, Redis and SQL: non-empty text without control chars."""
-    if not isinstance(customer, str) or not customer or len(customer) > 200:
-        raise ValueError("a customer name is 1 to 200 characters of text")
-    if any(ord(ch) < 32 for ch in customer):
-        raise ValueError("a customer name cannot contain control characters")
+    problem = customer_problem(customer)
+    if problem is not None:
+        raise ValueError(problem)
     return customer

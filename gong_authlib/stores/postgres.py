@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
+from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
@@ -66,7 +68,12 @@ class PostgresTokenStore(TokenStore):
             raise ValueError("table_prefix must be letters, digits and underscores")
         self._psycopg = psycopg
         self._codec = TokenCodec(encryption_keys)
+        protect_third_party_loggers()
+        if "://" in dsn:
+            store_scheme(dsn)  # a malformed URL fails now, not after the pool's timeout
         self._where = _describe(psycopg, dsn)
+        if self._where.endswith("(unparsable DSN)"):
+            raise TokenStoreError("the PostgreSQL DSN is malformed (its text is not shown)")
         self._tables = {
             kind: sql.Identifier(f"{table_prefix}_{kind}")
             for kind in ("meta", "tokens", "locks", "states")

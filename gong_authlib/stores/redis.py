@@ -24,8 +24,10 @@ from urllib.parse import urlsplit
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
+from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
@@ -60,6 +62,9 @@ class RedisTokenStore(TokenStore):
     ) -> None:
         super().__init__()
         self._module = _redis_module()
+        protect_third_party_loggers()
+        if client is None:
+            store_scheme(url)  # a malformed URL fails now, without echoing it
         parts = urlsplit(url)
         # For messages: where the server is, never the password in the URL.
         self._where = f"redis {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"

@@ -86,6 +86,8 @@ class SQLiteTokenStore(TokenStore):
             raise TokenStoreError(
                 f"cannot open the token store {self.path}: {exc.strerror or exc}"
             ) from None
+        except ValueError:  # a NUL byte: no such file can exist
+            raise TokenStoreError("the SQLite path contains a NUL byte") from None
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
