@@ -69,8 +69,30 @@ def test_mutated_valid_files(text: str) -> None:
     _check(text.encode("utf-8", errors="surrogatepass"))
 
 
+# Hostile leaves too: integers past Python's 4,300-digit conversion limit, infinities, empty
+# and control-laden text, bidi overrides and URL-ish values.
+HOSTILE_LEAVES = st.one_of(
+    st.integers(min_value=10**300, max_value=10**301),  # over the 100-digit bound
+    st.sampled_from([float("inf"), float("-inf"), "", "\x1b]0;pwned\x07\x1b[2J", "a\u202eb"]),
+    st.sampled_from(
+        [
+            "http://attacker.example/oauth2/token",
+            "postgresql://app:pw@[::1/db",
+            "redis://localhost:99999/0?db=x",
+            "sqlite:////tmp/a%00b.db",
+            "pw${env:X}",
+            "${abc}",
+        ]
+    ),
+    st.text(st.characters(codec="utf-8", categories=["Cc", "Cf", "Zl", "Zp"]), max_size=5),
+)
 JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | HOSTILE_LEAVES,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
     ),

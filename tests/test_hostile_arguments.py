@@ -137,3 +137,10 @@ def test_store_driver_loggers_are_redacted(name: str, caplog: pytest.LogCaptureF
     logger.warning("conninfo: password = '%s x' port=5432", PASSWORD)
     assert PASSWORD not in caplog.text
     assert "postgresql://app:<redacted>@[::1/db" in caplog.text
+
+
+def test_an_argument_with_a_lone_surrogate(capsys: pytest.CaptureFixture[str]) -> None:
+    from gong_authlib.cli import main
+
+    assert main(["plan", "\ud800"]) == 2  # found by the widened command-line fuzzer
+    assert "not valid text" in capsys.readouterr().err

@@ -255,6 +255,28 @@ _ARGUMENTS = st.lists(
             ]
         ),
         st.text(max_size=12),
+        # integers, infinities, empty strings, lone surrogates and URL-ish values
+        st.integers().map(str),
+        st.sampled_from(["", "inf", "-inf", "nan", "1e999", "-1", "0", "9" * 5000]),
+        st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3),
+        st.sampled_from(
+            [
+                "--timeout",
+                "--config",
+                "sqlite:////tmp/a%00b.db",
+                "sqlite:///",
+                "redis://127.0.0.1:99999/0",
+                "redis://127.0.0.1:1/0?db=x",
+                "redis://127.0.0.1:1/0?ssl_cert_reqs=bogus",
+                "redis://127.0.0.1:1/x",
+                "postgresql://app:pw@[::1/db",
+                "postgresql://app:pw@127.0.0.1:99999/db",
+                "host=db user=app password=pw",
+                "http://",
+                "://",
+                "%00",
+            ]
+        ),
     ),
     max_size=6,
 )
@@ -286,7 +308,8 @@ def test_command_lines_fuzzed(reliability: Reliability) -> None:
     reliability.record(
         "input",
         "command lines",
-        f"{tried:,} fuzzed argument lists (validate, schema, plan, tokens)",
+        f"{tried:,} fuzzed argument lists (validate, schema, plan, tokens; integers, "
+        "infinities, empty strings, lone surrogates, malformed store URLs)",
         f"exit codes seen {sorted(codes)}; never a traceback or an internal error",
     )
 

@@ -30,9 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gong_authlib.cli.parser import build_parser
 
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if any("\x00" in argument for argument in arguments):
-        # No file, ref or URL can hold one, and the OS would refuse it deep inside a command.
-        sys.stderr.write("gong-authlib: error: an argument contains a NUL byte\n")
+    problem = _argument_problem(arguments)
+    if problem is not None:
+        sys.stderr.write(f"gong-authlib: error: {problem}\n")
         return EXIT_USAGE
     args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     module_name, _, function_name = args.handler.partition(":")
@@ -52,6 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except Exception as exc:
         return _report(exc)
+
+
+def _argument_problem(arguments: Sequence[str]) -> str | None:
+    """Arguments no file, ref or URL can hold; the OS would refuse them deep in a command."""
+    for argument in arguments:
+        if "\x00" in argument:
+            return "an argument contains a NUL byte"
+        try:
+            # Undecodable bytes from the OS come as escaped surrogates and encode back;
+            # a lone surrogate from elsewhere does not.
+            os.fsencode(argument)
+        except UnicodeEncodeError:
+            return "an argument is not valid text (a lone surrogate)"
+    return None
 
 
 def _report(exc: Exception) -> int:
