@@ -11,6 +11,7 @@ from typing import Any
 
 from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.reporters import render_text, use_color
+from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.diagnostics import Diagnostic, has_errors
 from gong_authlib.config.environments import merged_document, without_environments
 from gong_authlib.config.plan import Plan, diff, show
@@ -87,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
     plan = diff(_data(old, args.env) if old else None, _data(new, args.env))
     title = f"{path} against {label}" + (f" (environment {args.env})" if args.env else "")
     render = {"text": _text, "markdown": _markdown, "json": _json}[args.format]
-    sys.stdout.write(render(plan, title, str(path), label, args.env))
+    # Values are escaped by show(); file names, refs and keys are escaped here.
+    sys.stdout.write(
+        escape_controls(render(plan, title, str(path), label, args.env), keep_newlines=True)
+    )
     if args.detailed_exitcode and plan.changes:
         return EXIT_CHANGES
     return EXIT_OK

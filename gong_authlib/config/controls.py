@@ -23,7 +23,12 @@ def first_control(text: str) -> tuple[int, str] | None:
     return None if match is None else (match.start(), _escape_one(match))
 
 
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _escape_one(match: re.Match[str]) -> str:
+    if match.group() in _NAMED:
+        return _NAMED[match.group()]
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 

@@ -157,6 +157,7 @@ DIAGNOSTIC_CODES = frozenset(
         "bad-interpolation",
         "interpolation-not-allowed",
         "untrusted-endpoint",
+        "control-character",
         "unknown-environment",
         "too-many-environments",
         # load_config only

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.diagnostics import NodePath, format_path
 from gong_authlib.config.interpolation import has_reference, is_secret_field
 
@@ -120,7 +121,8 @@ def show(path: str, value: Any) -> str:
     if is_secret_field(path) or (isinstance(value, str) and has_reference(value)):
         return "(sensitive)"
     if isinstance(value, str):
-        return f'"{value}"'
+        # One line, escapes visible: a value must not move the cursor or forge plan lines.
+        return f'"{escape_controls(value)}"'
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

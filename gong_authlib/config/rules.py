@@ -9,7 +9,8 @@ code                       severity  meaning
 unknown-scope              error     not a scope Gong grants (did you mean …)
 duplicate-scope            error     the same scope twice
 duplicate-item             error     the same redirect URI, contact, domain or origin twice
-insecure-url               error     http where Gong needs https (loopback redirects excepted)
+insecure-url               error     http where Gong needs https (loopback redirects excepted),
+                                     or an http OAuth endpoint that is not loopback
 invalid-url                error     not an absolute URL with a host
 redirect-uri-fragment      error     OAuth redirect URIs must not carry a #fragment
 origin-not-bare            error     allowed origins are scheme://host[:port] only
@@ -20,9 +21,12 @@ invalid-email              error     a contact that is not an email address
 logo-missing               error     the logo file does not exist
 logo-not-image             error     the logo file is not a PNG, JPEG, GIF, WebP or SVG
 literal-secret             error     a secret written in the file instead of ${env:NAME}
+                                     (also beside a reference, or as a URL's password)
 bad-interpolation          error     a ``${…}`` that is not ``${env:NAME}``
 interpolation-not-allowed  error     ``${env:…}`` outside the oauth and token_store sections
-untrusted-endpoint         warning   a trusted API origin that is neither Gong's nor loopback
+untrusted-endpoint         warning   an OAuth endpoint off gong.io not listed as allowed, or a
+                                     trusted API origin that is neither Gong's nor loopback
+control-character          error     C0/C1 control or bidi override in a text or a key
 =========================  ========  =====================================================
 """
 
@@ -34,11 +38,13 @@ import stat
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
+from gong_authlib.config.controls import first_control
 from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean, quoted
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
+    REFERENCE,
     has_reference,
     malformed_reference,
 )
@@ -47,6 +53,7 @@ from gong_authlib.config.yamlsource import YamlDocument
 from gong_authlib.origins import is_gong_api_url
 
 _SAMPLE_CUSTOMER = "gongauthlibsamplecustomer"
+GONG_DOMAIN = "gong.io"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _EMAIL = re.compile(r"^[^@\s,;<>()]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
 _IMAGE_SIGNATURES = (
@@ -270,6 +277,41 @@ def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield from _check_origin(ctx, path, url, parts)
 
 
+def _oauth_endpoints(ctx: RuleContext) -> Iterator[tuple[NodePath, str, SplitResult]]:
+    """oauth.authorize_url and oauth.token_url, when written out (not ``${env:…}``) and valid."""
+    for key in ("authorize_url", "token_url"):
+        value = ctx.get("oauth", key)
+        if isinstance(value, str) and not has_reference(value):
+            parts = _split(value)
+            if parts is not None and parts.hostname:
+                yield ("oauth", key), value, parts
+
+
+def check_oauth_endpoints(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """The client secret, codes and refresh tokens travel to these: https, and to Gong."""
+    allowed = [
+        host.lower().rstrip(".") for _, host in ctx.strings("validation", "allowed_oauth_hosts")
+    ]
+    for path, url, parts in _oauth_endpoints(ctx):
+        host = (parts.hostname or "").lower()
+        loopback = host in LOOPBACK_HOSTS
+        if parts.scheme == "http" and not loopback:
+            yield ctx.error(
+                "insecure-url",
+                f"{quoted(url)} must use https: the client secret, codes and refresh tokens "
+                "would travel in clear text (http is allowed only for a loopback FakeGong)",
+                path,
+            )
+        if not loopback and not _in_domains(host, [GONG_DOMAIN, *allowed]):
+            yield ctx.warning(
+                "untrusted-endpoint",
+                f"host {quoted(host)} is not Gong's ({GONG_DOMAIN}): the client secret and "
+                "every customer's codes and refresh tokens would be sent there; if it is "
+                "yours, list it under validation.allowed_oauth_hosts",
+                path,
+            )
+
+
 def _in_domains(host: str, domains: list[str]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in domains)
 
@@ -423,12 +465,19 @@ def _section(path: NodePath) -> str | int:
     return path[0]
 
 
+def _literal(value: Any) -> bool:
+    """A non-empty value that is not exactly one ``${env:NAME}`` reference."""
+    return isinstance(value, str) and bool(value) and REFERENCE.fullmatch(value) is None
+
+
 def check_literal_secrets(ctx: RuleContext) -> Iterator[Diagnostic]:
     secret = ctx.get("oauth", "client_secret")
-    if isinstance(secret, str) and secret and not has_reference(secret):
+    if _literal(secret):
+        mixed = " (literal text beside a reference is still written in the file)"
         yield ctx.error(
             "literal-secret",
-            "client_secret is written in the file; reference it as ${env:GONG_CLIENT_SECRET}",
+            "client_secret is written in the file; reference it as ${env:GONG_CLIENT_SECRET}"
+            + (mixed if has_reference(secret) else ""),
             ("oauth", "client_secret"),
         )
     keys = ctx.get("token_store", "encryption_key")
@@ -438,28 +487,69 @@ def check_literal_secrets(ctx: RuleContext) -> Iterator[Diagnostic]:
     else:
         key_items = [(("token_store", "encryption_key"), keys)]
     for path, key in key_items:
-        if isinstance(key, str) and key and not has_reference(key):
+        if _literal(key):
             yield ctx.error(
                 "literal-secret",
                 "encryption_key is written in the file; reference it as ${env:GONG_AUTHLIB_KEY}",
                 path,
             )
     url = ctx.get("token_store", "url")
-    if isinstance(url, str) and not has_reference(url):
-        password = _url_password(url)
-        if password:
-            yield ctx.error(
-                "literal-secret",
-                "the token store URL contains a password; use ${env:NAME} for it or for the URL",
-                ("token_store", "url"),
-            )
+    if isinstance(url, str) and _url_has_literal_password(url):
+        yield ctx.error(
+            "literal-secret",
+            "the token store URL contains a password; use ${env:NAME} for it or for the URL",
+            ("token_store", "url"),
+        )
 
 
-def _url_password(url: str) -> str | None:
+# Query parameters that carry a password in libpq and redis-py URLs.
+_PASSWORD_PARAMS = frozenset({"password", "pass", "pwd", "sslpassword"})
+
+
+def _url_has_literal_password(url: str) -> bool:
+    """A password in the user info or the query that is not an ``${env:NAME}`` reference."""
     try:
-        return urlsplit(url).password
+        parts = urlsplit(url)
+        password = parts.password
     except ValueError:
-        return None
+        return False
+    if password and REFERENCE.fullmatch(password) is None:
+        return True
+    return any(
+        key.lower() in _PASSWORD_PARAMS and _literal(value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+
+
+def _walk_keys(node: Any, path: NodePath) -> Iterator[NodePath]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*path, key)
+            yield from _walk_keys(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk_keys(value, (*path, index))
+
+
+def check_control_characters(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """Terminal escapes and bidi overrides in any text: they rewrite what reviewers see."""
+    for path, value in _walk_strings(ctx.data, ()):
+        found = first_control(value)
+        if found is not None:
+            yield ctx.error("control-character", _control_message(found, "text"), path)
+    for path in _walk_keys(ctx.data, ()):
+        key = path[-1]
+        found = first_control(key) if isinstance(key, str) else None
+        if found is not None:
+            yield ctx.error("control-character", _control_message(found, "key"), path, at_key=True)
+
+
+def _control_message(found: tuple[int, str], what: str) -> str:
+    offset, escaped = found
+    return (
+        f"{what} contains the control or bidirectional character {escaped} at character "
+        f"{offset + 1}; terminals and review pages would act on it or reorder the text"
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -474,6 +564,8 @@ RULES: tuple[Rule, ...] = (
     check_logos,
     check_interpolation,
     check_literal_secrets,
+    check_oauth_endpoints,
+    check_control_characters,
 )
 
 
