@@ -11,7 +11,8 @@ import logging
 import re
 
 _SECRET_PARAMS = re.compile(
-    r"(?P<name>\b(?:code|refresh_token|access_token|client_secret)=)(?P<value>[^&\s\"']+)"
+    r"(?P<name>\b(?:code|refresh_token|access_token|client_secret)=)(?P<value>[^&\s\"']+)",
+    re.IGNORECASE,
 )
 # A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
 _URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)")

@@ -3,7 +3,8 @@
 Gong's token endpoint takes codes and refresh tokens in the query string and returns tokens in
 JSON bodies; API calls carry bearer tokens. :class:`SecretScrubber` replaces each distinct
 secret with a stable placeholder (``SCRUBBED-REFRESH-TOKEN-1`` …) in request URLs, bodies,
-headers and response bodies. The placeholders are numbered in order of first sight, so a
+headers, response bodies and ``Location`` headers, then replaces each secret seen anywhere it
+appears again. The placeholders are numbered in order of first sight, so a
 replayed client that sends back the placeholder it was given, or a fresh value in the same
 position, matches the recorded request.
 
@@ -22,36 +23,53 @@ from __future__ import annotations
 import json
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from gong_authlib.redaction import protect_third_party_loggers
 
 PLACEHOLDER_PREFIX = "SCRUBBED-"
 
-# query or form parameter -> kind of secret it carries
+# query, fragment or form parameter (any case) -> kind of secret it carries
 SECRET_PARAMETERS = {
     "code": "CODE",
     "refresh_token": "REFRESH-TOKEN",
     "access_token": "ACCESS-TOKEN",
     "client_secret": "CLIENT-SECRET",
     "state": "STATE",
+    "id_token": "ID-TOKEN",
 }
+# JSON field (any case, any depth) -> kind of secret it carries
 SECRET_BODY_FIELDS = {
     "access_token": "ACCESS-TOKEN",
     "refresh_token": "REFRESH-TOKEN",
     "client_secret": "CLIENT-SECRET",
+    "id_token": "ID-TOKEN",
 }
 DROPPED_HEADERS = ("cookie", "set-cookie")
 
 
+# Secrets shorter than this are not searched for in the second pass: a short value could
+# match ordinary text, and real tokens, codes and secrets are far longer.
+MIN_ECHO_LENGTH = 8
+
+
 class SecretScrubber:
-    """Replaces secrets with numbered placeholders; one instance per recording session."""
+    """Replaces secrets with numbered placeholders; one instance per recording session.
+
+    Two passes over everything recorded. First by structure: query strings, URL fragments,
+    form bodies and JSON of any depth (lists too), by parameter or field name in any case.
+    Then by value: every secret seen so far is replaced wherever it appears again (an
+    ``error_description`` echoing a refresh token, an HTML page, another header).
+    """
 
     def __init__(self) -> None:
         self._placeholders: dict[str, str] = {}
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        protect_third_party_loggers()  # vcrpy logs each request URL at DEBUG
 
     def placeholder(self, value: str, kind: str) -> str:
-        if value.startswith(PLACEHOLDER_PREFIX):
+        if value.startswith(PLACEHOLDER_PREFIX) or not value:
             return value
         with self._lock:
             if value not in self._placeholders:
@@ -59,20 +77,23 @@ class SecretScrubber:
                 self._placeholders[value] = f"{PLACEHOLDER_PREFIX}{kind}-{self._counts[kind]}"
             return self._placeholders[value]
 
+    # -- first pass: by structure ----------------------------------------------------------
+
     def _query(self, query: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
-        return urlencode(
-            [
-                (k, self.placeholder(v, SECRET_PARAMETERS[k]) if k in SECRET_PARAMETERS else v)
-                for k, v in pairs
-            ]
-        )
+        return urlencode([(k, self._named(k, v, SECRET_PARAMETERS)) for k, v in pairs])
+
+    def _named(self, name: str, value: str, kinds: dict[str, str]) -> str:
+        kind = kinds.get(name.lower())
+        return self.placeholder(value, kind) if kind else value
 
     def _url(self, url: str) -> str:
         parts = urlsplit(url)
-        if not parts.query:
+        if not parts.query and "=" not in parts.fragment:
             return url
-        return urlunsplit(parts._replace(query=self._query(parts.query)))
+        fragment = self._query(parts.fragment) if "=" in parts.fragment else parts.fragment
+        query = self._query(parts.query) if parts.query else parts.query
+        return urlunsplit(parts._replace(query=query, fragment=fragment))
 
     def _authorization(self, value: str) -> str:
         scheme, _, credentials = value.partition(" ")
@@ -82,17 +103,58 @@ class SecretScrubber:
             return "Bearer " + self.placeholder(credentials, "ACCESS-TOKEN")
         return "SCRUBBED-AUTHORIZATION"
 
+    def _walk(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: (
+                    self._named(key, value, SECRET_BODY_FIELDS)
+                    if isinstance(key, str) and isinstance(value, str)
+                    else self._walk(value)
+                )
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [self._walk(item) for item in node]
+        return node
+
     def _json_body(self, raw: bytes) -> bytes | None:
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return None
-        if not isinstance(data, dict):
+        if not isinstance(data, (dict, list)):
             return None
-        for name, kind in SECRET_BODY_FIELDS.items():
-            if isinstance(data.get(name), str):
-                data[name] = self.placeholder(data[name], kind)
-        return json.dumps(data).encode()
+        return json.dumps(self._walk(data)).encode()
+
+    def _form_body(self, raw: bytes) -> bytes | None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if "=" not in text or any(ch.isspace() for ch in text.strip()):
+            return None  # not application/x-www-form-urlencoded
+        return self._query(text).encode()
+
+    def _body(self, raw: bytes) -> bytes:
+        structured = self._json_body(raw)
+        if structured is None:
+            structured = self._form_body(raw)
+        return self._echoes(structured if structured is not None else raw)
+
+    # -- second pass: by value -------------------------------------------------------------
+
+    def _echoes(self, raw: bytes) -> bytes:
+        with self._lock:
+            known = [(v, p) for v, p in self._placeholders.items() if len(v) >= MIN_ECHO_LENGTH]
+        for value, placeholder in known:
+            for form in {value, quote(value, safe="")}:
+                raw = raw.replace(form.encode(), placeholder.encode())
+        return raw
+
+    def _text_echoes(self, text: str) -> str:
+        return self._echoes(text.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
+
+    # -- vcrpy hooks -----------------------------------------------------------------------
 
     def request(self, request: Any) -> Any:
         """vcrpy ``before_record_request`` hook."""
@@ -106,11 +168,11 @@ class SecretScrubber:
         body = request.body
         if body:
             raw = body if isinstance(body, bytes) else str(body).encode()
-            scrubbed = self._json_body(raw)
-            if scrubbed is None and b"=" in raw:
-                scrubbed = self._query(raw.decode("utf-8", "replace")).encode()
-            if scrubbed is not None:
-                request.body = scrubbed
+            request.body = self._body(raw)
+        request.uri = self._text_echoes(request.uri)
+        for name in list(request.headers):
+            if isinstance(request.headers[name], str):
+                request.headers[name] = self._text_echoes(request.headers[name])
         return request
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -125,12 +187,18 @@ class SecretScrubber:
         body = response.get("body", {})
         raw = body.get("string")
         if raw:
-            scrubbed = self._json_body(raw if isinstance(raw, bytes) else raw.encode())
-            if scrubbed is not None:
+            original = raw if isinstance(raw, bytes) else raw.encode()
+            scrubbed = self._body(original)
+            if scrubbed != original:
                 body["string"] = scrubbed
                 for name in headers:
                     if name.lower() == "content-length":  # keep replay's framing honest
                         headers[name] = [str(len(scrubbed))]
+        for name in list(headers):
+            headers[name] = [
+                self._text_echoes(value) if isinstance(value, str) else value
+                for value in headers[name]
+            ]
         return response
 
 

@@ -1,0 +1,106 @@
+"""The cassette scrubber on shapes beyond Gong's own top-level JSON: nested JSON, lists,
+form bodies, Location fragments, other spellings, and secrets echoed elsewhere."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vcr.request import Request
+
+from gong_authlib.testing import SecretScrubber
+from tests.conftest import SECRET_LOOKING
+
+ACCESS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJlLWJ5dGVz"
+REFRESH = "gongfake-rt-0123456789abcdef"
+CODE = "gongfake-code-0123456789abcdef"
+SECRETS = (ACCESS, REFRESH, CODE)
+
+
+def _response(body: str | bytes, **headers: str) -> dict[str, Any]:
+    raw = body.encode() if isinstance(body, str) else body
+    return {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {name.replace("_", "-"): [value] for name, value in headers.items()},
+        "body": {"string": raw},
+    }
+
+
+def _clean(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+    assert not any(p.search(text) for p in SECRET_LOOKING), text
+
+
+def _body(recorded: dict[str, Any]) -> str:
+    raw = recorded["body"]["string"]
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def test_nested_json_and_lists() -> None:
+    scrubber = SecretScrubber()
+    body = json.dumps(
+        {
+            "data": {"access_token": ACCESS, "deeper": [{"Refresh_Token": REFRESH}]},
+            "tokens": [{"ACCESS_TOKEN": ACCESS}],
+        }
+    )
+    cleaned = _body(scrubber.response(_response(body, Content_Length=str(len(body)))))
+    _clean(cleaned)
+    data = json.loads(cleaned)
+    assert data["data"]["access_token"] == data["tokens"][0]["ACCESS_TOKEN"]
+    assert data["data"]["deeper"][0]["Refresh_Token"].startswith("SCRUBBED-REFRESH-TOKEN-")
+
+
+def test_a_json_list_at_the_top() -> None:
+    scrubber = SecretScrubber()
+    body = json.dumps([{"access_token": ACCESS}, {"refresh_token": REFRESH}])
+    _clean(_body(scrubber.response(_response(body))))
+
+
+def test_form_encoded_token_answer_and_request() -> None:
+    scrubber = SecretScrubber()
+    body = f"access_token={ACCESS}&Refresh_Token={REFRESH}&expires_in=3600"
+    recorded = scrubber.response(_response(body, Content_Type="application/x-www-form-urlencoded"))
+    cleaned = _body(recorded)
+    _clean(cleaned)
+    assert "expires_in=3600" in cleaned
+    request = Request("POST", "https://app.gong.io/oauth2/token", f"CODE={CODE}&x=1", {})
+    _clean(str(scrubber.request(request).body))
+
+
+def test_location_header_with_a_fragment() -> None:
+    scrubber = SecretScrubber()
+    location = f"https://app.acme.example/cb?code={CODE}#access_token={ACCESS}&state=xyz"
+    recorded = scrubber.response({**_response(""), "headers": {"Location": [location]}})
+    [cleaned] = recorded["headers"]["Location"]
+    _clean(cleaned)
+    assert cleaned.startswith("https://app.acme.example/cb?code=SCRUBBED-CODE-")
+
+
+def test_query_names_in_any_case() -> None:
+    scrubber = SecretScrubber()
+    request = Request("POST", f"https://app.gong.io/t?Refresh_Token={REFRESH}", None, {})
+    _clean(scrubber.request(request).uri)
+
+
+def test_a_secret_echoed_elsewhere_is_scrubbed_too() -> None:
+    scrubber = SecretScrubber()
+    request = Request("POST", f"https://app.gong.io/t?refresh_token={REFRESH}", None, {})
+    scrubber.request(request)
+    body = json.dumps(
+        {"error": "invalid_grant", "error_description": f"refresh token {REFRESH} was used"}
+    )
+    recorded = scrubber.response(_response(body, X_Debug=f"token={REFRESH}"))
+    _clean(_body(recorded))
+    _clean(json.dumps(recorded["headers"]))
+    html = f"<html><p>bad code {CODE}</p></html>"
+    scrubber.request(Request("POST", f"https://app.gong.io/t?code={CODE}", None, {}))
+    _clean(_body(scrubber.response(_response(html))))
+
+
+def test_content_length_follows_the_scrubbed_body() -> None:
+    scrubber = SecretScrubber()
+    body = json.dumps({"data": {"access_token": ACCESS}})
+    recorded = scrubber.response(_response(body, Content_Length=str(len(body))))
+    assert recorded["headers"]["Content-Length"] == [str(len(recorded["body"]["string"]))]
