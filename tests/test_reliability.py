@@ -10,6 +10,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,8 @@ from gong_authlib.config.yamlsource import read_source
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
-from tests.helpers import CONFIG_DATA
+from tests.helpers import CONFIG_DATA, run_cli_bounded
+from tests.hostile import HOSTILE_FILES
 from tests.reliability import Reliability
 
 pytestmark = pytest.mark.reliability
@@ -314,6 +316,30 @@ def test_command_lines_fuzzed(reliability: Reliability) -> None:
     )
 
 
+def test_hostile_integration_files(reliability: Reliability, tmp_path: Path) -> None:
+    """Each hostile file through the real CLI, bounded by a timeout and an output budget."""
+    for index, (name, (make, described)) in enumerate(HOSTILE_FILES.items()):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        path = make(folder)
+        size = path.stat().st_size
+        started = time.perf_counter()
+        code, output = run_cli_bounded(
+            "validate", path.name, cwd=folder, timeout=20, max_output=200_000
+        )
+        seconds = time.perf_counter() - started
+        assert code == 1, (name, output[-500:])
+        assert len(output) <= 200_000, name
+        assert b"\x1b" not in output, name
+        assert b"Traceback" not in output, name
+        reliability.record(
+            "input",
+            f"hostile integration file: {described}",
+            f"{size:,} bytes through `gong-authlib validate`",
+            f"exit 1 in {seconds:.1f} s with {len(output):,} bytes of output",
+        )
+
+
 def test_security_properties_recorded(reliability: Reliability) -> None:
     """The security checks live across the suite; this row says where, and that they ran."""
     for what, where in (
@@ -322,6 +348,13 @@ def test_security_properties_recorded(reliability: Reliability) -> None:
         ("token never sent to a foreign origin", "test_auth: other customer, other host, @-trick"),
         ("forged, replayed and expired state rejected", "test_state, test_cli_authorize"),
         ("store files 0600, folder 0700", "test_sqlite_store"),
+        (
+            "SQLite store never follows links or touches devices, FIFOs, other users' files",
+            "test_sqlite_file_safety (as nobody and as root)",
+        ),
+        ("no URL or DSN password in store errors or driver logs", "test_hostile_arguments"),
+        ("no raw control character in validate or plan output", "test_rules_hardening"),
+        ("cassettes scrubbed at any depth and of echoed secrets", "test_vcr_scrubber"),
         ("encrypted stores unreadable without the key", "test_sqlite_store, contract suite"),
         ("no secret in committed cassettes", "test_cassettes"),
     ):

@@ -14,7 +14,8 @@ import pytest
 
 from gong_authlib.config.diagnostics import did_you_mean
 from gong_authlib.config.scopes import KNOWN_SCOPES
-from tests.helpers import GOOD_CONFIG, integration_file, run_cli_bounded
+from tests.helpers import run_cli_bounded
+from tests.hostile import bad_contacts, fifo_logo, long_line, long_scope, many_environments
 
 TIMEOUT = 20.0
 MAX_OUTPUT = 200_000
@@ -34,17 +35,8 @@ def _validate(folder: Path, *extra: str) -> tuple[int | None, str]:
     return code, output.decode()
 
 
-def _with(text: str, old: str, new: str) -> str:
-    assert old in text
-    return text.replace(old, new, 1)
-
-
 def test_twenty_thousand_bad_contacts_on_one_line(tmp_path: Path) -> None:
-    contacts = ", ".join(f"x{i}" for i in range(20_000))
-    text = _with(
-        GOOD_CONFIG, "  contacts:\n    - integrations@acme.example\n", f"  contacts: [{contacts}]\n"
-    )
-    integration_file(tmp_path, text)
+    bad_contacts(tmp_path)
     for fmt in ("text", "github"):
         code, output = _validate(tmp_path, "--format", fmt)
         assert code == 1
@@ -59,14 +51,7 @@ def test_twenty_thousand_bad_contacts_on_one_line(tmp_path: Path) -> None:
 
 
 def test_a_snippet_of_a_long_line_is_cut_around_the_column(tmp_path: Path) -> None:
-    before = ", ".join(f"a{i}@acme.example" for i in range(3000))
-    after = ", ".join(f"b{i}@acme.example" for i in range(3000))
-    text = _with(
-        GOOD_CONFIG,
-        "  contacts:\n    - integrations@acme.example\n",
-        f"  contacts: [{before}, not-an-email, {after}]\n",
-    )
-    integration_file(tmp_path, text)
+    long_line(tmp_path)
     code, output = _validate(tmp_path)
     assert code == 1
     snippet = [line for line in output.splitlines() if " | " in line and "not-an-email" in line]
@@ -77,8 +62,7 @@ def test_a_snippet_of_a_long_line_is_cut_around_the_column(tmp_path: Path) -> No
 
 
 def test_a_hundred_thousand_character_scope(tmp_path: Path) -> None:
-    text = _with(GOOD_CONFIG, "    - api:users:read\n", f"    - api:users:{'r' * 100_000}\n")
-    integration_file(tmp_path, text)
+    long_scope(tmp_path)
     code, output = _validate(tmp_path)
     assert code == 1
     assert "unknown-scope" in output
@@ -86,10 +70,7 @@ def test_a_hundred_thousand_character_scope(tmp_path: Path) -> None:
 
 
 def test_twenty_thousand_environments(tmp_path: Path) -> None:
-    environments = "".join(
-        f"  e{i}:\n    integration:\n      name: Env {i}\n" for i in range(20_000)
-    )
-    integration_file(tmp_path, GOOD_CONFIG + "environments:\n" + environments)
+    many_environments(tmp_path)
     code, output = _validate(tmp_path)
     assert code == 1
     assert "too-many-environments" in output
@@ -97,9 +78,7 @@ def test_twenty_thousand_environments(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_a_logo_that_is_a_named_pipe(tmp_path: Path) -> None:
-    path = integration_file(tmp_path)
-    (tmp_path / "assets" / "logo-small.png").unlink()
-    os.mkfifo(tmp_path / "assets" / "logo-small.png")
+    path = fifo_logo(tmp_path)
     code, output = _validate(path.parent)
     assert code == 1
     assert "logo 'assets/logo-small.png' is a special file (pipe, device or socket)" in output

@@ -8,6 +8,7 @@ line when the environment set it, the base file's line otherwise.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from gong_authlib.config.diagnostics import NodePath
@@ -39,6 +40,55 @@ def _rebased(
         if path[:2] == prefix and len(path) > 2:
             merged[path[2:]] = span
     return merged
+
+
+def merged_documents(document: YamlDocument, names: list[str]) -> Iterator[YamlDocument]:
+    """``merged_document`` for each name, with the spans split by environment in one pass.
+
+    Rebasing each environment over all spans would be quadratic in a file of many
+    environments; grouping them first keeps it linear.
+    """
+    data = document.data if isinstance(document.data, dict) else {}
+    environments = data.get(SECTION)
+    environments = environments if isinstance(environments, dict) else {}
+    base = {key: value for key, value in data.items() if key != SECTION}
+    wanted = set(names)
+    grouped: dict[str, tuple[dict[NodePath, Any], dict[NodePath, Any]]] = {
+        name: ({}, {}) for name in names
+    }
+    base_spans: tuple[dict[NodePath, Any], dict[NodePath, Any]] = ({}, {})
+    for index, spans in enumerate((document.value_spans, document.key_spans)):
+        for path, span in spans.items():
+            if not path or path[0] != SECTION:
+                base_spans[index][path] = span
+            elif len(path) > 2 and path[1] in wanted:
+                grouped[str(path[1])][index][path[2:]] = span
+    for name in names:
+        override = environments.get(name)
+        values, keys = grouped[name]
+        yield YamlDocument(
+            file=document.file,
+            text=document.text,
+            data=_merge(base, override if isinstance(override, dict) else {}),
+            value_spans={**base_spans[0], **values},
+            key_spans={**base_spans[1], **keys},
+        )
+
+
+def first_environments(document: YamlDocument, count: int) -> YamlDocument:
+    """``document`` with only its first ``count`` environments (the rest are not checked)."""
+    data = document.data
+    if not isinstance(data, dict) or not isinstance(data.get(SECTION), dict):
+        return document
+    kept = dict(list(data[SECTION].items())[:count])
+    return YamlDocument(
+        file=document.file,
+        text=document.text,
+        data={**data, SECTION: kept},
+        value_spans=document.value_spans,
+        key_spans=document.key_spans,
+        diagnostics=document.diagnostics,
+    )
 
 
 def merged_document(document: YamlDocument, name: str) -> YamlDocument:

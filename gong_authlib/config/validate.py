@@ -12,7 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from gong_authlib.config.diagnostics import Diagnostic, did_you_mean, quoted, sort_key
-from gong_authlib.config.environments import environment_names, merged_document
+from gong_authlib.config.environments import (
+    environment_names,
+    first_environments,
+    merged_documents,
+)
 from gong_authlib.config.rules import rule_diagnostics
 from gong_authlib.config.schema import schema_diagnostics
 from gong_authlib.config.yamlsource import MAX_FILE_BYTES, YamlDocument, read_source
@@ -83,13 +87,14 @@ def check_document(
     if environment is None and len(names) > MAX_ENVIRONMENTS:
         found.append(_too_many_environments(document, len(names)))
         names = names[:MAX_ENVIRONMENTS]
+        document = first_environments(document, MAX_ENVIRONMENTS)
     seen: set[tuple[str, int, int]] = set()
     if environment is None:
         for diagnostic in _content_diagnostics(document, base_dir, extra_scopes, structural):
             seen.add((diagnostic.code, diagnostic.line, diagnostic.column))
             found.append(diagnostic)
-    for name in [environment] if environment else names:
-        merged = merged_document(document, name)
+    chosen = [environment] if environment else names
+    for name, merged in zip(chosen, merged_documents(document, chosen), strict=True):
         for diagnostic in _content_diagnostics(merged, base_dir, extra_scopes, structural):
             key = (diagnostic.code, diagnostic.line, diagnostic.column)
             if key not in seen:  # the same finding in the base file is reported once
