@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gong_authlib.config.diagnostics import did_you_mean
+from gong_authlib.config.diagnostics import did_you_mean, distance_within, edit_distance
 from gong_authlib.config.scopes import KNOWN_SCOPES
 from tests.helpers import run_cli_bounded
 from tests.hostile import bad_contacts, fifo_logo, long_line, long_scope, many_environments
@@ -88,3 +88,16 @@ def test_did_you_mean_skips_far_lengths() -> None:
     assert did_you_mean("api:users:reed", list(KNOWN_SCOPES)) == "api:users:read"
     assert did_you_mean("api:users:" + "r" * 100_000, list(KNOWN_SCOPES)) is None
     assert did_you_mean("api:calls:read", list(KNOWN_SCOPES)) == "api:calls:read:basic"
+
+
+def test_distance_within_agrees_with_the_full_distance() -> None:
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    words = ["", "a", "ab", "api:users:read", "api:calls:read:basic", "kitten", "sitting"]
+    words += ["".join(rng.choice("ab:") for _ in range(rng.randrange(12))) for _ in range(60)]
+    for a, b in itertools.product(words, repeat=2):
+        full = edit_distance(a, b)
+        for limit in (0, 1, 2, 3):
+            assert distance_within(a, b, limit) == (full if full <= limit else None), (a, b)

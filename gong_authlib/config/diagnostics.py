@@ -74,23 +74,46 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def distance_within(a: str, b: str, limit: int) -> int | None:
+    """Levenshtein distance of ``a`` and ``b`` if it is at most ``limit``, else None.
+
+    Only the band of cells within ``limit`` of the diagonal can lead to such a distance, and
+    a row whose every cell exceeds it ends the search: about ``len(a) * (2 * limit + 1)``
+    steps instead of ``len(a) * len(b)``.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return None
+    too_far = limit + 1
+    previous = [j if j <= limit else too_far for j in range(len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        current = [too_far] * (len(b) + 1)
+        current[0] = i if i <= limit else too_far
+        for j in range(low, high + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        if min(current[max(0, low - 1) : high + 1]) > limit:
+            return None
+        previous = current
+    return previous[-1] if previous[-1] <= limit else None
+
+
 def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2) -> str | None:
     """The closest candidate within ``max_distance`` edits, or a candidate ``word`` prefixes.
 
     Terraform's rule (distance below 3) catches typos; the prefix rule catches the common Gong
     mistake of a truncated scope such as ``api:calls:read`` for ``api:calls:read:basic``.
     Only candidates whose length is within ``max_distance`` of the word's can be that close,
-    so the others are never compared, and words over ``MAX_SUGGESTION_LENGTH`` get no
+    so the others are never compared; the rest are compared in a band around the diagonal
+    that stops once no cell is close enough; and words over ``MAX_SUGGESTION_LENGTH`` get no
     suggestion: the work stays proportional to the candidates, whatever the file holds.
     """
     if len(word) > MAX_SUGGESTION_LENGTH:
         return None
     best: tuple[int, str] | None = None
     for candidate in candidates:
-        if abs(len(candidate) - len(word)) > max_distance:
-            continue
-        distance = edit_distance(word, candidate)
-        if distance <= max_distance and (best is None or distance < best[0]):
+        distance = distance_within(word, candidate, max_distance)
+        if distance is not None and (best is None or distance < best[0]):
             best = (distance, candidate)
     if best is not None:
         return best[1]
