@@ -255,7 +255,7 @@ def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
         parts = _split(url)
         if parts is None:
             yield ctx.error(
-                "invalid-url", f"{url!r} is not an absolute http(s) origin with a host", path
+                "invalid-url", f"{quoted(url)} is not an absolute http(s) origin with a host", path
             )
             continue
         host = (parts.hostname or "").lower()
@@ -263,14 +263,14 @@ def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
         if parts.scheme == "http" and not loopback:
             yield ctx.error(
                 "insecure-url",
-                f"trusted API origin {url!r} must use https (http only on loopback, for a "
+                f"trusted API origin {quoted(url)} must use https (http only on loopback, for a "
                 "local FakeGong): bearer tokens would cross the network in clear",
                 path,
             )
         elif not loopback and not is_gong_api_url(url):
             yield ctx.warning(
                 "untrusted-endpoint",
-                f"trusted API origin {url!r} is not a Gong host nor loopback: customers' "
+                f"trusted API origin {quoted(url)} is not a Gong host nor loopback: customers' "
                 "tokens would be sent there",
                 path,
             )
