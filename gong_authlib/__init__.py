@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "CustomerToken": "gong_authlib.core",
     "Diagnostic": "gong_authlib.config.diagnostics",
     "GongAuth": "gong_authlib.auth",
+    "GongHttpxAuth": "gong_authlib.httpx_auth",
     "GongOAuthClient": "gong_authlib.oauth",
     "GongSession": "gong_authlib.session",
     "MemoryTokenStore": "gong_authlib.stores",
@@ -39,6 +40,8 @@ _LAZY: dict[str, str] = {
     "SQLiteTokenStore": "gong_authlib.stores",
     "TokenStore": "gong_authlib.stores",
     "gong_session": "gong_authlib.session",
+    "gong_async_client": "gong_authlib.httpx_client",
+    "gong_httpx_client": "gong_authlib.httpx_client",
     "open_store": "gong_authlib.stores",
     "MemoryStateStore": "gong_authlib.state",
     "PendingAuthorization": "gong_authlib.state",
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
     from gong_authlib.config.model import IntegrationConfig, load_config
     from gong_authlib.config.validate import validate_file
     from gong_authlib.core import CustomerToken
+    from gong_authlib.httpx_auth import GongHttpxAuth
+    from gong_authlib.httpx_client import gong_async_client, gong_httpx_client
     from gong_authlib.oauth import GongOAuthClient
     from gong_authlib.secret import Secret
     from gong_authlib.session import GongSession, gong_session
@@ -77,6 +82,7 @@ __all__ = [
     "Diagnostic",
     "GongAuth",
     "GongAuthError",
+    "GongHttpxAuth",
     "GongOAuthClient",
     "GongSession",
     "IntegrationConfig",
@@ -99,6 +105,8 @@ __all__ = [
     "TokenStore",
     "TokenStoreError",
     "__version__",
+    "gong_async_client",
+    "gong_httpx_client",
     "gong_session",
     "load_config",
     "open_store",

@@ -1,0 +1,222 @@
+"""GongHttpxAuth: an ``httpx.Auth`` that keeps one Gong customer's bearer token valid.
+
+A thin httpx front end on :class:`~gong_authlib.core.CustomerToken`, as ``GongAuth`` is for
+requests: the core owns freshness, the locks, the refresh and the 401 decision; this module
+attaches the header, checks the origin, and resends once after a 401.
+
+The hot path (fresh token in memory) is inline in both flows: no I/O, no lock. The stale path
+is the core's synchronous one. ``sync_auth_flow`` calls it directly; ``async_auth_flow`` runs
+it in a worker thread (anyio's, so asyncio and trio both work) behind a per-customer async
+lock that is re-checked after acquiring, so fifty tasks finding the token stale make one
+worker-thread trip and one refresh while the event loop keeps running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import httpx
+
+from gong_authlib.clock import Clock
+from gong_authlib.core import DEFAULT_LEEWAY, Current, CustomerToken
+from gong_authlib.errors import RequestNotReplayable, TokenStoreError
+from gong_authlib.logs import get_logger
+from gong_authlib.origins import origin_of
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
+
+if TYPE_CHECKING:
+    from gong_authlib.oauth import GongOAuthClient
+    from gong_authlib.token import Token
+
+__all__ = ["GongHttpxAuth"]
+
+log = get_logger("auth")
+
+# Async refresh locks, one per (store, customer) per event loop run: an asyncio.Lock is bound
+# to the loop that first waits on it, so a lock shared across loops (one per thread, or a new
+# one per asyncio.run) would fail there. A RunVar lives exactly as long as its loop.
+_ASYNC_LOCKS: anyio.lowlevel.RunVar[dict[tuple[int, str], anyio.Lock]] = anyio.lowlevel.RunVar(
+    "gong_authlib_refresh_locks"
+)
+
+
+def _async_lock(core: CustomerToken) -> anyio.Lock:
+    try:
+        locks = _ASYNC_LOCKS.get()
+    except LookupError:
+        locks = {}
+        _ASYNC_LOCKS.set(locks)
+    # The store's identity, like its thread locks: every GongHttpxAuth of this customer on this
+    # store (one per client, say) queues on the same lock.
+    key = (id(core.store), core.customer)
+    lock = locks.get(key)
+    if lock is None:
+        lock = locks[key] = anyio.Lock()
+    return lock
+
+
+def _replayable(request: httpx.Request) -> bool:
+    """True if ``request``'s body can be sent again: in memory, or multipart that httpx
+    re-renders from the start (seeking its files back). Iterators and file objects cannot."""
+    stream = request.stream
+    return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
+
+
+class GongHttpxAuth(httpx.Auth):
+    """Attach ``customer``'s Gong bearer token to httpx requests sent to its API origin.
+
+    Works with ``httpx.Client`` and ``httpx.AsyncClient``. Requests to any other origin raise
+    :class:`~gong_authlib.OriginMismatch` before they are sent. Any number of GongHttpxAuth
+    and GongAuth objects, in any number of threads, tasks and processes, may share one store.
+    """
+
+    def __init__(
+        self,
+        client: GongOAuthClient,
+        store: TokenStore,
+        customer: str,
+        *,
+        leeway: float = DEFAULT_LEEWAY,
+        lock_lease: float = DEFAULT_LEASE,
+        lock_timeout: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.core = CustomerToken(
+            client,
+            store,
+            customer,
+            leeway=leeway,
+            lock_lease=lock_lease,
+            lock_timeout=lock_timeout,
+            clock=clock,
+        )
+        self._clock = self.core.clock  # one attribute hop less on the hot path
+
+    def __repr__(self) -> str:
+        return f"GongHttpxAuth(customer={self.customer!r}, store={self.store!r})"
+
+    # -- what callers can ask ------------------------------------------------------------
+
+    @property
+    def customer(self) -> str:
+        return self.core.customer
+
+    @property
+    def store(self) -> TokenStore:
+        return self.core.store
+
+    @property
+    def token(self) -> Token:
+        """The current token, loaded from the store (and refreshed) if needed. Blocking."""
+        return self.core.fresh().token
+
+    def refresh(self, *, if_current: Token | None = None) -> Token:
+        """Refresh now under the customer's locks; see :meth:`CustomerToken.refresh`."""
+        return self.core.refresh(if_current=if_current)
+
+    async def afresh(self) -> Current:
+        """The current token for async code: hot path inline, stale path off the loop."""
+        current = self.core.current
+        if current is None or self._clock() >= current.refresh_at:
+            current = await self._stale_async()
+        return current
+
+    # -- httpx.Auth ----------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        core = self.core
+        current = core.current
+        if current is None or self._clock() >= current.refresh_at:
+            current = core.fresh()
+        self._authorize(request, current)
+        response = yield request
+        if response.status_code != 401 or not self._ours(response, current):
+            return
+        response.read()  # the body says why (a missing scope is a 401 too); frees the connection
+        fresh = core.after_401(current.header)
+        self._prepare_resend(request, fresh)
+        yield request  # httpx keeps the 401 in the answer's history
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        current = self.core.current
+        if current is None or self._clock() >= current.refresh_at:
+            current = await self._stale_async()
+        self._authorize(request, current)
+        response = yield request
+        if response.status_code != 401 or not self._ours(response, current):
+            return
+        await response.aread()
+        fresh = await self._after_401_async(current.header)
+        self._prepare_resend(request, fresh)
+        yield request
+
+    # -- shared by both flows ------------------------------------------------------------
+
+    def _authorize(self, request: httpx.Request, current: Current) -> None:
+        url = request.url
+        # httpx has parsed the URL already: compare its parts with the origin's, and fall back
+        # to the core's exact check only when they differ.
+        if url.scheme + "://" + url.netloc.decode("ascii") + "/" != current.prefix:
+            self.core.check_origin(str(url), current)
+        request.headers["Authorization"] = current.header
+
+    def _ours(self, response: httpx.Response, sent: Current) -> bool:
+        """A 401 from the customer's own API, to the header we sent (not after a redirect that
+        led elsewhere, where httpx stripped the token)."""
+        return origin_of(str(response.request.url)) == sent.origin
+
+    def _prepare_resend(self, request: httpx.Request, fresh: Current) -> None:
+        log.info("customer %s: 401 from Gong; resending once with a fresh token", self.customer)
+        if not _replayable(request):
+            raise RequestNotReplayable(
+                f"Gong answered 401 for customer {self.customer!r}; the token was refreshed, "
+                "but the request body is a stream that cannot be sent again: retry the request"
+            )
+        # The refresh may have moved the customer to another origin: never resend there blind.
+        self._authorize(request, fresh)
+
+    # -- the async stale path ------------------------------------------------------------
+
+    async def _stale_async(self) -> Current:
+        core = self.core
+        async with self._locked():
+            current = core.current  # another task may have refreshed while we waited
+            if current is not None and self._clock() < current.refresh_at:
+                return current
+            return await anyio.to_thread.run_sync(core.fresh)
+
+    async def _after_401_async(self, failed_header: str) -> Current:
+        async with self._locked():
+            return await anyio.to_thread.run_sync(self.core.after_401, failed_header)
+
+    def _locked(self) -> anyio.Lock | _BoundedWait:
+        lock = _async_lock(self.core)
+        timeout = self.core.lock_timeout
+        return lock if timeout is None else _BoundedWait(lock, timeout, self.customer)
+
+
+class _BoundedWait:
+    """``async with`` a lock, waiting at most ``timeout`` seconds, as the store's lock does."""
+
+    def __init__(self, lock: anyio.Lock, timeout: float, customer: str) -> None:
+        self.lock, self.timeout, self.customer = lock, timeout, customer
+
+    async def __aenter__(self) -> None:
+        with anyio.move_on_after(self.timeout):
+            await self.lock.acquire()
+            return
+        raise TokenStoreError(
+            f"could not get the refresh lock of customer {self.customer!r} in "
+            f"{self.timeout:g}s (another task is refreshing it)"
+        )
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.lock.release()

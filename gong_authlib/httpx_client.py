@@ -1,0 +1,242 @@
+"""httpx clients for one customer, ready for Gong's API: the httpx twins of ``gong_session``.
+
+``gong_httpx_client(client, store, customer)`` and ``gong_async_client(...)`` give an
+``httpx.Client`` / ``httpx.AsyncClient`` with :class:`~gong_authlib.GongHttpxAuth` attached,
+relative paths resolved against the customer's API base URL (``client.get("/v2/users")``), a
+default timeout, Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the auth by
+:mod:`gong_authlib.httpx_retry`, and ``paginate`` following ``records.cursor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from gong_authlib.errors import TokenNotFound
+from gong_authlib.httpx_auth import GongHttpxAuth
+from gong_authlib.httpx_retry import AsyncGongRetryTransport, GongRetryTransport
+from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.paging import first_page, is_nothing_found, next_page
+from gong_authlib.retry import gong_retry
+from gong_authlib.stores.base import TokenStore
+
+__all__ = [
+    "DEFAULT_HTTPX_TIMEOUT",
+    "GongAsyncClient",
+    "GongHttpxClient",
+    "gong_async_client",
+    "gong_httpx_client",
+]
+
+# As gong_session's (5 s connect, 60 s read): Gong's heavier endpoints are slow.
+DEFAULT_HTTPX_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+
+
+def _stored_base_url(auth: GongHttpxAuth) -> str:
+    """The customer's base URL as stored: one store read, never a call to Gong (so building an
+    async client inside a coroutine does not refresh on the loop)."""
+    token = auth.store.get(auth.customer)
+    if token is None:
+        raise TokenNotFound(auth.customer)
+    return token.api_base_url
+
+
+def _with_trailing_slash(url: str) -> httpx.URL:
+    parsed = httpx.URL(url)
+    if parsed.raw_path.endswith(b"/"):
+        return parsed
+    return parsed.copy_with(raw_path=parsed.raw_path + b"/")
+
+
+class _FollowsTheToken:
+    """``base_url`` follows the token in use: a refresh that moves the customer to another API
+    origin moves relative paths with it. Read on every request: one comparison when unchanged."""
+
+    _gong_auth: GongHttpxAuth
+    _base_from: str
+    _base_url: httpx.URL
+
+    @property
+    def base_url(self) -> httpx.URL:
+        current = self._gong_auth.core.current
+        if current is not None and current.token.api_base_url != self._base_from:
+            self._base_from = current.token.api_base_url
+            self._base_url = _with_trailing_slash(self._base_from)
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: httpx.URL | str) -> None:
+        self._base_from = str(url)
+        self._base_url = _with_trailing_slash(self._base_from)
+
+
+class GongHttpxClient(_FollowsTheToken, httpx.Client):
+    """An ``httpx.Client`` bound to one customer's GongHttpxAuth; see :func:`gong_httpx_client`."""
+
+    def __init__(
+        self,
+        auth: GongHttpxAuth,
+        *,
+        retries: int = 4,
+        backoff_factor: float = 0.5,
+        timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        **client_options: Any,
+    ) -> None:
+        self._gong_auth = auth
+        self._base_from = base = _stored_base_url(auth)
+        retry = gong_retry(total=retries, backoff_factor=backoff_factor)
+        super().__init__(
+            auth=auth,
+            base_url=base,
+            timeout=timeout,
+            transport=GongRetryTransport(transport, retry=retry),
+            **client_options,
+        )
+
+    @property
+    def customer(self) -> str:
+        return self._gong_auth.customer
+
+    def __repr__(self) -> str:
+        return f"GongHttpxClient(customer={self.customer!r})"
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        """Each page's JSON body, following ``records.cursor``; Gong's 404 "No … found" is
+        an empty result; any other error status raises ``httpx.HTTPStatusError``."""
+        page: Any = first_page(method, params, json)
+        while page is not None:
+            response = self.request(method, path, params=page.params, json=page.json)
+            answer = _answer(response)
+            if is_nothing_found(response.status_code, answer):
+                return
+            response.raise_for_status()
+            yield answer
+            page = next_page(page, method, answer)
+
+
+class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` bound to one customer's GongHttpxAuth; see
+    :func:`gong_async_client`."""
+
+    def __init__(
+        self,
+        auth: GongHttpxAuth,
+        *,
+        retries: int = 4,
+        backoff_factor: float = 0.5,
+        timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **client_options: Any,
+    ) -> None:
+        self._gong_auth = auth
+        self._base_from = base = _stored_base_url(auth)
+        retry = gong_retry(total=retries, backoff_factor=backoff_factor)
+        super().__init__(
+            auth=auth,
+            base_url=base,
+            timeout=timeout,
+            transport=AsyncGongRetryTransport(transport, retry=retry),
+            **client_options,
+        )
+
+    @property
+    def customer(self) -> str:
+        return self._gong_auth.customer
+
+    def __repr__(self) -> str:
+        return f"GongAsyncClient(customer={self.customer!r})"
+
+    async def paginate(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Any]:
+        """Each page's JSON body (``async for page in client.paginate(...)``); see
+        :meth:`GongHttpxClient.paginate`."""
+        page: Any = first_page(method, params, json)
+        while page is not None:
+            response = await self.request(method, path, params=page.params, json=page.json)
+            answer = _answer(response)
+            if is_nothing_found(response.status_code, answer):
+                return
+            response.raise_for_status()
+            yield answer
+            page = next_page(page, method, answer)
+
+
+def _answer(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def gong_httpx_client(
+    client: GongOAuthClient,
+    store: TokenStore,
+    customer: str,
+    *,
+    retries: int = 4,
+    backoff_factor: float = 0.5,
+    timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    client_options: Mapping[str, Any] | None = None,
+    **auth_options: Any,
+) -> GongHttpxClient:
+    """A :class:`GongHttpxClient` for ``customer``: ``client.get("/v2/users")`` just works.
+
+    ``auth_options`` go to :class:`GongHttpxAuth` (``leeway``, ``lock_lease``, ``clock`` …);
+    ``client_options`` to ``httpx.Client`` (``headers``, ``event_hooks`` …). Reads the store
+    once to learn the base URL.
+    """
+    auth = GongHttpxAuth(client, store, customer, **auth_options)
+    return GongHttpxClient(
+        auth,
+        retries=retries,
+        backoff_factor=backoff_factor,
+        timeout=timeout,
+        transport=transport,
+        **(client_options or {}),
+    )
+
+
+def gong_async_client(
+    client: GongOAuthClient,
+    store: TokenStore,
+    customer: str,
+    *,
+    retries: int = 4,
+    backoff_factor: float = 0.5,
+    timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    client_options: Mapping[str, Any] | None = None,
+    **auth_options: Any,
+) -> GongAsyncClient:
+    """A :class:`GongAsyncClient` for ``customer``: ``await client.get("/v2/users")``.
+
+    Reads the store once (no call to Gong) to learn the base URL; the first request loads the
+    token, refreshing it off the event loop if it is stale. Options as
+    :func:`gong_httpx_client`'s.
+    """
+    auth = GongHttpxAuth(client, store, customer, **auth_options)
+    return GongAsyncClient(
+        auth,
+        retries=retries,
+        backoff_factor=backoff_factor,
+        timeout=timeout,
+        transport=transport,
+        **(client_options or {}),
+    )

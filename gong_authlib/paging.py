@@ -1,0 +1,59 @@
+"""Gong's cursor paging, transport-neutral: what the next page's request carries, and when a
+404 means "nothing found".
+
+List endpoints answer ``{"records": {"cursor": "…", …}, "calls": […]}``; ``cursor`` is absent
+on the last page. The next page is asked for with ``?cursor=…`` on GET endpoints and with
+``"cursor": "…"`` in the JSON body on POST ones (``/v2/calls/extensive``). A window with no
+records is a 404 ``{"errors": ["No calls found corresponding to the provided filters"]}``:
+an empty result, not a failure. Every front end (requests, httpx sync and async) pages with
+these functions, so they agree on what a page is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_NOTHING_FOUND = re.compile(r"^No .+ found\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """The query parameters and JSON body of one page's request."""
+
+    params: dict[str, Any] | None
+    json: dict[str, Any] | None
+
+
+def first_page(
+    method: str, params: Mapping[str, Any] | None, json: Mapping[str, Any] | None
+) -> PageRequest:
+    """The first page's request: the caller's own parameters, copied (later pages add to them)."""
+    if json is not None and method.upper() == "GET":
+        raise ValueError("GET endpoints take the cursor as a query parameter: pass params=")
+    return PageRequest(
+        dict(params) if params is not None else None, dict(json) if json is not None else None
+    )
+
+
+def next_page(previous: PageRequest, method: str, answer: object) -> PageRequest | None:
+    """The request for the page after ``answer``, or None if ``answer`` was the last page."""
+    records = answer.get("records") if isinstance(answer, dict) else None
+    cursor = records.get("cursor") if isinstance(records, dict) else None
+    if not isinstance(cursor, str) or not cursor:
+        return None
+    if method.upper() == "GET":
+        return PageRequest({**(previous.params or {}), "cursor": cursor}, previous.json)
+    return PageRequest(previous.params, {**(previous.json or {}), "cursor": cursor})
+
+
+def is_nothing_found(status: int, answer: object) -> bool:
+    """True for Gong's 404 "No … found": an empty result rather than an error."""
+    if status != 404 or not isinstance(answer, dict):
+        return False
+    errors = answer.get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(error, str) and _NOTHING_FOUND.match(error) for error in errors
+    )
