@@ -17,6 +17,10 @@ _SECRET_PARAMS = re.compile(
 # A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
 _URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)")
 _DSN_PASSWORD = re.compile(r"(?P<name>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)")
+# Token answers as JSON: vcrpy logs each recorded response body at DEBUG while recording.
+_SECRET_FIELDS = re.compile(
+    r'(?P<name>"(?:access_token|refresh_token|client_secret)"\s*:\s*")(?P<value>[^"]+)'
+)
 _BEARER = re.compile(r"(?P<name>\b(?:Bearer|Basic) )(?P<value>[A-Za-z0-9._~+/=-]{8,})")
 
 REDACTED = "<redacted>"
@@ -44,6 +48,7 @@ def redact(text: str) -> str:
     text = _SECRET_PARAMS.sub(lambda m: m.group("name") + REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
     text = _DSN_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
+    text = _SECRET_FIELDS.sub(lambda m: m.group("name") + REDACTED, text)
     return _BEARER.sub(lambda m: m.group("name") + REDACTED, text)
 
 

@@ -12,6 +12,8 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +91,53 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
     results.put((os.getpid(), dict(statuses), errors, durations))
 
 
+def async_storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) -> None:
+    """As :func:`storm_worker`, with ``plan.threads`` asyncio tasks on one event loop, each
+    with its own ``httpx.AsyncClient``."""
+    import asyncio
+
+    from gong_authlib import gong_async_client
+
+    clock = SharedClock(clock_value)
+    store = open_store(plan.store_url)
+    client = GongOAuthClient(
+        plan.client_id,
+        plan.client_secret,
+        token_url=plan.token_url,
+        trusted_api_origins=plan.origins,
+        clock=clock,
+        backoff_factor=0,
+    )
+    statuses: Counter[int] = Counter()
+    errors: list[str] = []
+    durations: list[float] = []
+
+    waiters = ThreadPoolExecutor(max_workers=plan.threads)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        async with gong_async_client(client, store, "acme", retries=0) as session:
+            for _ in range(plan.cycles):
+                # The barrier is a blocking multiprocessing one: wait for it off the loop, in a
+                # pool with a thread per task (the default executor may have fewer).
+                await loop.run_in_executor(waiters, barrier.wait, 60)
+                try:
+                    started = time.perf_counter()
+                    status = (await session.get("/v2/users")).status_code
+                    statuses[status] += 1
+                    durations.append(time.perf_counter() - started)
+                except Exception as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                await loop.run_in_executor(waiters, barrier.wait, 60)
+
+    async def main() -> None:
+        await asyncio.gather(*(run() for _ in range(plan.threads)))
+
+    asyncio.run(main())
+    waiters.shutdown()
+    results.put((os.getpid(), dict(statuses), errors, durations))
+
+
 def hold_lock_until_killed(store_url: str, locked: Any) -> None:
     """Take acme's refresh lock, say so, then hang as a process stuck mid-refresh would."""
     store = open_store(store_url)
@@ -112,10 +161,18 @@ class StormResult:
 
 
 def process_storm(
-    store_url: str, *, processes: int, threads: int, cycles: int, token_delay: float = 0.0
+    store_url: str,
+    *,
+    processes: int,
+    threads: int,
+    cycles: int,
+    token_delay: float = 0.0,
+    target: Callable[[StormPlan, Any, Any, Any], None] = storm_worker,
 ) -> StormResult:
     """``processes`` spawned workers with ``threads`` sessions each, one call per expiry.
 
+    ``target`` is :func:`storm_worker` (threads with requests sessions) or
+    :func:`async_storm_worker` (asyncio tasks with httpx clients).
     The parent owns FakeGong and a clock in shared memory; it expires every token, lets all
     callers go, waits for all answers, and repeats ``cycles`` times.
     """
@@ -141,7 +198,7 @@ def process_storm(
         barrier = context.Barrier(processes * threads + 1)
         results = context.Queue()
         workers = [
-            context.Process(target=storm_worker, args=(plan, clock_value, barrier, results))
+            context.Process(target=target, args=(plan, clock_value, barrier, results))
             for _ in range(processes)
         ]
         for worker in workers:

@@ -8,6 +8,7 @@ clearly, and an event loop that keeps running while a refresh is slow.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -463,3 +464,32 @@ def test_the_httpx_names_are_exported() -> None:
     for name in ("GongHttpxAuth", "gong_httpx_client", "gong_async_client"):
         assert name in gong_authlib.__all__
         assert getattr(gong_authlib, name).__module__.startswith("gong_authlib.httpx_")
+
+
+# -- process storms ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "redis", "postgres"])
+def test_async_process_storm_refreshes_once_per_expiry(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """4 processes x 8 asyncio tasks, each task its own httpx.AsyncClient, one shared store."""
+    from tests.storm import async_storm_worker, process_storm
+    from tests.test_storms import shared_store_url
+
+    processes, tasks = 4, 8
+    cycles = int(os.environ.get("GONG_AUTHLIB_STORM_CYCLES", "50"))
+    storm = process_storm(
+        shared_store_url(kind, request, tmp_path),
+        processes=processes,
+        threads=tasks,
+        cycles=cycles,
+        token_delay=0.02,
+        target=async_storm_worker,
+    )
+    assert storm.exit_codes == [0] * processes
+    assert storm.errors == []
+    assert storm.statuses == {200: processes * tasks * cycles}
+    assert storm.refreshes == cycles
+    assert storm.invalid_grant == 0
