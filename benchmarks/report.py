@@ -18,7 +18,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import auth, stores
+from benchmarks import auth, httpx_auth, stores
 from benchmarks.validate import ROOT, SCHEMA, time_command
 from tests.servers import _postgres_bin
 from tests.storm import process_storm
@@ -35,6 +35,7 @@ PACKAGES = (
     "check-jsonschema",
     "requests-oauthlib",
     "google-auth",
+    "httpx",
 )
 
 
@@ -189,6 +190,9 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
         "for expiry, the origin check, and the 401 hook (about 80-110 ns each here).",
         "",
     ]
+
+    print("httpx …", flush=True)
+    out += httpx_auth.section(20_000, 15, statistics.median, "median")
 
     print("throughput …", flush=True)
     out += [

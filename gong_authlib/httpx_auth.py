@@ -66,6 +66,12 @@ def _replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
+def _origin_parts(current: Current) -> tuple[Current, str, bytes]:
+    """``current`` with its origin as httpx spells a URL's parts: scheme, netloc bytes."""
+    scheme, _, netloc = current.origin.partition("://")
+    return current, scheme, netloc.encode("ascii", "replace")  # non-ASCII: the slow path
+
+
 class GongHttpxAuth(httpx.Auth):
     """Attach ``customer``'s Gong bearer token to httpx requests sent to its API origin.
 
@@ -95,6 +101,7 @@ class GongHttpxAuth(httpx.Auth):
             clock=clock,
         )
         self._clock = self.core.clock  # one attribute hop less on the hot path
+        self._origin: tuple[Current | None, str, bytes] = (None, "", b"")
 
     def __repr__(self) -> str:
         return f"GongHttpxAuth(customer={self.customer!r}, store={self.store!r})"
@@ -162,9 +169,12 @@ class GongHttpxAuth(httpx.Auth):
 
     def _authorize(self, request: httpx.Request, current: Current) -> None:
         url = request.url
-        # httpx has parsed the URL already: compare its parts with the origin's, and fall back
-        # to the core's exact check only when they differ.
-        if url.scheme + "://" + url.netloc.decode("ascii") + "/" != current.prefix:
+        # httpx has parsed the URL already (host lower-cased, default port dropped): compare
+        # its parts with the origin's, and leave the core's exact check for when they differ.
+        origin = self._origin
+        if origin[0] is not current:
+            origin = self._origin = _origin_parts(current)
+        if url.netloc != origin[2] or url.scheme != origin[1]:
             self.core.check_origin(str(url), current)
         request.headers["Authorization"] = current.header
 
