@@ -13,6 +13,7 @@ worker-thread trip and one refresh while the event loop keeps running.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,12 @@ from gong_authlib.errors import RequestNotReplayable, TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
+
+# anyio imports its asyncio backend on first use: a tenth of a second of imports on the event
+# loop at the first stale path of every process. Pay it here, at import, instead (an anyio that
+# moved the module still works, lazily).
+with contextlib.suppress(ImportError):
+    import anyio._backends._asyncio
 
 if TYPE_CHECKING:
     from gong_authlib.oauth import GongOAuthClient
