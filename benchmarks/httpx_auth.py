@@ -47,6 +47,26 @@ class StaticBearer(httpx.Auth):
         yield request
 
 
+class StaticBearerFlows(httpx.Auth):
+    """The tightest floor: a static header with sync and async flows written out, as
+    GongHttpxAuth's are (httpx's default flows wrap ``auth_flow`` in a second generator)."""
+
+    def __init__(self, token: str) -> None:
+        self.header = f"Bearer {token}"
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.header
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = self.header
+        yield request
+
+
 def _gong_auth() -> GongHttpxAuth:
     now = time.time()
     store = MemoryTokenStore()
@@ -78,6 +98,7 @@ def candidates() -> dict[str, httpx.Auth]:
     }
     return {
         "static header (floor)": StaticBearer(ACCESS),
+        "static header, flows written out": StaticBearerFlows(ACCESS),
         "GongHttpxAuth, memory store": _gong_auth(),
         "authlib httpx OAuth2Auth": OAuth2Auth(token),
     }
@@ -273,11 +294,12 @@ def _verdict(costs: Costs) -> str:
         by_name = costs[mode]
         ours = by_name["GongHttpxAuth, memory store"]
         ratio = ours / by_name["static header (floor)"]
+        tightest = ours / by_name["static header, flows written out"]
         below = ours < by_name["authlib httpx OAuth2Auth"]
         met = ratio <= 1.5 and below
         parts.append(
-            f"{mode}: {'met' if met else 'missed'} ({ratio:.2f}x static, "
-            f"{'below' if below else 'not below'} authlib)"
+            f"{mode}: {'met' if met else 'missed'} ({ratio:.2f}x the static header, "
+            f"{tightest:.2f}x the tightest one, {'below' if below else 'not below'} authlib)"
         )
     return "; ".join(parts)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -73,10 +74,12 @@ def _replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
-def _origin_parts(current: Current) -> tuple[Current, str, bytes]:
-    """``current`` with its origin as httpx spells a URL's parts: scheme, netloc bytes."""
-    scheme, _, netloc = current.origin.partition("://")
-    return current, scheme, netloc.encode("ascii", "replace")  # non-ASCII: the slow path
+def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
+    """``current`` with its origin as httpx gives a URL's parts: host bytes, port (None when
+    the scheme's default), scheme."""
+    parts = urlsplit(current.origin)
+    host = (parts.hostname or "").encode("ascii", "replace")  # non-ASCII: the slow path
+    return current, host, parts.port, parts.scheme
 
 
 class GongHttpxAuth(httpx.Auth):
@@ -108,7 +111,7 @@ class GongHttpxAuth(httpx.Auth):
             clock=clock,
         )
         self._clock = self.core.clock  # one attribute hop less on the hot path
-        self._origin: tuple[Current | None, str, bytes] = (None, "", b"")
+        self._origin: tuple[Current | None, bytes, int | None, str] = (None, b"", None, "")
 
     def __repr__(self) -> str:
         return f"GongHttpxAuth(customer={self.customer!r}, store={self.store!r})"
@@ -181,7 +184,7 @@ class GongHttpxAuth(httpx.Auth):
         origin = self._origin
         if origin[0] is not current:
             origin = self._origin = _origin_parts(current)
-        if url.netloc != origin[2] or url.scheme != origin[1]:
+        if url.raw_host != origin[1] or url.port != origin[2] or url.scheme != origin[3]:
             self.core.check_origin(str(url), current)
         request.headers["Authorization"] = current.header
 
