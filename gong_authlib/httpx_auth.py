@@ -135,8 +135,9 @@ class GongHttpxAuth(httpx.Auth):
         """Refresh now under the customer's locks; see :meth:`CustomerToken.refresh`."""
         return self.core.refresh(if_current=if_current)
 
-    async def afresh(self) -> Current:
-        """The current token for async code: hot path inline, stale path off the loop."""
+    async def fresh_async(self) -> Current:
+        """:meth:`CustomerToken.fresh` for async code (an aiohttp adapter, say): the hot path
+        inline, the stale path in a worker thread behind the customer's async lock."""
         current = self.core.current
         if current is None or self._clock() >= current.refresh_at:
             current = await self._stale_async()
@@ -171,7 +172,7 @@ class GongHttpxAuth(httpx.Auth):
         if response.status_code != 401 or not self._ours(response, current):
             return
         await response.aread()
-        fresh = await self._after_401_async(current.header)
+        fresh = await self.after_401_async(current.header)
         self._prepare_resend(request, fresh)
         yield request
 
@@ -194,12 +195,12 @@ class GongHttpxAuth(httpx.Auth):
         return origin_of(str(response.request.url)) == sent.origin
 
     def _prepare_resend(self, request: httpx.Request, fresh: Current) -> None:
-        log.info("customer %s: 401 from Gong; resending once with a fresh token", self.customer)
         if not _replayable(request):
             raise RequestNotReplayable(
                 f"Gong answered 401 for customer {self.customer!r}; the token was refreshed, "
                 "but the request body is a stream that cannot be sent again: retry the request"
             )
+        log.info("customer %s: 401 from Gong; resending once with a fresh token", self.customer)
         # The refresh may have moved the customer to another origin: never resend there blind.
         self._authorize(request, fresh)
 
@@ -213,7 +214,8 @@ class GongHttpxAuth(httpx.Auth):
                 return current
             return await anyio.to_thread.run_sync(core.fresh)
 
-    async def _after_401_async(self, failed_header: str) -> Current:
+    async def after_401_async(self, failed_header: str) -> Current:
+        """:meth:`CustomerToken.after_401` for async code, off the loop like the stale path."""
         async with self._locked():
             return await anyio.to_thread.run_sync(self.core.after_401, failed_header)
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from gong_authlib import (
     GongHttpxAuth,
     OriginMismatch,
+    ReauthorizationRequired,
     RequestNotReplayable,
     TokenStoreError,
     gong_async_client,
@@ -216,6 +218,66 @@ def test_the_async_flow_runs_on_trio_too(fake_gong: FakeGong) -> None:
     trio.run(main)
     assert statuses == [200] * 10
     assert fake_gong.stats.refreshes("acme") == 1
+
+
+def test_threads_sharing_one_sync_client_make_one_refresh(
+    fake_gong: FakeGong, store: TokenStore
+) -> None:
+    authorize_into(fake_gong, store)
+    fake_gong.inject("token", "delay", seconds=0.05)
+    statuses: list[int] = []
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+        client.get("/v2/users")
+        fake_gong.clock.advance(86_400)
+        barrier = threading.Barrier(16)
+
+        def call() -> None:
+            barrier.wait(timeout=30)
+            statuses.append(client.get("/v2/users").status_code)
+
+        workers = [threading.Thread(target=call) for _ in range(16)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert statuses == [200] * 16
+    assert fake_gong.stats.refreshes("acme") == 1
+
+
+def test_fresh_async_serves_other_async_transports(fake_gong: FakeGong) -> None:
+    """What an aiohttp adapter would call: one refresh for many tasks, off the loop."""
+    store = MemoryTokenStore()
+    token = authorize_into(fake_gong, store)
+    auth = GongHttpxAuth(fake_gong.oauth_client(), store, "acme")
+
+    async def main() -> set[str]:
+        fake_gong.clock.advance(86_400)
+        currents = await asyncio.gather(*(auth.fresh_async() for _ in range(20)))
+        return {current.header for current in currents}
+
+    headers = asyncio.run(main())
+    assert len(headers) == 1
+    assert headers != {f"Bearer {token.access_token}"}
+    assert fake_gong.stats.refreshes("acme") == 1
+
+
+def test_a_revoked_customer_raises_reauthorization_required(fake_gong: FakeGong) -> None:
+    store = MemoryTokenStore()
+    before = authorize_into(fake_gong, store)
+    fake_gong.revoke("acme")
+    fake_gong.clock.advance(86_400)
+    client = gong_httpx_client(fake_gong.oauth_client(), store, "acme")
+    with client, pytest.raises(ReauthorizationRequired):
+        client.get("/v2/users")
+
+    async def main() -> None:
+        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+            await client.get("/v2/users")
+
+    with pytest.raises(ReauthorizationRequired):
+        asyncio.run(main())
+    assert store.get("acme") == before  # kept for an operator, never overwritten
+    assert fake_gong.stats.api_calls["acme"] == 0  # nothing sent without a valid token
 
 
 # -- the event loop keeps running --------------------------------------------------------------
