@@ -8,6 +8,7 @@ clearly, and an event loop that keeps running while a refresh is slow.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
@@ -432,6 +433,29 @@ def test_a_json_body_is_resent_after_401(fake_gong: FakeGong) -> None:
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
     assert fake_gong.emulator.allowed_origins["acme"] == body["integrationTypeSettings"]
+
+
+def test_multipart_files_are_resent_after_401(fake_gong: FakeGong) -> None:
+    store = MemoryTokenStore()
+    authorize_into(fake_gong, store)
+    media = io.BytesIO(b"RIFF-some-call-recording")
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+        client.get("/v2/users")
+        fake_gong.invalidate_access_tokens("acme")
+        response = client.post("/v2/integration-settings", files={"media": media})
+    assert [r.status_code for r in response.history] == [401]
+    assert response.status_code == 400  # resent (FakeGong wants JSON there), not refused
+    assert b"RIFF-some-call-recording" in response.request.read()
+
+
+def test_a_file_object_body_is_refused_clearly_after_401(fake_gong: FakeGong) -> None:
+    store = MemoryTokenStore()
+    authorize_into(fake_gong, store)
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+        client.get("/v2/users")
+        fake_gong.invalidate_access_tokens("acme")
+        with pytest.raises(RequestNotReplayable, match=NOT_REPLAYABLE):
+            client.post("/v2/integration-settings", content=io.BytesIO(b"{}"))
 
 
 # -- origins -----------------------------------------------------------------------------------
