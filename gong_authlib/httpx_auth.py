@@ -158,6 +158,8 @@ class GongHttpxAuth(httpx.Auth):
             return
         response.read()  # the body says why (a missing scope is a 401 too); frees the connection
         fresh = core.after_401(current.header)
+        if fresh.header == current.header:
+            return  # the core kept the token (the 401 is not its fault): the 401 stands
         self._prepare_resend(request, fresh)
         yield request  # httpx keeps the 401 in the answer's history
 
@@ -173,6 +175,8 @@ class GongHttpxAuth(httpx.Auth):
             return
         await response.aread()
         fresh = await self.after_401_async(current.header)
+        if fresh.header == current.header:
+            return
         self._prepare_resend(request, fresh)
         yield request
 

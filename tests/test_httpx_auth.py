@@ -30,6 +30,7 @@ from gong_authlib import (
     gong_httpx_client,
     gong_session,
 )
+from gong_authlib.core import Current
 from gong_authlib.stores import MemoryTokenStore, TokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
@@ -355,6 +356,37 @@ def test_other_refusals_never_refresh(fake_gong: FakeGong, status: int) -> None:
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme", retries=0) as client:
         fake_gong.inject("api", "status", status=status)
         assert client.get("/v2/users").status_code == status
+    assert fake_gong.stats.refreshes() == 0
+
+
+def test_a_401_the_core_does_not_blame_on_the_token_is_returned_unsent(
+    fake_gong: FakeGong,
+) -> None:
+    """The 401 decision is the core's: when it keeps the token (a missing scope, a token just
+    issued), the adapter neither refreshes nor resends the same header."""
+    store = MemoryTokenStore()
+    authorize_into(fake_gong, store)
+    auth = GongHttpxAuth(fake_gong.oauth_client(), store, "acme")
+    core = auth.core
+
+    def keep_the_token(failed_header: str) -> Current:
+        assert core.current is not None
+        return core.current
+
+    core.after_401 = keep_the_token  # type: ignore[method-assign]
+    url = store.get("acme").api_base_url + "/v2/users"  # type: ignore[union-attr]
+    fake_gong.inject("api", "status", status=401, times=3)
+    with httpx.Client(auth=auth) as client:
+        assert client.get(url).status_code == 401
+
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(auth=auth) as client:
+            return await client.get(url)
+
+    response = asyncio.run(main())
+    assert response.status_code == 401
+    assert response.history == []
+    assert [f.times for f in fake_gong.emulator.faults] == [1]  # two requests, no resend
     assert fake_gong.stats.refreshes() == 0
 
 
