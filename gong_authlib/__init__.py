@@ -53,6 +53,9 @@ _LAZY: dict[str, str] = {
     "validate_file": "gong_authlib.config.validate",
 }
 
+# optional dependency -> the extra that installs it
+_EXTRAS = {"httpx": "httpx", "anyio": "httpx"}
+
 if TYPE_CHECKING:
     from gong_authlib.auth import GongAuth
     from gong_authlib.config.diagnostics import Diagnostic
@@ -118,7 +121,16 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gong_authlib' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        extra = _EXTRAS.get(error.name or "")
+        if extra is None:
+            raise
+        raise ModuleNotFoundError(
+            f"{name} needs {error.name}: pip install 'gong-authlib[{extra}]'", name=error.name
+        ) from error
+    value = getattr(imported, name)
     globals()[name] = value  # later lookups skip this function
     return value
 

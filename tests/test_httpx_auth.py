@@ -576,6 +576,21 @@ def test_importing_the_package_or_gong_auth_does_not_import_httpx() -> None:
     assert '"anyio"' not in loaded
 
 
+def test_without_httpx_the_error_names_the_extra() -> None:
+    probe = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "import gong_authlib\n"
+        "try:\n"
+        "    gong_authlib.GongHttpxAuth\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "GongHttpxAuth needs httpx: pip install 'gong-authlib[httpx]'"
+
+
 def test_the_httpx_names_are_exported() -> None:
     import gong_authlib
 
