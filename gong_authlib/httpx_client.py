@@ -18,7 +18,7 @@ from gong_authlib.errors import TokenNotFound
 from gong_authlib.httpx_auth import GongHttpxAuth
 from gong_authlib.httpx_retry import AsyncGongRetryTransport, GongRetryTransport
 from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.paging import first_page, is_nothing_found, next_page
+from gong_authlib.paging import PageRequest, first_page, is_nothing_found, next_page
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
 
@@ -113,7 +113,7 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
     ) -> Iterator[Any]:
         """Each page's JSON body, following ``records.cursor``; Gong's 404 "No … found" is
         an empty result; any other error status raises ``httpx.HTTPStatusError``."""
-        page: Any = first_page(method, params, json)
+        page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
             answer = _answer(response)
@@ -166,7 +166,7 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
     ) -> AsyncIterator[Any]:
         """Each page's JSON body (``async for page in client.paginate(...)``); see
         :meth:`GongHttpxClient.paginate`."""
-        page: Any = first_page(method, params, json)
+        page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = await self.request(method, path, params=page.params, json=page.json)
             answer = _answer(response)
