@@ -26,6 +26,7 @@ import httpx
 from gong_authlib.clock import Clock
 from gong_authlib.core import DEFAULT_LEEWAY, Current, CustomerToken
 from gong_authlib.errors import RequestNotReplayable, TokenStoreError
+from gong_authlib.httpx_retry import replayable
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
 from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
@@ -65,13 +66,6 @@ def _async_lock(core: CustomerToken) -> anyio.Lock:
     if lock is None:
         lock = locks[key] = anyio.Lock()
     return lock
-
-
-def _replayable(request: httpx.Request) -> bool:
-    """True if ``request``'s body can be sent again: in memory, or multipart that httpx
-    re-renders from the start (seeking its files back). Iterators and file objects cannot."""
-    stream = request.stream
-    return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
 def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
@@ -199,7 +193,7 @@ class GongHttpxAuth(httpx.Auth):
         return origin_of(str(response.request.url)) == sent.origin
 
     def _prepare_resend(self, request: httpx.Request, fresh: Current) -> None:
-        if not _replayable(request):
+        if not replayable(request):
             raise RequestNotReplayable(
                 f"Gong answered 401 for customer {self.customer!r}; the token was refreshed, "
                 "but the request body is a stream that cannot be sent again: retry the request"

@@ -28,7 +28,7 @@ from gong_authlib.retry import GongRetry, gong_retry
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse
 
-__all__ = ["AsyncGongRetryTransport", "GongRetryTransport"]
+__all__ = ["AsyncGongRetryTransport", "GongRetryTransport", "replayable"]
 
 log = get_logger("retry")
 
@@ -44,9 +44,12 @@ class _Answer:
         return False  # redirects are httpx's business, above the transport
 
 
-def _resendable(request: httpx.Request) -> bool:
-    # A body httpx holds in memory; anything else was consumed by the first attempt.
-    return request.stream is None or isinstance(request.stream, httpx.ByteStream)
+def replayable(request: httpx.Request) -> bool:
+    """True if ``request``'s body can be sent again: in memory, or multipart, which httpx
+    renders afresh (seeking its files back). Iterators, generators and file objects were
+    consumed by the first attempt."""
+    stream = request.stream
+    return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
 def next_attempt(
@@ -56,7 +59,7 @@ def next_attempt(
     method = request.method
     if not retry.is_retry(method, response.status_code, "Retry-After" in response.headers):
         return None
-    if not _resendable(request):
+    if not replayable(request):
         return None
     answer = _Answer(response)
     try:
