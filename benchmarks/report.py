@@ -106,6 +106,9 @@ def import_rows(runs: int) -> list[tuple[str, float]]:
             "import gong_authlib.cli.validate_command"
         ),
         "GongAuth (from gong_authlib import GongAuth)": "from gong_authlib import GongAuth",
+        "GongHttpxAuth (from gong_authlib import GongHttpxAuth)": (
+            "from gong_authlib import GongHttpxAuth"
+        ),
     }
     medians = {}
     for name, code in probes.items():
