@@ -176,3 +176,13 @@ def test_usage_errors_exit_two() -> None:
     assert run_cli("tokens").returncode == 2
     assert run_cli("tokens", "show").returncode == 2  # --customer missing
     assert run_cli("authorize", "--timeout", "soon", "--customer", "x").returncode == 2
+
+
+def test_origins_apply_copes_without_integration_id(world: CliWorld) -> None:
+    # A recorded real answer from Gong was only {"requestId": ...}.
+    world.gong.emulator.answer_integration_id = False
+    sent = world.run(*world.args("origins", "apply", "--customer", "globex", "--yes"))
+    assert sent.returncode == 0, sent.stderr
+    assert "None" not in sent.stdout
+    assert "Gong did not return an integrationId" in sent.stdout
+    assert "requestId " in sent.stdout

@@ -53,13 +53,27 @@ def apply(args: argparse.Namespace) -> int:
             f"Gong answered HTTP {response.status_code} to the integration settings: {detail}",
             EXIT_FINDINGS,
         )
-    # Gong warns integrationId exceeds 2**53: Python's json keeps it an exact integer.
-    integration_id = json.loads(response.text).get("integrationId")
     sys.stdout.write(
         f"Sent {len(body['integrationTypeSettings'])} origin setting(s) for customer "
-        f"{args.customer}; integrationId {integration_id}.\n"
+        f"{args.customer}; {_identity(response.text)}.\n"
     )
     return EXIT_OK
+
+
+def _identity(text: str) -> str:
+    """What Gong's answer identifies: its integrationId, which Gong's OpenAPI promises but a
+    recorded real answer lacked, else the requestId to quote to Gong's support."""
+    try:
+        payload = json.loads(text)  # integrationId exceeds 2**53: json keeps it an exact int
+    except ValueError:
+        payload = None
+    payload = payload if isinstance(payload, dict) else {}
+    integration_id = payload.get("integrationId")
+    if isinstance(integration_id, int) and not isinstance(integration_id, bool):
+        return f"integrationId {integration_id}"
+    request_id = payload.get("requestId")
+    where = f" (requestId {request_id})" if isinstance(request_id, str) else ""
+    return f"Gong did not return an integrationId{where}"
 
 
 def _errors(text: str) -> str:

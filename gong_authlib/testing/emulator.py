@@ -4,7 +4,9 @@ Faithful to gong-facts.md where it matters to clients: parameters only in the qu
 HTTP Basic client authentication, 10-minute single-use codes, single-use rotating refresh
 tokens answered with ``invalid_grant`` on reuse, one API origin per customer, Gong's error
 body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 403 for another
-customer's token or a missing scope, and 429 with ``Retry-After``.
+customer's token or a missing scope, 429 with ``Retry-After`` over a company's per-second or
+per-day limit (the daily one hours long), and list endpoints paged as Gong pages them
+(:mod:`gong_authlib.testing.records`).
 
 The HTTP plumbing lives in :mod:`gong_authlib.testing.server`; this module never touches a
 socket, so every rule here is a plain function of the request.
@@ -21,10 +23,11 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlencode, urlsplit
 
 from gong_authlib.config.scopes import KNOWN_SCOPES
+from gong_authlib.testing.records import BadListRequest, Catalog
 
 CODE_LIFETIME = 600
 DEFAULT_VALIDITY = 86_400
@@ -34,9 +37,16 @@ FIRST_INTEGRATION_ID = 2**53 + 1
 
 ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v2/users"): "api:users:read",
+    ("POST", "/v2/users/extensive"): "api:users:read",
     ("GET", "/v2/calls"): "api:calls:read:basic",
+    ("POST", "/v2/calls/extensive"): "api:calls:read:extensive",
     ("POST", "/v2/integration-settings"): "api:integration-settings:write",
+    ("GET", "/v2/integration-settings"): "api:integration-settings:write",
 }
+DAY = 86_400
+
+FaultKind = Literal["status", "html", "truncated", "empty", "body", "drop", "delay"]
+FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
 @dataclass
@@ -70,7 +80,7 @@ class Fault:
     """
 
     target: str  # "token" or "api"
-    kind: str
+    kind: FaultKind
     times: int = 1
     status: int = 503
     seconds: float = 0.0
@@ -108,6 +118,7 @@ class Stats:
     api_401: Counter[str] = field(default_factory=Counter)
     api_403: Counter[str] = field(default_factory=Counter)
     api_429: Counter[str] = field(default_factory=Counter)
+    api_429_daily: Counter[str] = field(default_factory=Counter)
 
     def refreshes(self, customer: str | None = None) -> int:
         return sum(
@@ -147,6 +158,9 @@ class Emulator:
         auto_approve: bool,
         default_validity: int,
         rate_limit: int | None = None,
+        daily_limit: int | None = None,
+        rate_clock: Callable[[], float] | None = None,
+        page_size: int | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -166,9 +180,18 @@ class Emulator:
         self._refresh: dict[str, _Grant] = {}
         self._used_refresh: dict[str, str] = {}  # spent refresh token -> its customer
         self._next_integration_id = FIRST_INTEGRATION_ID
-        # Gong allows 3 calls a second per company by default; None turns the limit off.
+        # Gong's OpenAPI promises integrationId; a recorded real answer had only requestId.
+        self.answer_integration_id = True
+
+        # Gong allows 3 calls a second and 10,000 a day per company by default; None turns a
+        # limit off. Rates are about load, so they run on real time unless a test passes its
+        # FakeClock as ``rate_clock``.
         self.rate_limit = rate_limit
+        self.daily_limit = daily_limit
+        self.rate_clock: Callable[[], float] = rate_clock or time.time
         self._recent_calls: dict[str, deque[float]] = {}
+        self._daily_calls: dict[str, tuple[int, int]] = {}  # customer -> (day, calls that day)
+        self.catalog = Catalog() if page_size is None else Catalog(page_size=page_size)
 
     # -- faults --------------------------------------------------------------------------
 
@@ -378,30 +401,74 @@ class Emulator:
 
     # -- API -----------------------------------------------------------------------------
 
-    def _over_rate(self, customer: str) -> bool:
-        """A sliding one-second window on the real monotonic clock: rates are about load."""
-        if self.rate_limit is None:
-            return False
-        now = time.monotonic()
-        recent = self._recent_calls.setdefault(customer, deque())
-        while recent and now - recent[0] >= 1.0:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            return True
-        recent.append(now)
-        return False
+    def _over_rate(self, customer: str) -> Reply | None:
+        """Gong's per-company limits, strict: a sliding one-second window (no second holds
+        more than ``rate_limit`` accepted calls) and a calendar day (UTC) whose 429 asks to
+        come back when the day turns, hours away. Refused calls do not count."""
+        now = self.rate_clock()
+        day = int(now // DAY)
+        seen_day, today = self._daily_calls.get(customer, (day, 0))
+        today = today if seen_day == day else 0
+        if self.daily_limit is not None and today >= self.daily_limit:
+            self.stats.api_429_daily[customer] += 1
+            retry_after = max(1, int((day + 1) * DAY - now))
+            return gong_error(429, "Daily API quota exceeded", **{"Retry-After": str(retry_after)})
+        if self.rate_limit is not None:
+            recent = self._recent_calls.setdefault(customer, deque())
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            if len(recent) >= self.rate_limit:
+                return gong_error(429, "Too many requests", **{"Retry-After": "1"})
+            recent.append(now)
+        self._daily_calls[customer] = (day, today + 1)
+        return None
 
-    def api(self, customer: str, method: str, path: str, authorization: str, body: bytes) -> Reply:
+    def api(
+        self,
+        customer: str,
+        method: str,
+        path: str,
+        authorization: str,
+        body: bytes,
+        *,
+        query: Mapping[str, str] | None = None,
+    ) -> Reply:
         refusal = self._check_api_access(customer, method, path, authorization)
         if refusal is not None:
             return refusal
-        if path == "/v2/users":
-            users = [{"id": "7782342274025937895", "emailAddress": f"admin@{customer}.example"}]
-            return Reply(200, {"requestId": _request_id(), "users": users})
-        if path == "/v2/calls":
-            calls = [{"id": "7782342274025937896", "title": f"Discovery call with {customer}"}]
-            return Reply(200, {"requestId": _request_id(), "calls": calls})
+        try:
+            listed = self._list(customer, method, path, body, query or {})
+        except BadListRequest as exc:
+            return gong_error(400, str(exc))
+        if listed is not None:
+            status, payload = listed
+            return Reply(status, {"requestId": _request_id(), **payload})
+        if (method, path) == ("GET", "/v2/integration-settings"):
+            with self.lock:
+                settings = list(self.allowed_origins.get(customer, []))
+            return Reply(
+                200, {"requestId": _request_id(), "integrationSettings": {"settings": settings}}
+            )
         return self._integration_settings(customer, body)
+
+    def _list(
+        self, customer: str, method: str, path: str, body: bytes, query: Mapping[str, str]
+    ) -> tuple[int, dict[str, Any]] | None:
+        """A list endpoint's answer, or None if ``path`` is not one."""
+        catalog, origin = self.catalog, self.customer_origins[customer]
+        if method == "GET" and path in ("/v2/users", "/v2/calls"):
+            cursor = query.get("cursor")
+            filters = {k: v for k, v in query.items() if k != "cursor"}
+            if path == "/v2/users":
+                return catalog.list_users(customer, path, filters, cursor)
+            return catalog.list_calls(customer, path, filters, cursor, origin, extensive=False)
+        if method == "POST" and path in ("/v2/users/extensive", "/v2/calls/extensive"):
+            payload = _json_object(body)
+            filters, cursor = _filter_of(payload), _body_cursor(payload, query)
+            if path == "/v2/users/extensive":
+                return catalog.list_users(customer, path, filters, cursor)
+            return catalog.list_calls(customer, path, filters, cursor, origin, extensive=True)
+        return None
 
     def _check_api_access(
         self, customer: str, method: str, path: str, authorization: str
@@ -409,9 +476,10 @@ class Emulator:
         """The refusal Gong would give, in Gong's order: rate, token, company, endpoint, scope."""
         with self.lock:
             self.stats.api_calls[customer] += 1
-            if self._over_rate(customer):
+            over = self._over_rate(customer)
+            if over is not None:
                 self.stats.api_429[customer] += 1
-                return gong_error(429, "Too many requests", **{"Retry-After": "1"})
+                return over
             scheme, _, presented = authorization.partition(" ")
             grant = self._access.get(presented) if scheme.lower() == "bearer" else None
             if grant is None or grant.revoked or self.clock() >= grant.access_expires_at:
@@ -429,18 +497,8 @@ class Emulator:
         return None
 
     def _integration_settings(self, customer: str, body: bytes) -> Reply:
-        try:
-            payload = json.loads(body)
-            settings = payload["integrationTypeSettings"]
-            assert isinstance(settings, list)
-            assert settings
-            for item in settings:
-                assert item["integrationType"] in INTEGRATION_TYPES
-                origin = urlsplit(item["allowedOrigin"])
-                assert origin.scheme == "https"
-                assert origin.netloc
-                assert origin.path in ("", "/")
-        except (ValueError, KeyError, TypeError, AssertionError):
+        settings = _integration_type_settings(body)
+        if settings is None:
             return gong_error(400, "integrationTypeSettings is malformed")
         with self.lock:
             stored = self.allowed_origins.setdefault(customer, [])
@@ -449,7 +507,59 @@ class Emulator:
             stored.extend(item for item in settings if item not in stored)
             integration_id = self._next_integration_id
             self._next_integration_id += 1
-        return Reply(200, {"requestId": _request_id(), "integrationId": integration_id})
+        answer: dict[str, Any] = {"requestId": _request_id()}
+        if self.answer_integration_id:
+            answer["integrationId"] = integration_id
+        return Reply(200, answer)
+
+
+def _integration_type_settings(body: bytes) -> list[dict[str, str]] | None:
+    """The request's settings if every one is well formed (a known integration type and a
+    bare https origin), else None. Explicit checks, not asserts: ``python -O`` strips those."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    settings = payload.get("integrationTypeSettings") if isinstance(payload, dict) else None
+    if not isinstance(settings, list) or not settings:
+        return None
+    for item in settings:
+        if not isinstance(item, dict) or item.get("integrationType") not in INTEGRATION_TYPES:
+            return None
+        origin = item.get("allowedOrigin")
+        if not isinstance(origin, str):
+            return None
+        parts = urlsplit(origin)
+        if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/"):
+            return None
+    return settings
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        raise BadListRequest("the request body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise BadListRequest("the request body must be a JSON object")
+    return payload
+
+
+def _filter_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+    filters = payload.get("filter", {})
+    if not isinstance(filters, dict):
+        raise BadListRequest("filter must be a JSON object")
+    return filters
+
+
+def _body_cursor(payload: Mapping[str, Any], query: Mapping[str, str]) -> str | None:
+    if "cursor" in query:
+        # Real Gong ignores it and serves the first page again: the client would loop.
+        raise BadListRequest("cursor goes in the JSON body of POST endpoints, not the query")
+    cursor = payload.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise BadListRequest("cursor must be a string")
+    return cursor
 
 
 _FAULT_REPLIES: dict[str, Callable[[Fault], Reply]] = {

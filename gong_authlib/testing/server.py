@@ -17,7 +17,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.logs import get_logger
 from gong_authlib.testing.clock import FakeClock
-from gong_authlib.testing.emulator import DEFAULT_VALIDITY, Emulator, Fault, Reply, Stats
+from gong_authlib.testing.emulator import (
+    DEFAULT_VALIDITY,
+    FAULT_KINDS,
+    Emulator,
+    Fault,
+    FaultKind,
+    Reply,
+    Stats,
+)
 from gong_authlib.testing.emulator import default_scopes as _default_scopes
 
 log = get_logger("testing")
@@ -124,6 +132,10 @@ class FakeGong:
     default, takes a free one), so apps in other processes (gunicorn workers, another
     language, a browser test) can be configured before it starts; ``gong-authlib fakegong``
     runs it as its own server.
+
+    Gong's per-company limits are off unless asked for: ``rate_limit=3, daily_limit=10_000``
+    are Gong's defaults, counted on real time (``rate_clock=gong.clock`` makes them follow the
+    FakeClock). ``page_size`` and :meth:`set_records` shape the list endpoints.
     """
 
     def __init__(
@@ -139,6 +151,10 @@ class FakeGong:
         rate_limit: int | None = None,
         port: int = 0,
         api_ports: Mapping[str, int] | None = None,
+        daily_limit: int | None = None,
+        rate_clock: FakeClock | None = None,
+        page_size: int | None = None,
+        answer_integration_id: bool = True,
     ) -> None:
         self.clock = clock or FakeClock()
         self.port = port
@@ -155,7 +171,11 @@ class FakeGong:
             auto_approve=auto_approve,
             default_validity=default_validity,
             rate_limit=rate_limit,
+            daily_limit=daily_limit,
+            rate_clock=rate_clock,
+            page_size=page_size,
         )
+        self.emulator.answer_integration_id = answer_integration_id
         self._oauth_server: ThreadingHTTPServer | None = None
         self._api_servers: dict[str, ThreadingHTTPServer] = {}
 
@@ -236,10 +256,18 @@ class FakeGong:
         self.add_customer(customer)
         self.emulator.signed_in_customer = customer
 
-    def inject(self, target: str, kind: str, **options: Any) -> None:
+    def set_records(
+        self, customer: str, *, users: int | None = None, calls: int | None = None
+    ) -> None:
+        """How many users and calls ``customer``'s list endpoints hold (default 3 and 5)."""
+        self.emulator.catalog.set_records(customer, users=users, calls=calls)
+
+    def inject(self, target: str, kind: FaultKind, **options: Any) -> None:
         """Queue a fault for the ``"token"`` endpoint or the ``"api"`` (see :class:`Fault`)."""
         if target not in ("token", "api"):
             raise ValueError("target is 'token' or 'api'")
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind is one of {sorted(FAULT_KINDS)}, not {kind!r}")
         with self.emulator.lock:
             self.emulator.faults.append(Fault(target=target, kind=kind, **options))
 
@@ -308,6 +336,7 @@ class FakeGong:
             if fault.status == 429:
                 self.emulator.stats.api_429[customer] += 1
             return fault
-        path = urlsplit(handler.path).path
+        parts = urlsplit(handler.path)
         authorization = handler.headers.get("Authorization", "")
-        return self.emulator.api(customer, method, path, authorization, body)
+        query = _first_values(parts.query)
+        return self.emulator.api(customer, method, parts.path, authorization, body, query=query)
