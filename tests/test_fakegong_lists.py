@@ -146,6 +146,6 @@ def test_integration_settings_answer_may_lack_the_id_and_can_be_read_back() -> N
 
 def test_unknown_fault_kind_and_unknown_endpoint_are_refused(fake_gong: FakeGong) -> None:
     with pytest.raises(ValueError, match="fault kind"):
-        fake_gong.inject("api", "explode")  # type: ignore[arg-type]
+        fake_gong.inject("api", "explode")
     token = _token(fake_gong, "acme", ALL)
     assert _post(token, "/v2/nothing", {}).status_code == 404

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.logs import get_logger
@@ -262,14 +262,14 @@ class FakeGong:
         """How many users and calls ``customer``'s list endpoints hold (default 3 and 5)."""
         self.emulator.catalog.set_records(customer, users=users, calls=calls)
 
-    def inject(self, target: str, kind: FaultKind, **options: Any) -> None:
+    def inject(self, target: str, kind: str, **options: Any) -> None:
         """Queue a fault for the ``"token"`` endpoint or the ``"api"`` (see :class:`Fault`)."""
         if target not in ("token", "api"):
             raise ValueError("target is 'token' or 'api'")
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind is one of {sorted(FAULT_KINDS)}, not {kind!r}")
         with self.emulator.lock:
-            self.emulator.faults.append(Fault(target=target, kind=kind, **options))
+            self.emulator.faults.append(Fault(target=target, kind=cast(FaultKind, kind), **options))
 
     def revoke(self, customer: str) -> None:
         """Invalidate every token of ``customer``, as an admin uninstalling the app would."""
