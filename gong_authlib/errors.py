@@ -12,7 +12,9 @@ The tree::
     ├── RequestNotReplayable          a 401 could be recovered, but the body cannot be sent again
     ├── TokenStoreError               a token store is unreachable, corrupt or locked out
     │   └── AuthorizationNotSaved     Gong authorized, the token could not be stored: connect again
-    └── TokenNotFound                 no token is stored for the customer yet
+    ├── TokenNotFound                 no token is stored for the customer yet
+    └── RateLimitExceeded             the company's Gong budget cannot serve a call in time
+        └── DailyQuotaExhausted       the company's calls for today are spent
 
 Messages never contain an access token, refresh token, authorization code or client secret:
 they name the customer, the HTTP status, Gong's ``requestId`` and a short fingerprint instead.
@@ -29,9 +31,11 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthorizationNotSaved",
     "ConfigError",
+    "DailyQuotaExhausted",
     "GongAuthError",
     "OAuthError",
     "OriginMismatch",
+    "RateLimitExceeded",
     "ReauthorizationRequired",
     "RequestNotReplayable",
     "StateError",
@@ -145,3 +149,24 @@ class TokenNotFound(GongAuthError):
             f"--customer {customer}` first"
         )
         self.customer = customer
+
+
+class RateLimitExceeded(GongAuthError):
+    """A call for ``customer`` was not sent: Gong asked every worker to pause (a 429's
+    ``Retry-After``) or the pacing queue is longer than the limiter may wait.
+
+    ``retry_at`` is when the budget returns (POSIX seconds on the limiter's clock) and
+    ``retry_after`` how many seconds that was from the moment of the refusal.
+    """
+
+    def __init__(self, customer: str, retry_after: float, retry_at: float, reason: str) -> None:
+        super().__init__(
+            f"Gong's rate limit for customer {customer!r}: {reason}; retry in {retry_after:.1f}s"
+        )
+        self.customer = customer
+        self.retry_after = retry_after
+        self.retry_at = retry_at
+
+
+class DailyQuotaExhausted(RateLimitExceeded):
+    """The company's daily call budget is spent: nothing is sent until ``retry_at``."""

@@ -1,12 +1,15 @@
 """gong_session: a requests.Session for one customer, ready for Gong's API.
 
 Relative paths go to the customer's ``api_base_url`` (``session.get("/v2/users")``), GongAuth
-is attached, 429 and idempotent 5xx answers are retried by urllib3's Retry honouring
-``Retry-After``, and every request has a timeout unless the caller gives one.
+is attached, every attempt is paced under the company's Gong budget shared through the store
+(:class:`~gong_authlib.stores.ratelimit.RateLimit`, on by default), 429 and idempotent 5xx
+answers are retried by urllib3's Retry, and every request has a timeout unless the caller
+gives one. :meth:`GongSession.paginate` follows Gong's cursors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -14,11 +17,14 @@ from requests.adapters import HTTPAdapter
 
 from gong_authlib.auth import GongAuth
 from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.pacing import PacedAdapter
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
+from gong_authlib.stores.ratelimit import RateLimit, RateLimiter
 
 # (connect, read) seconds: Gong's heavier endpoints (extensive calls, transcripts) are slow.
 DEFAULT_API_TIMEOUT = (5.0, 60.0)
+DEFAULT_RATE_LIMIT = RateLimit()
 
 
 class GongSession(requests.Session):
@@ -33,11 +39,20 @@ class GongSession(requests.Session):
         retries: int = 4,
         backoff_factor: float = 0.5,
         timeout: float | tuple[float, float] | None = DEFAULT_API_TIMEOUT,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__()
         self.auth = auth
         self.timeout = timeout
-        adapter = HTTPAdapter(max_retries=gong_retry(total=retries, backoff_factor=backoff_factor))
+        self.limiter = limiter
+        adapter: HTTPAdapter
+        if limiter is None:
+            retry = gong_retry(total=retries, backoff_factor=backoff_factor)
+            adapter = HTTPAdapter(max_retries=retry)
+        else:
+            adapter = PacedAdapter(
+                limiter, auth.customer, retries=retries, backoff_factor=backoff_factor
+            )
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
@@ -54,8 +69,70 @@ class GongSession(requests.Session):
             kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
+    def paginate(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield each page's JSON body, following ``records.cursor`` until a page has none.
+
+        The cursor goes in the query for GET and in the JSON body for POST endpoints
+        (``/v2/calls/extensive``). Gong's 404 "No … found" (an empty window) yields nothing;
+        any other failure raises ``requests.HTTPError``.
+        """
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            query, body = dict(params or {}), (dict(json) if json is not None else None)
+            if cursor is not None:
+                if method.upper() == "GET":
+                    query["cursor"] = cursor
+                else:
+                    body = {**(body or {}), "cursor": cursor}
+            response = self.request(method, path, params=query or None, json=body)
+            if response.status_code == 404 and _is_no_records(response):
+                return
+            response.raise_for_status()
+            page: dict[str, Any] = response.json()
+            yield page
+            records = page.get("records")
+            cursor = records.get("cursor") if isinstance(records, dict) else None
+            if not cursor:
+                return
+            if cursor in seen:  # a server bug must not become an endless loop of calls
+                raise requests.HTTPError(f"Gong repeated a cursor on {path}", response=response)
+            seen.add(cursor)
+
+    def records(
+        self,
+        path: str,
+        key: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the records under ``key`` (``"calls"``, ``"users"``…) of every page."""
+        for page in self.paginate(path, method=method, params=params, json=json):
+            yield from page.get(key) or []
+
     def __repr__(self) -> str:
         return f"GongSession(customer={self.customer!r})"
+
+
+def _is_no_records(response: requests.Response) -> bool:
+    """Gong's empty result: 404 ``{"errors": ["No calls found corresponding to …"]}``."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return False
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, str) and e.startswith("No ") and " found" in e for e in errors
+    )
 
 
 def gong_session(
@@ -63,6 +140,8 @@ def gong_session(
     store: TokenStore,
     customer: str,
     *,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    rate_limiter: RateLimiter | None = None,
     retries: int = 4,
     backoff_factor: float = 0.5,
     timeout: float | tuple[float, float] | None = DEFAULT_API_TIMEOUT,
@@ -70,7 +149,15 @@ def gong_session(
 ) -> GongSession:
     """A :class:`GongSession` for ``customer``: ``session.get("/v2/users")`` just works.
 
+    ``rate_limit`` paces every attempt under the company's Gong budget, shared with every
+    worker using ``store`` (None turns pacing off: 429s are then only retried);
+    ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
     ``auth_options`` go to :class:`GongAuth` (``leeway``, ``lock_lease``, ``clock`` …).
     """
     auth = GongAuth(client, store, customer, **auth_options)
-    return GongSession(auth, retries=retries, backoff_factor=backoff_factor, timeout=timeout)
+    limiter = rate_limiter
+    if limiter is None and rate_limit is not None:
+        limiter = RateLimiter(store, rate_limit)
+    return GongSession(
+        auth, retries=retries, backoff_factor=backoff_factor, timeout=timeout, limiter=limiter
+    )

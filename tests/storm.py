@@ -69,7 +69,7 @@ def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) 
     guard = threading.Lock()
 
     def run() -> None:
-        session = gong_session(client, store, "acme", retries=0)
+        session = gong_session(client, store, "acme", retries=0, rate_limit=None)
         for _ in range(cycles):
             barrier.wait(timeout=60)
             try:

@@ -49,7 +49,7 @@ def test_hot_path_reads_the_store_once_then_never(
     fake_gong: FakeGong, store: CountingStore
 ) -> None:
     authorize_into(fake_gong, store)
-    session = gong_session(fake_gong.oauth_client(), store, "acme")
+    session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
     for _ in range(20):
         assert session.get("/v2/users").status_code == 200
     assert store.reads == 1
@@ -140,7 +140,7 @@ def test_a_second_401_is_returned_not_looped(fake_gong: FakeGong, store: TokenSt
 @pytest.mark.parametrize("status", [403, 404, 429])
 def test_other_refusals_never_refresh(fake_gong: FakeGong, store: TokenStore, status: int) -> None:
     authorize_into(fake_gong, store)
-    session = gong_session(fake_gong.oauth_client(), store, "acme", retries=0)
+    session = gong_session(fake_gong.oauth_client(), store, "acme", retries=0, rate_limit=None)
     fake_gong.inject("api", "status", status=status)
     assert session.get("/v2/users").status_code == status
     assert fake_gong.stats.refreshes() == 0
@@ -164,7 +164,7 @@ def test_429_is_retried_honouring_retry_after_even_for_post(
 
 def test_long_retry_after_is_returned_at_once(fake_gong: FakeGong, store: TokenStore) -> None:
     authorize_into(fake_gong, store)
-    session = gong_session(fake_gong.oauth_client(), store, "acme")
+    session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
     fake_gong.inject("api", "status", status=429, retry_after=3600)
     response = session.get("/v2/users")
     assert response.status_code == 429
@@ -274,7 +274,7 @@ def test_leeway_is_capped_below_the_lifetime(fake_gong: FakeGong, store: TokenSt
     token = authorize_into(fake_gong, store, client=client, validity_duration=60)
     auth = GongAuth(client, store, "acme", leeway=300)
     assert auth.effective_leeway(token) == pytest.approx(30, abs=1)
-    session = gong_session(client, store, "acme", leeway=300)
+    session = gong_session(client, store, "acme", leeway=300, rate_limit=None)
     for _ in range(10):
         session.get("/v2/users")
     assert fake_gong.stats.refreshes() == 0  # no refresh loop on a short-lived token

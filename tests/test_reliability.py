@@ -47,7 +47,7 @@ def gong() -> Iterator[FakeGong]:
 
 def _expired_session(gong: FakeGong, store: MemoryTokenStore, **options: Any) -> Any:
     authorize_into(gong, store)
-    session = gong_session(gong.oauth_client(**options), store, "acme", retries=0)
+    session = gong_session(gong.oauth_client(**options), store, "acme", retries=0, rate_limit=None)
     gong.clock.advance(86_400)
     return session
 
@@ -122,7 +122,7 @@ def test_client_clock_skew_of_five_minutes(skew: int, reliability: Reliability) 
         store = MemoryTokenStore()
         client = gong.oauth_client(clock=client_clock)
         authorize_into(gong, store, client=client)
-        session = gong_session(client, store, "acme", retries=0)
+        session = gong_session(client, store, "acme", retries=0, rate_limit=None)
         for hours in range(1, 30):  # past one token lifetime, and into the next
             gong_clock.advance(3600)
             client_clock.advance(3600)

@@ -53,14 +53,21 @@ def _outage(
     where: str,
 ) -> None:
     original = authorize_into(gong, store)
-    session = gong_session(gong.oauth_client(), store, "acme")
+    session = gong_session(gong.oauth_client(), store, "acme", rate_limit=None)
+    paced = gong_session(gong.oauth_client(), store, "acme")
     assert session.get("/v2/users").status_code == 200
+    assert paced.get("/v2/users").status_code == 200
 
     stop()
     with pytest.raises(TokenStoreError, match=where) as caught:
         store.get("acme")
     assert "reachable" in str(caught.value)
-    # A fresh token in memory needs no store: calls go on during the outage.
+    # Pacing needs the shared budget: no slot, no call (never unpaced traffic).
+    calls = gong.stats.api_calls["acme"]
+    with pytest.raises(TokenStoreError, match="rate limit"):
+        paced.get("/v2/users")
+    assert gong.stats.api_calls["acme"] == calls
+    # Without pacing, a fresh token in memory needs no store: calls go on during the outage.
     assert session.get("/v2/users").status_code == 200
     # A refresh needs the lock and the store: it fails clearly, and Gong is never asked.
     gong.clock.advance(86_400)
@@ -75,11 +82,13 @@ def _outage(
     refreshed = store.get("acme")
     assert refreshed is not None
     assert refreshed.refresh_token != original.refresh_token
+    assert paced.get("/v2/users").status_code == 200
 
 
 OUTCOME = (
-    "TokenStoreError naming host and port; fresh tokens kept working; no refresh without the "
-    "store; after restart the token was intact and the refresh went through"
+    "TokenStoreError naming host and port; paced calls stopped with it, unpaced fresh tokens "
+    "kept working; no refresh without the store; after restart the token was intact and the "
+    "refresh went through"
 )
 
 

@@ -55,7 +55,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _thread_storm(gong: FakeGong, store: TokenStore, threads: int, cycles: int) -> Counter[int]:
     client = gong.oauth_client()
-    sessions = [gong_session(client, store, "acme", retries=0) for _ in range(threads)]
+    sessions = [
+        gong_session(client, store, "acme", retries=0, rate_limit=None) for _ in range(threads)
+    ]
     barrier = threading.Barrier(threads + 1)
     statuses: Counter[int] = Counter()
     errors: list[BaseException] = []

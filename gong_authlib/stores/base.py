@@ -16,9 +16,11 @@ process and machine sharing the store, whichever worker issued it.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Self
+from typing import Self, TypeVar
 
 from gong_authlib.clock import Clock, system_clock
 from gong_authlib.customer_names import customer_problem
@@ -32,7 +34,12 @@ from gong_authlib.state import (
     unknown_state,
 )
 from gong_authlib.stores.leases import leased
+from gong_authlib.stores.ratelimit import Budget, RateState, Reservation, pause, reserve
 from gong_authlib.token import Token
+
+T = TypeVar("T")
+# One step of the rate limiter: (state, now) -> (new state, answer); see stores/ratelimit.py.
+RateStep = Callable[[RateState, float], tuple[RateState, T]]
 
 DEFAULT_LEASE = 120.0
 
@@ -46,6 +53,9 @@ class TokenStore(ABC):
         # Judges state expiry; tests put a FakeClock here instead of sleeping.
         self.state_clock: Clock = system_clock
         self.state_lifetime: float = CODE_LIFETIME_SECONDS
+
+        self._rate_states: dict[str, RateState] = {}
+        self._rate_guard = threading.Lock()
 
     @abstractmethod
     def get(self, customer: str) -> Token | None:
@@ -168,6 +178,41 @@ class TokenStore(ABC):
 
     def _purge_states(self, now: float) -> int:
         raise NotImplementedError(f"{type(self).__name__} keeps no OAuth states")
+
+    # -- Gong's rate budget, shared by every worker on this store (stores/ratelimit.py) ------
+
+    def rate_reserve(
+        self, customer: str, budget: Budget, *, now: float | None = None
+    ) -> Reservation:
+        """Atomically reserve ``customer``'s next call slot under ``budget``. ``now`` is the
+        caller's clock; None means the store's own (the server's, for shared stores)."""
+        check_customer(customer)
+        return self._rate_update(customer, now, lambda state, at: reserve(state, at, budget))
+
+    def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        """Atomically make every worker wait ``seconds`` before ``customer``'s next call."""
+        check_customer(customer)
+        self._rate_update(customer, now, lambda state, at: (pause(state, at, seconds), None))
+
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        """Seconds left of ``customer``'s pause (0 when none)."""
+        check_customer(customer)
+        return self._rate_update(
+            customer, now, lambda state, at: (state, max(0.0, state.paused_until - at))
+        )
+
+    def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
+        """Run ``step`` on ``customer``'s rate state atomically and keep the state it returns.
+
+        This default keeps the state in this process (right for MemoryTokenStore, and a
+        safe fallback for stores that share nothing); shared stores override it with their
+        own atomic step so every process and machine shares the budget.
+        """
+        with self._rate_guard:
+            state = self._rate_states.get(customer, RateState())
+            new_state, answer = step(state, time.time() if now is None else now)
+            self._rate_states[customer] = new_state
+            return answer
 
     def __enter__(self) -> Self:
         return self

@@ -10,6 +10,10 @@
 * Connections come from a :class:`psycopg_pool.ConnectionPool` (``min_size`` 1, ``max_size``
   10 by default: a refresh holds one only for single statements, so a handful serves many
   threads). Every statement runs under ``statement_timeout``.
+* Gong's rate budget (stores/ratelimit.py) is a row per customer in ``{prefix}_rate``, created
+  on first use (older readers ignore it). A reservation locks its row ``FOR UPDATE`` in one
+  transaction, reads the server's ``clock_timestamp()`` under that lock, decides and writes:
+  app servers take slots one at a time, in the server's time, whatever their own clocks say.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.stores.base import RateStep, TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.ratelimit import RateState
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
@@ -78,6 +83,8 @@ class PostgresTokenStore(TokenStore):
             kind: sql.Identifier(f"{table_prefix}_{kind}")
             for kind in ("meta", "tokens", "locks", "states")
         }
+        self._tables["rate"] = sql.Identifier(f"{table_prefix}_rate")
+        self._rate_table_ready = False
         self._sql = sql
         try:
             self._pool: ConnectionPool = pool_class(
@@ -226,7 +233,67 @@ class PostgresTokenStore(TokenStore):
         )
         return bool(count == 1)
 
+    def _create_rate_table(self, connection: Any) -> None:
+        # Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialize
+        # it with the migration's advisory lock.
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            connection.execute(
+                self._query(
+                    "CREATE TABLE IF NOT EXISTS {rate} (customer text PRIMARY KEY,"
+                    " next_slot double precision NOT NULL DEFAULT 0,"
+                    " paused_until double precision NOT NULL DEFAULT 0,"
+                    " day bigint NOT NULL DEFAULT -1, day_count bigint NOT NULL DEFAULT 0)"
+                )
+            )
+        self._rate_table_ready = True
+
+    def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
+        select = self._query(
+            "SELECT next_slot, paused_until, day, day_count,"
+            " extract(epoch FROM clock_timestamp())::float8 FROM {rate}"
+            " WHERE customer = %s FOR UPDATE"
+        )
+
+        def transaction() -> T:
+            with self._pool.connection() as connection:
+                if not self._rate_table_ready:
+                    self._create_rate_table(connection)
+                with connection.transaction():
+                    row = connection.execute(select, (customer,)).fetchone()
+                    if row is None:  # first call for this customer: make its row, then lock it
+                        connection.execute(
+                            self._query(
+                                "INSERT INTO {rate} (customer) VALUES (%s)"
+                                " ON CONFLICT (customer) DO NOTHING"
+                            ),
+                            (customer,),
+                        )
+                        row = connection.execute(select, (customer,)).fetchone()
+                    if row is None:
+                        raise TokenStoreError(f"token store {self._where}: rate row vanished")
+                    state = RateState(float(row[0]), float(row[1]), int(row[2]), int(row[3]))
+                    new_state, answer = step(state, float(row[4]) if now is None else now)
+                    if new_state != state:
+                        connection.execute(
+                            self._query(
+                                "UPDATE {rate} SET next_slot = %s, paused_until = %s, day = %s,"
+                                " day_count = %s WHERE customer = %s"
+                            ),
+                            (
+                                new_state.next_slot,
+                                new_state.paused_until,
+                                new_state.day,
+                                new_state.day_count,
+                                customer,
+                            ),
+                        )
+                    return answer
+
+        return self._guarded("rate limit", transaction)
+
     def _release_lease(self, customer: str, owner: str) -> None:
+
         self._guarded(
             "unlock",
             lambda: self._execute(

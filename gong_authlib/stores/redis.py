@@ -10,6 +10,8 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (Redis 6.2 or later; atomic:
   one worker wins), expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by
   expiry) lets ``purge_states`` count and drop the expired ones.
+* ``{ns}:rate:{customer}``: Gong's rate budget (stores/ratelimit.py), a hash changed only by
+  the Lua scripts below, timed by the server's ``TIME``, expiring two days after last use.
 
 Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
 with persistence (``appendonly yes``, ``appendfsync everysec`` or ``always``) and replicas, or
@@ -27,6 +29,7 @@ from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.ratelimit import DAY, Budget, Refusal, Reservation
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
@@ -36,6 +39,65 @@ if TYPE_CHECKING:
 log = get_logger("stores")
 
 T = TypeVar("T")
+
+# Redis runs a script alone, so each of these reads and writes a customer's rate hash as one
+# atomic step: no other client sees or changes it in between. They mirror
+# stores/ratelimit.py's reserve() and pause(). Times travel as strings: Redis would truncate
+# a Lua number to an integer on the way back.
+_NOW = """
+local now = tonumber(ARGV[1])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local function fmt(x) return string.format('%.6f', x) end
+"""
+
+# KEYS[1] rate hash; ARGV now ('' = server time), interval, per_day, max_wait, day, expiry ms.
+# Returns {refusal ('' when granted), seconds}: the wait for the slot, or until the refusal ends.
+_RESERVE = (
+    _NOW
+    + """
+local interval, per_day = tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_wait, day_len = tonumber(ARGV[4]), tonumber(ARGV[5])
+local s = redis.call('HMGET', KEYS[1], 'next_slot', 'paused_until', 'day', 'day_count')
+local next_slot, paused = tonumber(s[1]) or 0, tonumber(s[2]) or 0
+local seen_day, count = tonumber(s[3]) or -1, tonumber(s[4]) or 0
+local start = math.max(now, next_slot, paused)
+if paused - now > max_wait then return {'paused', fmt(paused - now)} end
+if start - now > max_wait then return {'queue', fmt(start - now)} end
+local day = math.floor(start / day_len)
+if day ~= seen_day then count = 0 end
+if count >= per_day then return {'daily', fmt((day + 1) * day_len - now)} end
+redis.call('HSET', KEYS[1], 'next_slot', fmt(start + interval), 'paused_until', fmt(paused),
+  'day', tostring(day), 'day_count', tostring(count + 1))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {'', fmt(start - now)}
+"""
+)
+
+# KEYS[1] rate hash; ARGV now ('' = server time), seconds, expiry ms. A longer pause stands.
+_PAUSE = (
+    _NOW
+    + """
+local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until')) or 0
+local wanted = now + tonumber(ARGV[2])
+if wanted > paused then redis.call('HSET', KEYS[1], 'paused_until', fmt(wanted)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return fmt(math.max(paused, wanted) - now)
+"""
+)
+
+# KEYS[1] rate hash; ARGV now ('' = server time). Returns the seconds of pause left.
+_PAUSED_FOR = (
+    _NOW
+    + """
+local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until')) or 0
+return fmt(math.max(0, paused - now))
+"""
+)
+_RATE_EXPIRY_MS = str(int(2 * DAY * 1000))
+_REFUSALS: dict[str, Refusal] = {"paused": "paused", "queue": "queue", "daily": "daily"}
 
 
 def _redis_module() -> Any:
@@ -70,6 +132,7 @@ class RedisTokenStore(TokenStore):
         self._where = f"redis {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"
         self._namespace = namespace
         self._held: dict[str, Any] = {}  # owner -> the redis-py Lock that owner holds
+        self._scripts: dict[str, Any] = {}  # name -> registered Lua script (rate limit)
         self._codec = TokenCodec(encryption_keys)
         self._redis: redis.Redis = client or self._module.Redis.from_url(
             url,
@@ -184,6 +247,51 @@ class RedisTokenStore(TokenStore):
             return len(names)
 
         return self._guarded("state purge", purge)
+
+    def _script(self, name: str, source: str) -> Any:
+        if name not in self._scripts:
+            self._scripts[name] = self._redis.register_script(source)  # EVALSHA, else EVAL
+        return self._scripts[name]
+
+    def rate_reserve(
+        self, customer: str, budget: Budget, *, now: float | None = None
+    ) -> Reservation:
+        check_customer(customer)
+        args = [
+            "" if now is None else repr(now),
+            repr(budget.interval),
+            budget.per_day,
+            repr(budget.max_wait),
+            repr(DAY),
+            _RATE_EXPIRY_MS,
+        ]
+        refusal, seconds = self._guarded(
+            "rate limit",
+            lambda: self._script("reserve", _RESERVE)(
+                keys=[self._key("rate", customer)], args=args
+            ),
+        )
+        refused = refusal.decode() if isinstance(refusal, bytes) else str(refusal)
+        return Reservation(float(seconds), _REFUSALS.get(refused))
+
+    def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        check_customer(customer)
+        args = ["" if now is None else repr(now), repr(float(seconds)), _RATE_EXPIRY_MS]
+        self._guarded(
+            "rate limit",
+            lambda: self._script("pause", _PAUSE)(keys=[self._key("rate", customer)], args=args),
+        )
+
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        check_customer(customer)
+        args = ["" if now is None else repr(now)]
+        left = self._guarded(
+            "rate limit",
+            lambda: self._script("paused_for", _PAUSED_FOR)(
+                keys=[self._key("rate", customer)], args=args
+            ),
+        )
+        return float(left)
 
     def close(self) -> None:
         self._redis.close()

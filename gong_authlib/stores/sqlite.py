@@ -11,6 +11,11 @@
 * OAuth states are consumed with ``DELETE … RETURNING``: one statement, so of two processes
   bringing the same callback, exactly one gets the row.
 * Connections are per thread and per process (a forked child opens its own).
+* Gong's rate budget (stores/ratelimit.py) lives in a ``rate_limits`` table created on first
+  use (older readers ignore it, so no schema version is spent on it). A reservation is one
+  ``BEGIN IMMEDIATE`` transaction: read, decide, write, so processes take slots one at a time.
+  Those transactions use their own connections with ``synchronous=NORMAL``: a reservation lost
+  to a power cut costs nothing, and an fsync per call would.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.stores.base import RateStep, TokenStore, check_customer
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.ratelimit import RateState
 from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
 from gong_authlib.token import Token
 
@@ -53,6 +59,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 
 T = TypeVar("T")
 
+_RATE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS rate_limits (customer TEXT PRIMARY KEY,"
+    " next_slot REAL NOT NULL, paused_until REAL NOT NULL, day INTEGER NOT NULL,"
+    " day_count INTEGER NOT NULL)"
+)
+
 
 class SQLiteTokenStore(TokenStore):
     """Tokens in a local SQLite file, shared by every process on the machine."""
@@ -69,6 +81,7 @@ class SQLiteTokenStore(TokenStore):
         self._codec = TokenCodec(encryption_keys)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
+        self._rate_local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_guard = threading.Lock()
         self._prepare_file()
@@ -111,12 +124,36 @@ class SQLiteTokenStore(TokenStore):
         current: sqlite3.Connection = local.connection
         return current
 
+    def _rate_connection(self) -> sqlite3.Connection:
+        local = self._rate_local
+        if getattr(local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            try:
+                check_opened(self.path, self._identity)  # the same file checks as _connection
+                connection.execute(_RATE_TABLE)
+            except (OSError, TokenStoreError):
+                connection.close()
+                raise
+            local.connection, local.pid = connection, os.getpid()
+            with self._connections_guard:
+                self._connections.append(connection)
+        current: sqlite3.Connection = local.connection
+        return current
+
     def close(self) -> None:
         with self._connections_guard:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        self._rate_local = threading.local()
 
     def _guarded(self, action: str, work: Callable[[], T]) -> T:
         """Run ``work``, turning SQLite's failures into TokenStoreError with context."""
@@ -227,7 +264,41 @@ class SQLiteTokenStore(TokenStore):
         )
         return cursor.rowcount == 1
 
+    def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
+        def transaction() -> T:
+            db = self._rate_connection()
+            db.execute("BEGIN IMMEDIATE")  # the write lock first: one reservation at a time
+            try:
+                row = db.execute(
+                    "SELECT next_slot, paused_until, day, day_count FROM rate_limits"
+                    " WHERE customer = ?",
+                    (customer,),
+                ).fetchone()
+                state = RateState(*row) if row else RateState()
+                # The time is read under the lock, so slots are handed out in time order.
+                new_state, answer = step(state, time.time() if now is None else now)
+                if new_state != state:
+                    db.execute(
+                        "INSERT OR REPLACE INTO rate_limits (customer, next_slot, paused_until,"
+                        " day, day_count) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            customer,
+                            new_state.next_slot,
+                            new_state.paused_until,
+                            new_state.day,
+                            new_state.day_count,
+                        ),
+                    )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return answer
+
+        return self._guarded("rate limit", transaction)
+
     def _release_lease(self, customer: str, owner: str) -> None:
+
         self._guarded(
             "unlock",
             lambda: self._connection().execute(

@@ -1,0 +1,222 @@
+"""One rate budget per Gong company, shared through the token store by every worker.
+
+Gong allows 3 calls a second and 10,000 a day per company, counted over every process and
+machine that calls for it. Retrying 429s is not pacing: a crowd of workers that only retries
+spends half its calls on 429s and still loses some. So each call first *reserves a slot* in the
+store, one atomic step per store (SQLite ``BEGIN IMMEDIATE``, a Redis Lua script, a PostgreSQL
+row locked ``FOR UPDATE``, a lock in memory), then sleeps until its slot and sends.
+
+The state per customer is four numbers (:class:`RateState`): the next free slot, the time a
+429 asked everyone to wait until, and today's count. A reservation takes the later of *now*,
+the next free slot and the pause, and moves the next free slot one interval on. That is GCRA
+without a burst: calls are spread evenly, never bunched, and waiters are served in the order
+they reserved, so no worker starves and nobody polls. A slot reserved but not used is simply
+lost (a conservative error).
+
+Time is the store's when it has one (Redis ``TIME``, PostgreSQL ``clock_timestamp()``), so app
+servers with skewed clocks still agree; SQLite and memory use this machine's clock. A clock
+given to :class:`RateLimiter` (a test's FakeClock) is used everywhere instead.
+
+This module knows nothing of requests or httpx: :class:`RateLimiter` reserves and sleeps, and
+the HTTP glue calls it before each attempt it sends.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
+
+from gong_authlib.errors import DailyQuotaExhausted, RateLimitExceeded
+from gong_authlib.logs import get_logger
+
+if TYPE_CHECKING:
+    from gong_authlib.stores.base import TokenStore
+
+log = get_logger("ratelimit")
+
+DAY = 86_400.0
+# Gong's exact window is not documented: 5% slower than the published rate keeps a strict
+# one-second sliding window satisfied despite a few milliseconds of jitter between a slot
+# and the request's arrival, and still uses 95% of the budget.
+DEFAULT_MARGIN = 0.05
+# The longest a call waits for its slot or a pause before failing with RateLimitExceeded.
+DEFAULT_MAX_WAIT = 60.0
+# A 429 without a Retry-After (Gong always sends one) pauses everyone this long.
+DEFAULT_PAUSE = 1.0
+# Pauses and waits longer than this are logged at INFO.
+LOGGED_WAIT = 1.0
+
+Refusal = Literal["paused", "queue", "daily"]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A company's Gong budget, as every worker sharing a store will pace it.
+
+    ``per_second`` and ``per_day`` are Gong's limits (3 and 10,000 by default);
+    ``margin`` is the fraction of the per-second rate left unused, because Gong's exact
+    window is not documented; ``max_wait`` caps how long one call waits for its slot or for
+    a 429's ``Retry-After`` before :class:`~gong_authlib.errors.RateLimitExceeded` is
+    raised instead (a daily 429 asks for hours). ``overrides`` maps customers with raised
+    limits to their ``(per_second, per_day)``.
+    """
+
+    per_second: float = 3.0
+    per_day: int = 10_000
+    margin: float = DEFAULT_MARGIN
+    max_wait: float = DEFAULT_MAX_WAIT
+    overrides: Mapping[str, tuple[float, int]] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        budgets = [(self.per_second, self.per_day), *self.overrides.values()]
+        for per_second, per_day in budgets:
+            if not (per_second > 0 and math.isfinite(per_second)):
+                raise ValueError(f"per_second must be a positive number, not {per_second!r}")
+            if not (isinstance(per_day, int) and per_day > 0):
+                raise ValueError(f"per_day must be a positive integer, not {per_day!r}")
+        if not 0 <= self.margin < 1:
+            raise ValueError(f"margin is a fraction in [0, 1), not {self.margin!r}")
+        if not self.max_wait >= 0:
+            raise ValueError(f"max_wait must be 0 or more seconds, not {self.max_wait!r}")
+        # Frozen means frozen: nobody changes a customer's budget through the caller's dict.
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+
+    def with_override(self, customer: str, *, per_second: float, per_day: int) -> RateLimit:
+        """The same policy with ``customer``'s raised (or lowered) limits."""
+        return replace(self, overrides={**self.overrides, customer: (per_second, per_day)})
+
+    def budget(self, customer: str) -> Budget:
+        """What a reservation for ``customer`` needs to know."""
+        per_second, per_day = self.overrides.get(customer, (self.per_second, self.per_day))
+        return Budget(
+            interval=1.0 / (per_second * (1.0 - self.margin)),
+            per_day=per_day,
+            max_wait=self.max_wait,
+        )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One customer's pacing: seconds between calls, calls a day, longest wait."""
+
+    interval: float
+    per_day: int
+    max_wait: float
+
+
+@dataclass(frozen=True)
+class RateState:
+    """What the store keeps per customer (times in the store's clock, POSIX seconds)."""
+
+    next_slot: float = 0.0
+    paused_until: float = 0.0
+    day: int = -1
+    day_count: int = 0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A granted slot (``wait`` seconds from now) or a refusal (``wait`` is when it returns)."""
+
+    wait: float
+    refused: Refusal | None = None
+
+
+def reserve(state: RateState, now: float, budget: Budget) -> tuple[RateState, Reservation]:
+    """The reservation step every store runs atomically; the Redis script mirrors it."""
+    start = max(now, state.next_slot, state.paused_until)
+    if state.paused_until - now > budget.max_wait:
+        return state, Reservation(state.paused_until - now, "paused")
+    if start - now > budget.max_wait:
+        return state, Reservation(start - now, "queue")
+    day = int(start // DAY)
+    count = state.day_count if state.day == day else 0
+    if count >= budget.per_day:
+        return state, Reservation((day + 1) * DAY - now, "daily")
+    granted = RateState(start + budget.interval, state.paused_until, day, count + 1)
+    return granted, Reservation(start - now)
+
+
+def pause(state: RateState, now: float, seconds: float) -> RateState:
+    """Nobody sends before ``now + seconds``; a longer pause already recorded stands."""
+    return replace(state, paused_until=max(state.paused_until, now + seconds))
+
+
+class RateLimiter:
+    """Paces calls through ``store`` under ``limit``: call :meth:`acquire` before every
+    attempt sent to Gong and :meth:`pause` on every 429. Thread-safe, shares nothing but
+    the store."""
+
+    def __init__(
+        self,
+        store: TokenStore,
+        limit: RateLimit | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.limit = limit or RateLimit()
+        self._clock = clock
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"RateLimiter({self.store!r}, {self.limit!r})"
+
+    def now(self) -> float:
+        """The limiter's clock (POSIX seconds): what ``retry_at`` values are measured on."""
+        return self._clock() if self._clock is not None else time.time()
+
+    def acquire(self, customer: str) -> float:
+        """Wait for ``customer``'s next slot; return the seconds waited.
+
+        Raises RateLimitExceeded (DailyQuotaExhausted for the daily budget) without waiting
+        when the slot is further than ``max_wait`` away, and TokenStoreError when the store
+        cannot be reached: never an unpaced call.
+        """
+        budget = self.limit.budget(customer)
+        waited = 0.0
+        while True:
+            now = self._clock() if self._clock is not None else None
+            reservation = self.store.rate_reserve(customer, budget, now=now)
+            if reservation.refused is not None:
+                self._refuse(customer, reservation)
+            if reservation.wait <= 0:
+                return waited
+            if reservation.wait > LOGGED_WAIT:
+                log.info(
+                    "pacing customer %s: waiting %.1fs for Gong's rate", customer, reservation.wait
+                )
+            self._sleep(reservation.wait)
+            waited += reservation.wait
+            # A 429 may have paused everyone while this worker slept on an earlier slot.
+            if (
+                self.store.rate_paused_for(customer, now=self._clock() if self._clock else None)
+                <= 0
+            ):
+                return waited
+
+    def pause(self, customer: str, seconds: float | None) -> None:
+        """Gong answered 429 with ``Retry-After: seconds``: every worker waits that long."""
+        seconds = DEFAULT_PAUSE if seconds is None else max(0.0, seconds)
+        log.info("Gong answered 429 for customer %s: pausing every worker %.1fs", customer, seconds)
+        now = self._clock() if self._clock is not None else None
+        self.store.rate_pause(customer, seconds, now=now)
+
+    def _refuse(self, customer: str, reservation: Reservation) -> None:
+        wait = reservation.wait
+        retry_at = self.now() + wait
+        if reservation.refused == "daily":
+            log.info("customer %s has spent today's Gong calls; back in %.0fs", customer, wait)
+            raise DailyQuotaExhausted(customer, wait, retry_at, "today's calls are spent")
+        reason = (
+            "Gong asked every worker to wait"
+            if reservation.refused == "paused"
+            else "more calls are queued than can be sent"
+        )
+        log.info("customer %s: %s, %.1fs, longer than max_wait", customer, reason, wait)
+        raise RateLimitExceeded(customer, wait, retry_at, f"{reason} (longer than max_wait)")
