@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from gong_authlib.errors import (
     AuthorizationNotSaved,
     ConfigError,
+    DailyQuotaExhausted,
     GongAuthError,
     OAuthError,
     OriginMismatch,
+    RateLimitExceeded,
     ReauthorizationRequired,
     RequestNotReplayable,
     StateError,
@@ -36,6 +38,8 @@ _LAZY: dict[str, str] = {
     "GongSession": "gong_authlib.session",
     "MemoryTokenStore": "gong_authlib.stores",
     "PostgresTokenStore": "gong_authlib.stores",
+    "RateLimit": "gong_authlib.stores.ratelimit",
+    "RateLimiter": "gong_authlib.stores.ratelimit",
     "RedisTokenStore": "gong_authlib.stores",
     "SQLiteTokenStore": "gong_authlib.stores",
     "TokenStore": "gong_authlib.stores",
@@ -76,12 +80,14 @@ if TYPE_CHECKING:
         TokenStore,
         open_store,
     )
+    from gong_authlib.stores.ratelimit import RateLimit, RateLimiter
     from gong_authlib.token import Token
 
 __all__ = [
     "AuthorizationNotSaved",
     "ConfigError",
     "CustomerToken",
+    "DailyQuotaExhausted",
     "Diagnostic",
     "GongAuth",
     "GongAuthError",
@@ -95,6 +101,9 @@ __all__ = [
     "OriginMismatch",
     "PendingAuthorization",
     "PostgresTokenStore",
+    "RateLimit",
+    "RateLimitExceeded",
+    "RateLimiter",
     "ReauthorizationRequired",
     "RedisTokenStore",
     "RequestNotReplayable",

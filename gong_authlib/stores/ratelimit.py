@@ -85,6 +85,13 @@ class RateLimit:
         # Frozen means frozen: nobody changes a customer's budget through the caller's dict.
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[RateLimit], tuple[float, int, float, float, dict[str, tuple[float, int]]]]:
+        # Picklable for worker processes: a mapping proxy is not, the dict it guards is.
+        fields = (self.per_second, self.per_day, self.margin, self.max_wait, dict(self.overrides))
+        return (RateLimit, fields)
+
     def with_override(self, customer: str, *, per_second: float, per_day: int) -> RateLimit:
         """The same policy with ``customer``'s raised (or lowered) limits."""
         return replace(self, overrides={**self.overrides, customer: (per_second, per_day)})
@@ -157,7 +164,7 @@ class RateLimiter:
         limit: RateLimit | None = None,
         *,
         clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.store = store
         self.limit = limit or RateLimit()

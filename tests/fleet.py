@@ -1,0 +1,162 @@
+"""A fleet of worker processes calling Gong for shared customers, in real time.
+
+Each worker is a spawned interpreter (a separate app server) with its own sessions on one
+shared store; the parent owns a FakeGong that enforces Gong's per-company limit strictly.
+Shared by the fleet tests (short, asserting counts) and ``benchmarks/fleet.py``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from gong_authlib import GongOAuthClient, RateLimit, gong_session, open_store
+from gong_authlib.errors import RateLimitExceeded
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """What a fleet worker needs to know, picklable for the ``spawn`` start method."""
+
+    store_url: str
+    client_id: str
+    client_secret: str
+    token_url: str
+    origins: tuple[str, ...]
+    customers: tuple[str, ...]
+    threads: int
+    rate_limit: RateLimit | None
+    retries: int = 4
+
+
+def fleet_worker(plan: FleetPlan, start: Any, stop: Any, results: Any) -> None:
+    """``plan.threads`` threads, thread i calling for customer ``customers[i % n]`` in a loop
+    from the shared start barrier until the parent sets ``stop``."""
+    store = open_store(plan.store_url)
+    client = GongOAuthClient(
+        plan.client_id,
+        plan.client_secret,
+        token_url=plan.token_url,
+        trusted_api_origins=plan.origins,
+    )
+    statuses: Counter[str] = Counter()
+    guard = threading.Lock()
+
+    def run(customer: str) -> None:
+        session = gong_session(
+            client, store, customer, rate_limit=plan.rate_limit, retries=plan.retries
+        )
+        start.wait(timeout=120)
+        while not stop.is_set():
+            try:
+                outcome = str(session.get("/v2/users").status_code)
+            except RateLimitExceeded:
+                outcome = "RateLimitExceeded"
+            except Exception as exc:  # counted, not raised: the parent asserts on counts
+                outcome = type(exc).__name__
+            with guard:
+                statuses[outcome] += 1
+
+    customers = plan.customers
+    workers = [
+        threading.Thread(target=run, args=(customers[i % len(customers)],))
+        for i in range(plan.threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    store.close()
+    results.put(dict(statuses))
+
+
+@dataclass
+class FleetResult:
+    """What the fleet saw (outcomes per call) and what FakeGong counted."""
+
+    outcomes: Counter[str]
+    accepted: int  # calls FakeGong served in the measured window (not refused with 429)
+    refused_429: int  # 429s FakeGong answered in the measured window
+    seconds: float
+    customers: int
+    total_refused: int = 0  # 429s over the whole run, warm-up and wind-down included
+
+    @property
+    def budget_used(self) -> float:
+        """Calls served per second per customer over Gong's 3 a second."""
+        return self.accepted / (self.seconds * self.customers * 3.0)
+
+
+def run_fleet(
+    store_url: str,
+    *,
+    processes: int,
+    threads: int,
+    customers: int,
+    seconds: float,
+    rate_limit: RateLimit | None,
+    per_second: int = 3,
+    warmup: float = 1.0,
+) -> FleetResult:
+    """``processes`` workers with ``threads`` threads each, calling for ``customers``
+    customers (spread over the threads) against FakeGong's strict limit; counts are taken
+    over ``seconds`` of steady state after ``warmup``."""
+    from gong_authlib.testing import FakeGong
+    from tests.authflow import authorize_into
+
+    names = tuple(f"c{i:02d}" for i in range(customers))
+    context = multiprocessing.get_context("spawn")
+    with FakeGong(rate_limit=per_second) as gong:
+        with open_store(store_url) as store:
+            for name in names:
+                gong.add_customer(name)
+                authorize_into(gong, store, name)
+        plan = FleetPlan(
+            store_url,
+            gong.client_id,
+            gong.client_secret,
+            gong.token_url,
+            gong.trusted_origins,
+            names,
+            threads,
+            rate_limit,
+        )
+        start = context.Barrier(processes * threads + 1)
+        stop = context.Event()
+        results = context.Queue()
+        workers = [
+            context.Process(target=fleet_worker, args=(plan, start, stop, results))
+            for _ in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+
+        def counts() -> tuple[int, int]:
+            refused = sum(gong.stats.api_429[name] for name in names)
+            calls = sum(gong.stats.api_calls[name] for name in names)
+            return calls - refused, refused
+
+        start.wait(timeout=120)  # every thread is ready: go
+        window = threading.Event()  # never set: its wait() is the measuring window
+        window.wait(warmup)  # the first calls of a cold fleet are not steady state
+        accepted_before, refused_before = counts()
+        window.wait(seconds)
+        accepted_after, refused_after = counts()
+        stop.set()
+        reports = [results.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        outcomes: Counter[str] = Counter()
+        for report in reports:
+            outcomes.update(report)
+        return FleetResult(
+            outcomes,
+            accepted_after - accepted_before,
+            refused_after - refused_before,
+            seconds,
+            customers,
+            total_refused=refused_after,
+        )

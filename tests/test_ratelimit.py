@@ -1,0 +1,209 @@
+"""One Gong budget per company shared through every store: slots, pauses, the daily budget.
+
+Two store objects on one backend stand for two app servers; a FakeClock stands for time, and
+the limiter's sleep moves it, so every wait is exact and nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gong_authlib import (
+    DailyQuotaExhausted,
+    RateLimit,
+    RateLimiter,
+    RateLimitExceeded,
+    gong_session,
+)
+from gong_authlib.stores import (
+    MemoryTokenStore,
+    PostgresTokenStore,
+    RedisTokenStore,
+    SQLiteTokenStore,
+    TokenStore,
+)
+from gong_authlib.testing import FakeClock, FakeGong
+from tests.authflow import authorize_into
+
+KINDS = ["memory", "sqlite", "redis", "postgres"]
+START = 86_400.0 * 20_000 + 3600  # 01:00 UTC on some day
+
+
+def _pair(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[TokenStore, ...]:
+    """Two stores on one backend, as two app servers would open it."""
+    unique = uuid.uuid4().hex[:12]
+    if kind == "memory":
+        store = MemoryTokenStore()
+        return store, store
+    if kind == "sqlite":
+        return SQLiteTokenStore(tmp_path / "t.db"), SQLiteTokenStore(tmp_path / "t.db")
+    if kind == "redis":
+        url = request.getfixturevalue("redis_server").url
+        return RedisTokenStore(url, namespace=unique), RedisTokenStore(url, namespace=unique)
+    dsn = request.getfixturevalue("postgres_server").dsn()
+    prefix = f"r_{unique}"
+    return PostgresTokenStore(dsn, table_prefix=prefix), PostgresTokenStore(
+        dsn, table_prefix=prefix
+    )
+
+
+class World:
+    """Two workers' limiters on one backend, sharing one FakeClock that sleeping moves."""
+
+    def __init__(self, stores: tuple[TokenStore, ...], limit: RateLimit) -> None:
+        self.clock = FakeClock(START)
+        self.slept: list[float] = []
+        self.stores = stores
+        self.a, self.b = (
+            RateLimiter(store, limit, clock=self.clock, sleep=self.sleep) for store in stores
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.clock.advance(seconds)
+
+
+@pytest.fixture(params=KINDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    stores = _pair(request.param, request, tmp_path)
+    yield World(stores, RateLimit(per_day=50))
+    for store in set(stores):
+        store.close()
+
+
+def test_workers_take_turns_one_interval_apart(world: World) -> None:
+    interval = world.a.limit.budget("acme").interval
+    for limiter in (world.a, world.b, world.a, world.b):
+        limiter.acquire("acme")
+    assert world.slept == pytest.approx([interval] * 3)
+    assert 1 / interval == pytest.approx(3.0 * 0.95)  # the margin: 95% of Gong's rate
+    world.b.acquire("globex")  # another company has its own budget
+    assert len(world.slept) == 3
+
+
+def test_a_reservation_is_a_slot_not_a_poll(world: World) -> None:
+    # Three workers reserve at the same instant: each is told its own slot, in order.
+    budget = world.a.limit.budget("acme")
+    waits = [
+        store.rate_reserve("acme", budget, now=START).wait
+        for store in (world.stores[0], world.stores[1], world.stores[0])
+    ]
+    assert waits == pytest.approx([0.0, budget.interval, 2 * budget.interval])
+
+
+def test_a_429_pauses_every_worker(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.a.acquire("acme")
+    with caplog.at_level(logging.INFO, logger="gong_authlib"):
+        world.a.pause("acme", 30)
+        world.b.acquire("acme")
+    assert world.slept == pytest.approx([30.0])
+    assert any("429" in m and "acme" in m for m in caplog.messages)
+    assert any("waiting 30.0s" in m and "acme" in m for m in caplog.messages)
+
+
+def test_a_worker_asleep_on_its_slot_honours_a_pause_made_meanwhile(world: World) -> None:
+    budget = world.a.limit.budget("acme")
+    world.stores[0].rate_reserve("acme", budget, now=START)  # someone took the first slot
+    pauses = iter([10.0])
+
+    def sleep_while_another_gets_429(seconds: float) -> None:
+        world.sleep(seconds)
+        pause = next(pauses, None)
+        if pause is not None:  # during the first sleep, another worker got a 429
+            world.a.pause("acme", pause)
+
+    late = RateLimiter(
+        world.stores[1], world.a.limit, clock=world.clock, sleep=sleep_while_another_gets_429
+    )
+    late.acquire("acme")
+    assert sum(world.slept) == pytest.approx(budget.interval + 10.0)
+
+
+def test_a_pause_beyond_max_wait_fails_fast_with_when(world: World) -> None:
+    world.a.pause("acme", 3600)
+    with pytest.raises(RateLimitExceeded) as caught:
+        world.b.acquire("acme")
+    assert world.slept == []
+    assert caught.value.retry_at == pytest.approx(START + 3600)
+    assert caught.value.customer == "acme"
+
+
+def test_the_daily_budget_fails_fast_until_the_day_turns(world: World) -> None:
+    for i in range(50):
+        (world.a if i % 2 else world.b).acquire("acme")
+    sent = len(world.slept)
+    with pytest.raises(DailyQuotaExhausted) as caught:
+        world.a.acquire("acme")
+    assert len(world.slept) == sent  # failed without waiting
+    midnight = (START // 86_400 + 1) * 86_400
+    assert caught.value.retry_at == pytest.approx(midnight)
+    world.clock.advance(midnight - world.clock())
+    world.b.acquire("acme")
+
+
+def test_customers_with_raised_limits_get_their_own_rate() -> None:
+    limit = RateLimit().with_override("bigco", per_second=10, per_day=100_000)
+    assert limit.budget("bigco").interval == pytest.approx(1 / 9.5)
+    assert limit.budget("bigco").per_day == 100_000
+    assert limit.budget("acme").interval == pytest.approx(1 / 2.85)
+    assert RateLimit(overrides={"bigco": (10, 100_000)}) == limit
+    with pytest.raises(ValueError, match="per_second"):
+        RateLimit(per_second=0)
+    with pytest.raises(ValueError, match="margin"):
+        RateLimit(margin=1.0)
+
+
+def test_paced_sessions_never_exceed_gongs_strict_limit() -> None:
+    """Three sessions share one budget against FakeGong's strict sliding second, in fake
+    time: no 429, and the calls are spread at 95% of the rate."""
+    clock = FakeClock(START)
+    store = MemoryTokenStore()
+    with FakeGong(rate_limit=3, rate_clock=clock) as gong:
+        gong.add_customer("acme")
+        authorize_into(gong, store)
+        limiter = RateLimiter(store, RateLimit(), clock=clock, sleep=clock.advance)
+        sessions = [
+            gong_session(gong.oauth_client(), store, "acme", rate_limiter=limiter) for _ in range(3)
+        ]
+        for i in range(30):
+            assert sessions[i % 3].get("/v2/users").status_code == 200
+        assert gong.stats.api_429["acme"] == 0
+        assert clock() - START == pytest.approx(29 / 2.85)
+
+
+def test_unpaced_sessions_do_get_429s() -> None:
+    """The same calls with pacing off (retry-only): FakeGong refuses most of them."""
+    clock = FakeClock(START)
+    store = MemoryTokenStore()
+    with FakeGong(rate_limit=3, rate_clock=clock) as gong:
+        gong.add_customer("acme")
+        authorize_into(gong, store)
+        session = gong_session(gong.oauth_client(), store, "acme", rate_limit=None, retries=0)
+        statuses = [session.get("/v2/users").status_code for _ in range(10)]
+        assert statuses.count(429) == 7
+
+
+def test_a_429_from_gong_pauses_the_other_sessions(world: World) -> None:
+    with FakeGong() as gong:
+        gong.add_customer("acme")
+        authorize_into(gong, world.stores[0])
+        first = gong_session(gong.oauth_client(), world.stores[0], "acme", rate_limiter=world.a)
+        second = gong_session(gong.oauth_client(), world.stores[1], "acme", rate_limiter=world.b)
+        gong.inject("api", "status", status=429, retry_after=20)
+        assert first.get("/v2/users").status_code == 200  # the retry waited out the pause
+        assert world.slept == pytest.approx([20.0])
+        assert second.get("/v2/users").status_code == 200
+        interval = world.a.limit.budget("acme").interval
+        assert world.slept == pytest.approx([20.0, interval])  # behind the retry's slot
+        gong.inject("api", "status", status=429, retry_after=7200)  # Gong's daily 429: hours
+        with pytest.raises(RateLimitExceeded):
+            first.get("/v2/users")
+        calls = gong.stats.api_calls["acme"]
+        with pytest.raises(RateLimitExceeded):  # everyone else fails fast, sending nothing
+            second.get("/v2/users")
+        assert gong.stats.api_calls["acme"] == calls
