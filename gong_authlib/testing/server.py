@@ -152,7 +152,7 @@ class FakeGong:
         port: int = 0,
         api_ports: Mapping[str, int] | None = None,
         daily_limit: int | None = None,
-        rate_clock: FakeClock | None = None,
+        rate_clock: Callable[[], float] | None = None,
         page_size: int | None = None,
         answer_integration_id: bool = True,
     ) -> None:
