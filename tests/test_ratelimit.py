@@ -20,6 +20,7 @@ from gong_authlib import (
     RateLimitExceeded,
     gong_session,
 )
+from gong_authlib.retry import gong_retry
 from gong_authlib.stores import (
     MemoryTokenStore,
     PostgresTokenStore,
@@ -78,12 +79,10 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
 
 def test_workers_take_turns_one_interval_apart(world: World) -> None:
     interval = world.a.limit.budget("acme").interval
-    for limiter in (world.a, world.b, world.a, world.b):
-        limiter.acquire("acme")
-    assert world.slept == pytest.approx([interval] * 3)
+    waits = [limiter.acquire("acme") for limiter in (world.a, world.b, world.a, world.b)]
+    assert waits == pytest.approx([0.0, interval, interval, interval])
     assert 1 / interval == pytest.approx(3.0 * 0.95)  # the margin: 95% of Gong's rate
-    world.b.acquire("globex")  # another company has its own budget
-    assert len(world.slept) == 3
+    assert world.b.acquire("globex") == 0  # another company has its own budget
 
 
 def test_a_reservation_is_a_slot_not_a_poll(world: World) -> None:
@@ -100,8 +99,7 @@ def test_a_429_pauses_every_worker(world: World, caplog: pytest.LogCaptureFixtur
     world.a.acquire("acme")
     with caplog.at_level(logging.INFO, logger="gong_authlib"):
         world.a.pause("acme", 30)
-        world.b.acquire("acme")
-    assert world.slept == pytest.approx([30.0])
+        assert world.b.acquire("acme") == pytest.approx(30.0)
     assert any("429" in m and "acme" in m for m in caplog.messages)
     assert any("waiting 30.0s" in m and "acme" in m for m in caplog.messages)
 
@@ -109,19 +107,20 @@ def test_a_429_pauses_every_worker(world: World, caplog: pytest.LogCaptureFixtur
 def test_a_worker_asleep_on_its_slot_honours_a_pause_made_meanwhile(world: World) -> None:
     budget = world.a.limit.budget("acme")
     world.stores[0].rate_reserve("acme", budget, now=START)  # someone took the first slot
-    pauses = iter([10.0])
+    paused_at: list[float] = []
 
     def sleep_while_another_gets_429(seconds: float) -> None:
         world.sleep(seconds)
-        pause = next(pauses, None)
-        if pause is not None:  # during the first sleep, another worker got a 429
-            world.a.pause("acme", pause)
+        if not paused_at:  # during the first sleep, another worker got a 429
+            paused_at.append(world.clock())
+            world.a.pause("acme", 10.0)
 
     late = RateLimiter(
         world.stores[1], world.a.limit, clock=world.clock, sleep=sleep_while_another_gets_429
     )
     late.acquire("acme")
-    assert sum(world.slept) == pytest.approx(budget.interval + 10.0)
+    assert paused_at[0] < START + budget.interval  # it was still asleep on its slot
+    assert world.clock() == pytest.approx(paused_at[0] + 10.0)  # and waited out the pause
 
 
 def test_a_pause_beyond_max_wait_fails_fast_with_when(world: World) -> None:
@@ -196,10 +195,10 @@ def test_a_429_from_gong_pauses_the_other_sessions(world: World) -> None:
         second = gong_session(gong.oauth_client(), world.stores[1], "acme", rate_limiter=world.b)
         gong.inject("api", "status", status=429, retry_after=20)
         assert first.get("/v2/users").status_code == 200  # the retry waited out the pause
-        assert world.slept == pytest.approx([20.0])
+        assert world.clock() == pytest.approx(START + 20.0)
         assert second.get("/v2/users").status_code == 200
         interval = world.a.limit.budget("acme").interval
-        assert world.slept == pytest.approx([20.0, interval])  # behind the retry's slot
+        assert world.clock() == pytest.approx(START + 20.0 + interval)  # behind the retry
         gong.inject("api", "status", status=429, retry_after=7200)  # Gong's daily 429: hours
         with pytest.raises(RateLimitExceeded):
             first.get("/v2/users")
@@ -207,3 +206,12 @@ def test_a_429_from_gong_pauses_the_other_sessions(world: World) -> None:
         with pytest.raises(RateLimitExceeded):  # everyone else fails fast, sending nothing
             second.get("/v2/users")
         assert gong.stats.api_calls["acme"] == calls
+
+
+def test_retry_policy_keeps_its_settings_across_attempts() -> None:
+    # urllib3 rebuilds Retry after every attempt with new(): our settings must survive it.
+    calls: list[float | None] = []
+    policy = gong_retry(total=3, max_retry_after=5.0, on_429=calls.append)
+    again = policy.new(total=2).new(total=1)
+    assert again.max_retry_after == 5.0
+    assert again.on_429 is policy.on_429

@@ -187,7 +187,22 @@ class TokenStore(ABC):
         """Atomically reserve ``customer``'s next call slot under ``budget``. ``now`` is the
         caller's clock; None means the store's own (the server's, for shared stores)."""
         check_customer(customer)
-        return self._rate_update(customer, now, lambda state, at: reserve(state, at, budget))
+        if now is not None:  # the caller's clock rules; nothing to correct
+            return self._rate_update(customer, now, lambda state, at: reserve(state, at, budget))
+        decided: list[float] = []
+
+        def step(state: RateState, at: float) -> tuple[RateState, Reservation]:
+            decided.append(time.monotonic())
+            return reserve(state, at, budget)
+
+        reservation = self._rate_update(customer, None, step)
+        if reservation.refused is not None or not decided:
+            return reservation
+        # The wait was measured when the store read its clock; the write, the commit and the
+        # way back took time since, which the caller must not spend again: a call sent late
+        # squeezes the next ones into Gong's window.
+        spent = time.monotonic() - decided[-1]
+        return Reservation(max(0.0, reservation.wait - spent))
 
     def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
         """Atomically make every worker wait ``seconds`` before ``customer``'s next call."""

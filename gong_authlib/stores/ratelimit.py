@@ -49,6 +49,8 @@ DEFAULT_MAX_WAIT = 60.0
 DEFAULT_PAUSE = 1.0
 # Pauses and waits longer than this are logged at INFO.
 LOGGED_WAIT = 1.0
+# A sleeping worker checks for a pause this long before its slot (see RateLimiter.acquire).
+PRE_CHECK = 0.05
 
 Refusal = Literal["paused", "queue", "daily"]
 
@@ -178,6 +180,10 @@ class RateLimiter:
         """The limiter's clock (POSIX seconds): what ``retry_at`` values are measured on."""
         return self._clock() if self._clock is not None else time.time()
 
+    def _local(self) -> float:
+        """Local time for deadlines: the test's clock, else the monotonic clock."""
+        return self._clock() if self._clock is not None else time.monotonic()
+
     def acquire(self, customer: str) -> float:
         """Wait for ``customer``'s next slot; return the seconds waited.
 
@@ -186,26 +192,37 @@ class RateLimiter:
         cannot be reached: never an unpaced call.
         """
         budget = self.limit.budget(customer)
-        waited = 0.0
+        started = self._local()
         while True:
             now = self._clock() if self._clock is not None else None
             reservation = self.store.rate_reserve(customer, budget, now=now)
+            deadline = self._local() + reservation.wait
             if reservation.refused is not None:
                 self._refuse(customer, reservation)
             if reservation.wait <= 0:
-                return waited
+                return self._local() - started
             if reservation.wait > LOGGED_WAIT:
                 log.info(
                     "pacing customer %s: waiting %.1fs for Gong's rate", customer, reservation.wait
                 )
-            self._sleep(reservation.wait)
-            waited += reservation.wait
-            # A 429 may have paused everyone while this worker slept on an earlier slot.
-            if (
-                self.store.rate_paused_for(customer, now=self._clock() if self._clock else None)
-                <= 0
-            ):
-                return waited
+            # A 429 may pause everyone while this worker sleeps on its slot, so it looks
+            # again shortly before the slot: early enough that the look's own latency does
+            # not make the call late, since a late call squeezes the next ones into Gong's
+            # window as surely as an early one.
+            look = min(PRE_CHECK, reservation.wait / 2)
+            self._sleep_until(deadline - look)
+            paused = self.store.rate_paused_for(
+                customer, now=self._clock() if self._clock is not None else None
+            )
+            if paused > deadline - self._local() + 0.001:  # a pause beyond this slot
+                continue
+            self._sleep_until(deadline)
+            return self._local() - started
+
+    def _sleep_until(self, deadline: float) -> None:
+        remaining = deadline - self._local()
+        if remaining > 0:
+            self._sleep(remaining)
 
     def pause(self, customer: str, seconds: float | None) -> None:
         """Gong answered 429 with ``Retry-After: seconds``: every worker waits that long."""
