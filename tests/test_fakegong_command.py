@@ -125,6 +125,34 @@ def test_auto_approve_approves_as_the_company_the_flow_was_started_for() -> None
             assert client.exchange_code(code, REDIRECT).api_base_url == info["customers"][company]
 
 
+def test_gongs_limits_and_page_size_can_be_switched_on() -> None:
+    protect_third_party_loggers()
+    with fakegong(
+        "--port",
+        str(free_port()),
+        "--redirect-uri",
+        REDIRECT,
+        "--auto-approve",
+        "--rate-limit",
+        "2",
+        "--page-size",
+        "1",
+    ) as info:
+        client = client_for(info)
+        url, _ = client.authorization_url(["api:users:read"], REDIRECT)
+        callback = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        _, code = client.parse_callback(callback, redirect_uri=REDIRECT)
+        token = client.exchange_code(code, REDIRECT)
+        headers = {"Authorization": f"Bearer {token.access_token}"}
+        answers = [
+            requests.get(f"{token.api_base_url}/v2/users", headers=headers, timeout=10)
+            for _ in range(3)
+        ]
+        assert answers[0].json()["records"]["currentPageSize"] == 1
+        assert "cursor" in answers[0].json()["records"]
+        assert 429 in [answer.status_code for answer in answers]
+
+
 def test_a_taken_port_is_a_clear_error() -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

@@ -28,6 +28,10 @@ class Settings:
     customers: dict[str, int] = field(default_factory=dict)
     auto_approve: bool = False
     default_validity: int | None = None
+    # Gong's per-company limits (3 a second, 10,000 a day), off unless given; list page size.
+    rate_limit: int | None = None
+    daily_limit: int | None = None
+    page_size: int | None = None
 
 
 def _fail(where: str, message: str) -> CommandError:
@@ -72,6 +76,12 @@ def _validity(value: Any, where: str) -> int:
     return value
 
 
+def _positive(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail(where, f"expected a whole number, at least 1, not {value!r}")
+    return value
+
+
 # setting -> how its value is checked and converted
 _CONVERTERS: dict[str, Any] = {
     "port": _port,
@@ -82,6 +92,9 @@ _CONVERTERS: dict[str, Any] = {
     "customers": _customers,
     "auto_approve": _flag,
     "default_validity": _validity,
+    "rate_limit": _positive,
+    "daily_limit": _positive,
+    "page_size": _positive,
 }
 
 
@@ -132,9 +145,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
             settings.customers[name] = _port(int(port) if port else 0, f"--customer {name}")
     if args.auto_approve:
         settings.auto_approve = True
+    _limits_from(args, settings)
     if not settings.customers:
         settings.customers = {"acme": 0}
     return settings
+
+
+def _limits_from(args: argparse.Namespace, settings: Settings) -> None:
+    for name in ("rate_limit", "daily_limit", "page_size"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, _positive(value, "--" + name.replace("_", "-")))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
         options["scopes"] = settings.scopes
     if settings.default_validity is not None:
         options["default_validity"] = settings.default_validity
+    for name in ("rate_limit", "daily_limit", "page_size"):
+        if getattr(settings, name) is not None:
+            options[name] = getattr(settings, name)
     gong = FakeGong(
         client_id=settings.client_id or DEFAULT_CLIENT_ID,
         client_secret=settings.client_secret,

@@ -257,7 +257,8 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         "with many processes, other languages and browser tests. Its consent page lets the "
         "tester pick the company. Settings come from flags and/or a small JSON or YAML file "
         "(keys: port, client_id, client_secret, redirect_uris, scopes, customers (a list of "
-        "names or a mapping name: port), auto_approve, default_validity); flags win. The "
+        "names or a mapping name: port), auto_approve, default_validity, rate_limit, "
+        "daily_limit, page_size); flags win. The "
         "first line printed (with --format json: one JSON object) says where everything is.",
         epilog=_examples(
             "gong-authlib fakegong --port 9100 --customer acme=9101 --customer globex=9102 \\",
@@ -294,6 +295,21 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         default=None,
         help="approve without a consent page, as the company in login_hint (else the first)",
+    )
+    fakegong.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="N",
+        help="answer 429 beyond N calls in any second per company, as Gong does (Gong: 3)",
+    )
+    fakegong.add_argument(
+        "--daily-limit",
+        type=int,
+        metavar="N",
+        help="answer 429 beyond N calls a UTC day per company (Gong: 10000)",
+    )
+    fakegong.add_argument(
+        "--page-size", type=int, metavar="N", help="records per page of list endpoints (100)"
     )
     fakegong.add_argument(
         "--format", choices=("text", "json"), default="text", help="how to print the addresses"
