@@ -215,3 +215,18 @@ def test_retry_policy_keeps_its_settings_across_attempts() -> None:
     again = policy.new(total=2).new(total=1)
     assert again.max_retry_after == 5.0
     assert again.on_429 is policy.on_429
+
+
+def test_a_spent_day_fails_fast_in_the_session_without_sending() -> None:
+    clock = FakeClock(START)
+    store = MemoryTokenStore()
+    with FakeGong() as gong:
+        gong.add_customer("acme")
+        authorize_into(gong, store)
+        limiter = RateLimiter(store, RateLimit(per_day=2), clock=clock, sleep=clock.advance)
+        session = gong_session(gong.oauth_client(), store, "acme", rate_limiter=limiter)
+        assert [session.get("/v2/users").status_code for _ in range(2)] == [200, 200]
+        with pytest.raises(DailyQuotaExhausted, match="acme") as caught:
+            session.get("/v2/users")
+        assert gong.stats.api_calls["acme"] == 2  # the third call never left
+        assert caught.value.retry_at == pytest.approx((START // 86_400 + 1) * 86_400)
