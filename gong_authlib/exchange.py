@@ -4,6 +4,10 @@ Gong's authorization codes are single-use: once exchanged, the token Gong return
 copy of the customer's authorization. So a store write that fails is retried with backoff, and
 if every try fails the caller is told plainly that nothing was stored and the customer must
 connect again (:class:`~gong_authlib.AuthorizationNotSaved`), never left guessing.
+
+The write happens under the customer's refresh lock: a worker refreshing the customer's old
+token at that moment would otherwise store its refresh *after* the new authorization and
+silently replace it (new scopes lost).
 """
 
 from __future__ import annotations
@@ -55,7 +59,10 @@ def store_new_token(
     wait = WRITE_FIRST_WAIT
     for attempt in range(1, attempts + 1):
         try:
-            store.put(customer, token)
+            # The store's lease only, not the in-process thread lock: the lease alone orders
+            # this write after a refresh in flight, in this process or any other.
+            with store.lock(customer):
+                store.put(customer, token)
             return
         except TokenStoreError as exc:
             log.warning(
