@@ -181,15 +181,7 @@ class GongOAuthClient:
         """
         params = callback_params(callback)
         pending = self.states.consume(params.get("state", ""), redirect_uri=redirect_uri)
-        if "error" in params:
-            error = params["error"]
-            description = params.get("error_description")
-            text = "the Gong admin denied access" if error == "access_denied" else error
-            raise OAuthError(f"authorization failed: {text}", error=error, description=description)
-        code = params.get("code")
-        if not code:
-            raise OAuthError("the callback carries neither a code nor an error")
-        return pending, code
+        return pending, callback_code(params)
 
     # -- token endpoint ------------------------------------------------------------------
 
@@ -287,6 +279,23 @@ def callback_params(callback: str | Mapping[str, Any]) -> dict[str, str]:
         if values:
             params[key] = str(values[0])
     return params
+
+
+def callback_code(params: Mapping[str, str]) -> str:
+    """The code of a callback whose state was accepted; OAuthError for Gong's error answer.
+
+    Read only once the state (and, for web flows, the browser) is known to be this flow's:
+    before that, ``error`` is text anyone could have written into a link.
+    """
+    if "error" in params:
+        error = params["error"]
+        description = params.get("error_description")
+        text = "the Gong admin denied access" if error == "access_denied" else error
+        raise OAuthError(f"authorization failed: {text}", error=error, description=description)
+    code = params.get("code")
+    if not code:
+        raise OAuthError("the callback carries neither a code nor an error")
+    return code
 
 
 def _failure_kind(exc: requests.RequestException) -> str:

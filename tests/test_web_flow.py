@@ -244,3 +244,29 @@ def test_extra_authorize_params_add_but_never_replace(gong: FakeGong) -> None:
         client.authorization_url(
             SCOPES, gong.redirect_uri, extra_params={"redirect_uri": "https://evil.example/cb"}
         )
+
+
+def test_another_browser_is_refused_before_the_callbacks_error_text_is_read(
+    gong: FakeGong,
+) -> None:
+    # The attacker's own state, with words of their choosing as the "error": the victim's
+    # browser (which holds a cookie of its own) must see "another browser", never those words.
+    store = MemoryTokenStore()
+    flow = flow_for(gong, store)
+    attacker = flow.start("acme")
+    victim = flow.start("globex")
+    state = parse_qs(urlsplit(attacker.redirect_url).query)["state"][0]
+    lure = {"state": state, "error": "your account is locked: call +1 555 0100"}
+    with pytest.raises(StateError, match="started in another browser") as caught:
+        flow.finish(lure, victim.cookie.value)
+    assert "555" not in str(caught.value)
+
+
+def test_a_cookie_with_a_trailing_newline_is_not_a_nonce(gong: FakeGong) -> None:
+    flow = flow_for(gong, MemoryTokenStore())
+    odd = "A" * 43 + "\n"
+    cookie = flow.start("acme", cookie=odd).cookie
+    assert cookie.value != odd
+    assert "\n" not in cookie.header()
+    with pytest.raises(StateError, match="did not start this authorization"):
+        flow.finish({"state": "x", "code": "y"}, odd)

@@ -29,6 +29,7 @@ from gong_authlib.callback import is_loopback_redirect
 from gong_authlib.errors import StateError
 from gong_authlib.exchange import WRITE_ATTEMPTS, exchange_and_store
 from gong_authlib.logs import get_logger
+from gong_authlib.oauth import callback_code, callback_params
 from gong_authlib.state import CODE_LIFETIME_SECONDS, MemoryStateStore
 from gong_authlib.stores.base import TokenStore, check_customer
 from gong_authlib.token import Token
@@ -41,7 +42,7 @@ log = get_logger("web")
 
 COOKIE_NAME = "gong_authlib_connect"
 _NONCE_BYTES = 32
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")  # fullmatch: "$" would let a trailing newline in
 
 
 def browser_binding(nonce: str) -> str:
@@ -160,7 +161,9 @@ class ConnectFlow:
         user may connect ``customer``; the flow trusts the caller on that.
         """
         check_customer(customer)
-        nonce = cookie if cookie and _NONCE.match(cookie) else secrets.token_urlsafe(_NONCE_BYTES)
+        nonce = (
+            cookie if cookie and _NONCE.fullmatch(cookie) else secrets.token_urlsafe(_NONCE_BYTES)
+        )
         extra = dict(self._authorize_params(customer)) if self._authorize_params else None
         url, _ = self.client.authorization_url(
             self.scopes,
@@ -184,14 +187,19 @@ class ConnectFlow:
         (consent denied, Gong refused the code), TokenEndpointError, and
         AuthorizationNotSaved when the token could not be stored after every retry.
         """
-        if not cookie or not _NONCE.match(cookie):
+        if not cookie or not _NONCE.fullmatch(cookie):
             # Checked before the state is consumed: the browser that did start the flow can
             # still finish it.
             raise StateError(
                 "this browser did not start this authorization (its connect cookie is missing): "
                 "start connecting again from the same browser"
             )
-        pending, code = self.client.parse_callback(callback, redirect_uri=self.redirect_uri)
+        # parse_callback's steps, with the browser checked before the callback's error or
+        # code is read: an attacker's own state may come with an "error" of their wording.
+        params = callback_params(callback)
+        pending = self.client.states.consume(
+            params.get("state", ""), redirect_uri=self.redirect_uri
+        )
         if not pending.binding or not hmac.compare_digest(
             pending.binding.encode(), browser_binding(cookie).encode()
         ):
@@ -201,6 +209,7 @@ class ConnectFlow:
             )
         if pending.customer is None:
             raise StateError("the callback's state names no customer")
+        code = callback_code(params)
         token = exchange_and_store(
             self.client,
             self.store,
