@@ -155,3 +155,16 @@ def test_a_store_down_at_connect_is_a_clear_page(gong: FakeGong, framework: str)
     assert page.status_code == 503
     assert "Token store unavailable" in page.text
     assert "state write failed" in page.text
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+@pytest.mark.parametrize("customer", ["line%0Abreak", "x" * 201], ids=["control", "long"])
+def test_a_customer_name_that_cannot_be_one_is_a_400_page(
+    gong: FakeGong, framework: str, customer: str
+) -> None:
+    store = MemoryTokenStore()
+    browser, _ = FRAMEWORKS[framework](make_flow(gong, store))
+    page = browser.get(f"/connect/{customer}")
+    assert page.status_code == 400
+    assert "customer name" in page.text
+    assert "set-cookie" not in page.headers

@@ -20,8 +20,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from gong_authlib.errors import GongAuthError
+from gong_authlib.stores.base import check_customer
 from gong_authlib.web.core import Connected, ConnectFlow
-from gong_authlib.web.pages import connected_page, failure, forbidden
+from gong_authlib.web.pages import bad_customer, connected_page, failure, forbidden
 
 __all__ = ["gong_blueprint"]
 
@@ -47,6 +48,11 @@ def gong_blueprint(
 
     @blueprint.get(connect_path)
     def connect(customer: str) -> Any:
+        try:
+            check_customer(customer)  # a path segment may decode to anything
+        except ValueError as exc:
+            status, body = bad_customer(str(exc))
+            return flask.Response(body, status, content_type="text/html; charset=utf-8")
         if not may_connect(customer):
             status, body = forbidden(customer)
             return flask.Response(body, status, content_type="text/html; charset=utf-8")

@@ -50,3 +50,10 @@ def failure(exc: GongAuthError) -> tuple[int, str]:
 
 def forbidden(customer: str) -> tuple[int, str]:
     return 403, page("Not allowed", f"You may not connect customer {customer} to Gong.", ok=False)
+
+
+def bad_customer(reason: str) -> tuple[int, str]:
+    """A connect link whose customer could never be one (control characters, too long)."""
+    return 400, page(
+        "Not a customer", f"This link names no valid customer name: {reason}.", ok=False
+    )

@@ -24,8 +24,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from gong_authlib.errors import GongAuthError
+from gong_authlib.stores.base import check_customer
 from gong_authlib.web.core import Connected, ConnectFlow
-from gong_authlib.web.pages import connected_page, failure, forbidden
+from gong_authlib.web.pages import bad_customer, connected_page, failure, forbidden
 
 __all__ = ["gong_router", "gong_routes"]
 
@@ -46,6 +47,11 @@ def gong_routes(
 
     async def connect(request: Request) -> Response:
         customer = str(request.path_params["customer"])
+        try:
+            check_customer(customer)  # a path segment may decode to anything
+        except ValueError as exc:
+            status, body = bad_customer(str(exc))
+            return HTMLResponse(body, status)
         if not may_connect(request, customer):
             status, body = forbidden(customer)
             return HTMLResponse(body, status)
