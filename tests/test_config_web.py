@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from gong_authlib import SQLiteTokenStore, load_config, validate_file
+from gong_authlib import ConfigError, SQLiteTokenStore, load_config, validate_file
 from gong_authlib.stores import MemoryTokenStore
 from tests.helpers import GOOD_CONFIG, integration_file
 
@@ -99,3 +99,24 @@ def test_open_store_uses_the_file_store_and_its_keys(tmp_path: Path) -> None:
         (raw,) = db.execute("SELECT data FROM tokens").fetchone()
     assert bytes(raw).startswith(b"gAAAAA")  # encrypted with the file's key
     assert isinstance(config.open_store("memory://"), MemoryTokenStore)
+
+
+@pytest.mark.parametrize(
+    ("origin", "code"),
+    [
+        ("http://fakegong.internal:9101", "insecure-url"),
+        ("https://127.0.0.1:9101/v2", "origin-not-bare"),
+        ("not a url", "invalid-url"),
+    ],
+)
+def test_a_trusted_origin_from_the_environment_is_checked_when_loaded(
+    tmp_path: Path, origin: str, code: str
+) -> None:
+    # validate cannot see through ${env:…}; loading must make the same checks on the value,
+    # or a bearer token could be sent in clear to whatever the variable names.
+    path = write(tmp_path, trusted_api_origins=["${env:FAKEGONG_ACME}"])
+    assert [d for d in validate_file(path) if d.is_error] == []
+    with pytest.raises(ConfigError, match=code) as caught:
+        load_config(path, environ={**ENV, "FAKEGONG_ACME": origin})
+    assert "oauth.trusted_api_origins[0]" in str(caught.value.diagnostics[0].path)
+    assert ENV["GONG_CLIENT_SECRET"] not in str(caught.value)

@@ -251,30 +251,35 @@ def check_trusted_api_origins(ctx: RuleContext) -> Iterator[Diagnostic]:
     for a FakeGong on loopback. Anything else sends customers' tokens somewhere Gong is not."""
     for path, url in ctx.strings("oauth", "trusted_api_origins"):
         if has_reference(url):
-            continue  # known only when loaded
-        parts = _split(url)
-        if parts is None:
-            yield ctx.error(
-                "invalid-url", f"{quoted(url)} is not an absolute http(s) origin with a host", path
-            )
-            continue
-        host = (parts.hostname or "").lower()
-        loopback = host in LOOPBACK_HOSTS
-        if parts.scheme == "http" and not loopback:
-            yield ctx.error(
-                "insecure-url",
-                f"trusted API origin {quoted(url)} must use https (http only on loopback, for a "
-                "local FakeGong): bearer tokens would cross the network in clear",
-                path,
-            )
-        elif not loopback and not is_gong_api_url(url):
-            yield ctx.warning(
-                "untrusted-endpoint",
-                f"trusted API origin {quoted(url)} is not a Gong host nor loopback: customers' "
-                "tokens would be sent there",
-                path,
-            )
-        yield from _check_origin(ctx, path, url, parts)
+            continue  # known only when loaded: load_config checks the value
+        yield from trusted_origin_findings(ctx, path, url)
+
+
+def trusted_origin_findings(ctx: RuleContext, path: NodePath, url: str) -> Iterator[Diagnostic]:
+    """The checks on one trusted API origin, a literal or a value read from the environment."""
+    parts = _split(url)
+    if parts is None:
+        yield ctx.error(
+            "invalid-url", f"{quoted(url)} is not an absolute http(s) origin with a host", path
+        )
+        return
+    host = (parts.hostname or "").lower()
+    loopback = host in LOOPBACK_HOSTS
+    if parts.scheme == "http" and not loopback:
+        yield ctx.error(
+            "insecure-url",
+            f"trusted API origin {quoted(url)} must use https (http only on loopback, for a "
+            "local FakeGong): bearer tokens would cross the network in clear",
+            path,
+        )
+    elif not loopback and not is_gong_api_url(url):
+        yield ctx.warning(
+            "untrusted-endpoint",
+            f"trusted API origin {quoted(url)} is not a Gong host nor loopback: customers' "
+            "tokens would be sent there",
+            path,
+        )
+    yield from _check_origin(ctx, path, url, parts)
 
 
 def _oauth_endpoints(ctx: RuleContext) -> Iterator[tuple[NodePath, str, SplitResult]]:
