@@ -200,3 +200,25 @@ def test_live_clock_follows_real_time_and_can_be_moved() -> None:
     assert clock.advance(600) == 1_605.0
     now[0] = 1_006.0
     assert clock() == 1_606.0
+
+
+def test_odd_files_names_and_uris_are_usage_errors_not_internal_ones(tmp_path: Path) -> None:
+    latin1 = tmp_path / "fakegong.yaml"
+    latin1.write_bytes(b"client_id: caf\xe9\n")
+    result = run_cli("fakegong", "--file", str(latin1))
+    assert (result.returncode, "internal error" in result.stderr) == (2, False)
+    assert f"{latin1}: not UTF-8 text" in result.stderr
+    for args, expected in [
+        (("--redirect-uri", "127.0.0.1:8000/callback"), "--redirect-uri: '127.0.0.1:8000/cal"),
+        (("--redirect-uri", ""), "--redirect-uri: '' is not an http(s) URL"),
+        (("--customer", "a\nb=9101"), "--customer: a customer name cannot contain control"),
+    ]:
+        result = run_cli("fakegong", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+    named = tmp_path / "names.yaml"
+    named.write_text('customers: {"a\\nb": 9101}\nredirect_uris: ["ftp://x/cb"]\n')
+    result = run_cli("fakegong", "--file", str(named))
+    assert result.returncode == 2
+    assert "a customer name cannot contain control characters" in result.stderr

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.stores.base import check_customer
 
 DEFAULT_PORT = 9100
 
@@ -52,10 +54,34 @@ def _strings(value: Any, where: str) -> list[str]:
 
 def _customers(value: Any, where: str) -> dict[str, int]:
     if isinstance(value, list):
-        return dict.fromkeys(_strings(value, where), 0)
+        return {_name(name, where): 0 for name in _strings(value, where)}
     if isinstance(value, dict):
-        return {str(name): _port(port, f"{where}.{name}") for name, port in value.items()}
+        return {
+            _name(str(name), where): _port(port, f"{where}.{name}") for name, port in value.items()
+        }
     raise _fail(where, "expected a list of names or a mapping of name: port")
+
+
+def _name(name: str, where: str) -> str:
+    """A company name is a customer name of the app: the store's rules apply."""
+    try:
+        return check_customer(name)
+    except ValueError as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def _redirect_uris(value: Any, where: str) -> list[str]:
+    uris = _strings(value, where)
+    for uri in uris:
+        _redirect_uri(uri, where)
+    return uris
+
+
+def _redirect_uri(uri: str, where: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(where, f"{uri!r} is not an http(s) URL with a host")
+    return uri
 
 
 def _text(value: Any, where: str) -> str:
@@ -87,7 +113,7 @@ _CONVERTERS: dict[str, Any] = {
     "port": _port,
     "client_id": _text,
     "client_secret": _text,
-    "redirect_uris": _strings,
+    "redirect_uris": _redirect_uris,
     "scopes": _strings,
     "customers": _customers,
     "auto_approve": _flag,
@@ -105,6 +131,8 @@ def _from_file(path: str, settings: Settings) -> None:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise _fail(path, f"cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not UTF-8 text (byte {exc.start + 1})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
@@ -135,13 +163,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise _fail("--client-secret-env", f"{args.client_secret_env} is not set")
         settings.client_secret = secret
     if args.redirect_uri:
-        settings.redirect_uris = list(args.redirect_uri)
+        settings.redirect_uris = [_redirect_uri(uri, "--redirect-uri") for uri in args.redirect_uri]
     if args.customer:
         settings.customers = {}
         for item in args.customer:
             name, _, port = item.partition("=")
             if not name or (port and not port.isdigit()):
                 raise _fail("--customer", f"expected NAME or NAME=PORT, not {item!r}")
+            _name(name, "--customer")
             settings.customers[name] = _port(int(port) if port else 0, f"--customer {name}")
     if args.auto_approve:
         settings.auto_approve = True
