@@ -168,3 +168,15 @@ def test_a_customer_name_that_cannot_be_one_is_a_400_page(
     assert page.status_code == 400
     assert "customer name" in page.text
     assert "set-cookie" not in page.headers
+
+
+def test_the_helpers_need_a_may_connect_rule(gong: FakeGong) -> None:
+    # With an allow-all default, anyone reaching /connect/<customer> could connect their own
+    # Gong company as any customer, replacing that customer's stored token.
+    from gong_authlib.web.flask import gong_blueprint
+    from gong_authlib.web.starlette import gong_router, gong_routes
+
+    flow = make_flow(gong, MemoryTokenStore())
+    for build in (gong_blueprint, gong_routes, gong_router):
+        with pytest.raises(TypeError, match="may_connect"):
+            build(flow)  # type: ignore[call-arg]

@@ -31,15 +31,17 @@ def gong_blueprint(
     flow: ConnectFlow,
     *,
     name: str = "gong_authlib",
+    may_connect: Callable[[str], bool],
     connect_path: str = "/connect/<customer>",
-    may_connect: Callable[[str], bool] = lambda customer: True,
     after_connect: Callable[[Connected], Any] | None = None,
 ) -> flask.Blueprint:
     """Routes that connect customers: ``connect_path`` redirects to Gong, the path of
     ``flow.redirect_uri`` receives the callback.
 
     ``may_connect(customer)`` runs inside the request (use ``flask.request``, your login) and
-    decides whether the signed-in user may connect that customer: a 403 page otherwise.
+    decides whether the signed-in user may connect that customer: a 403 page otherwise. It
+    has no default on purpose: allowing everyone would let any visitor connect their own Gong
+    company as any customer, replacing that customer's token.
     ``after_connect(connected)`` returns the response once the token is stored (default: a
     short "connected" page); failures answer a page that says what happened and what to do.
     Register it without a ``url_prefix``: the callback route is the redirect URI's own path.

@@ -4,8 +4,8 @@
 ::
 
     flow = ConnectFlow.from_config(config, store)
-    app = Starlette(routes=gong_routes(flow))            # Starlette
-    app.include_router(APIRouter(routes=gong_routes(flow)))  # FastAPI
+    app = Starlette(routes=gong_routes(flow, may_connect=allowed))            # Starlette
+    app.include_router(APIRouter(routes=gong_routes(flow, may_connect=allowed)))  # FastAPI
 """
 
 from __future__ import annotations
@@ -34,15 +34,16 @@ __all__ = ["gong_router", "gong_routes"]
 def gong_routes(
     flow: ConnectFlow,
     *,
+    may_connect: Callable[[Request, str], bool],
     connect_path: str = "/connect/{customer}",
-    may_connect: Callable[[Request, str], bool] = lambda request, customer: True,
     after_connect: Callable[[Request, Connected], Response] | None = None,
 ) -> list[BaseRoute]:
     """``connect_path`` redirects to Gong; the path of ``flow.redirect_uri`` takes the callback.
 
     ``may_connect(request, customer)`` decides whether the signed-in user may connect that
-    customer (a 403 page otherwise); ``after_connect(request, connected)`` answers once the
-    token is stored (default: a short "connected" page).
+    customer (a 403 page otherwise; there is no allow-all default, or any visitor could
+    connect their own Gong company as any customer); ``after_connect(request, connected)``
+    answers once the token is stored (default: a short "connected" page).
     """
 
     async def connect(request: Request) -> Response:
@@ -97,6 +98,8 @@ def gong_routes(
     ]
 
 
-def gong_router(flow: ConnectFlow, **options: object) -> Router:
+def gong_router(
+    flow: ConnectFlow, *, may_connect: Callable[[Request, str], bool], **options: object
+) -> Router:
     """The same routes as one Starlette :class:`~starlette.routing.Router` (an ASGI app)."""
-    return Router(routes=gong_routes(flow, **options))  # type: ignore[arg-type]
+    return Router(routes=gong_routes(flow, may_connect=may_connect, **options))  # type: ignore[arg-type]
