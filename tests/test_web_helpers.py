@@ -180,3 +180,16 @@ def test_the_helpers_need_a_may_connect_rule(gong: FakeGong) -> None:
     for build in (gong_blueprint, gong_routes, gong_router):
         with pytest.raises(TypeError, match="may_connect"):
             build(flow)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_failed_exchange_page_says_to_start_again(gong: FakeGong, framework: str) -> None:
+    # The state is spent by then: reloading the callback can only say "already used".
+    store = MemoryTokenStore()
+    browser, _ = FRAMEWORKS[framework](make_flow(gong, store))
+    callback = local(gong.approve(browser.get("/connect/acme").headers["location"]))
+    gong.inject("token", "status", status=400, times=1)
+    page = browser.get(callback)
+    assert page.status_code in (400, 502)
+    assert "Nothing was stored: start connecting again" in page.text
+    assert store.customers() == []

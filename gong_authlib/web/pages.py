@@ -17,14 +17,19 @@ from gong_authlib.errors import (
 )
 
 
-def page(title: str, message: str, *, ok: bool) -> str:
+def page(title: str, message: str, *, ok: bool, next_step: str = "") -> str:
     element = "result" if ok else "error"
+    step = f'<p id="next">{html.escape(next_step)}</p>' if next_step else ""
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title></head><body>"
         f'<h1 id="{element}">{html.escape(title)}</h1>'
-        f'<p id="message">{html.escape(message)}</p></body></html>'
+        f'<p id="message">{html.escape(message)}</p>{step}</body></html>'
     )
+
+
+# Once Gong's part failed, the state is spent: reloading the callback can only be refused.
+_START_AGAIN = "Nothing was stored: start connecting again."
 
 
 def connected_page(customer: str) -> str:
@@ -45,7 +50,8 @@ def failure(exc: GongAuthError) -> tuple[int, str]:
         status, title = 400, "Gong refused the connection"
     else:
         status, title = 400, "Connecting Gong failed"
-    return status, page(title, str(exc), ok=False)
+    spent = isinstance(exc, TokenEndpointError | OAuthError)
+    return status, page(title, str(exc), ok=False, next_step=_START_AGAIN if spent else "")
 
 
 def forbidden(customer: str) -> tuple[int, str]:
