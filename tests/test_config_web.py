@@ -120,3 +120,23 @@ def test_a_trusted_origin_from_the_environment_is_checked_when_loaded(
         load_config(path, environ={**ENV, "FAKEGONG_ACME": origin})
     assert "oauth.trusted_api_origins[0]" in str(caught.value.diagnostics[0].path)
     assert ENV["GONG_CLIENT_SECRET"] not in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["authorize_url", "token_url"])
+def test_oauth_endpoints_off_loopback_must_be_https_literal_or_from_the_environment(
+    tmp_path: Path, key: str
+) -> None:
+    # The token URL receives the client secret (HTTP Basic), codes and refresh tokens.
+    clear = "http://gong-proxy.example.com/oauth2/x"
+    path = write(tmp_path, **{key: clear})
+    findings = [(d.code, d.severity, d.path) for d in validate_file(path)]
+    assert ("insecure-url", "error", f"oauth.{key}") in findings
+    path = write(tmp_path, **{key: "https://gong-proxy.example.com/oauth2/x"})
+    findings = [(d.code, d.severity, d.path) for d in validate_file(path)]
+    assert findings == [("untrusted-endpoint", "warning", f"oauth.{key}")]
+    path = write(tmp_path, **{key: "${env:ENDPOINT}"})
+    assert [d for d in validate_file(path) if d.is_error] == []
+    with pytest.raises(ConfigError, match="insecure-url"):
+        load_config(path, environ={**ENV, "ENDPOINT": clear})
+    loaded = load_config(path, environ={**ENV, "ENDPOINT": "http://127.0.0.1:9100/oauth2/x"})
+    assert loaded.oauth is not None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gong_authlib.config.diagnostics import Diagnostic, NodePath, has_errors
 from gong_authlib.config.environments import merged_document, without_environments
 from gong_authlib.config.interpolation import has_reference, referenced_names, resolve
-from gong_authlib.config.rules import RuleContext, trusted_origin_findings
+from gong_authlib.config.rules import RuleContext, endpoint_findings, trusted_origin_findings
 from gong_authlib.config.validate import check_document, read_document
 from gong_authlib.config.yamlsource import YamlDocument
 from gong_authlib.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
@@ -212,22 +212,27 @@ def load_config(
         raise _config_error(file, diagnostics)
     document = merged_document(document, env) if env else without_environments(document)
     resolved, problems = _resolve_all(document, os.environ if environ is None else environ)
-    problems += _resolved_origin_problems(document, base_dir, resolved)
+    problems += _resolved_url_problems(document, base_dir, resolved)
     if has_errors(problems):
         raise _config_error(file, problems)
     return _build(file, base_dir, document.data, resolved)
 
 
-def _resolved_origin_problems(
+def _resolved_url_problems(
     document: YamlDocument, base_dir: Path, resolved: dict[NodePath, str]
 ) -> list[Diagnostic]:
-    """Trusted API origins read from the environment get validate's checks on their value:
-    validate saw only ``${env:…}``, and a wrong value would send bearer tokens anywhere."""
+    """OAuth endpoints and trusted API origins read from the environment get validate's
+    checks on their value: validate saw only ``${env:…}``, and a wrong value would send the
+    client secret or bearer tokens anywhere, in clear."""
     ctx = RuleContext(document, base_dir, ())
     problems: list[Diagnostic] = []
     for path, url in ctx.strings("oauth", "trusted_api_origins"):
         if has_reference(url) and path in resolved:
             problems.extend(trusted_origin_findings(ctx, path, resolved[path]))
+    for key in ("authorize_url", "token_url"):
+        url, path = ctx.get("oauth", key), ("oauth", key)
+        if isinstance(url, str) and has_reference(url) and path in resolved:
+            problems.extend(endpoint_findings(ctx, path, resolved[path]))
     return problems
 
 

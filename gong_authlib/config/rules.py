@@ -294,27 +294,42 @@ def _oauth_endpoints(ctx: RuleContext) -> Iterator[tuple[NodePath, str, SplitRes
 
 def check_oauth_endpoints(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The client secret, codes and refresh tokens travel to these: https, and to Gong."""
+    for path, url, parts in _oauth_endpoints(ctx):
+        yield from endpoint_findings(ctx, path, url, parts)
+
+
+def endpoint_findings(
+    ctx: RuleContext, path: NodePath, url: str, parts: SplitResult | None = None
+) -> Iterator[Diagnostic]:
+    """The checks on one OAuth endpoint: a literal (``parts`` given, its shape being the
+    schema's job) or a value ``load_config`` read from the environment (shape checked here)."""
+    if parts is None:
+        parts = _split(url)
+        if parts is None:
+            yield ctx.error(
+                "invalid-url", f"{quoted(url)} is not an absolute http(s) URL with a host", path
+            )
+            return
     allowed = [
         host.lower().rstrip(".") for _, host in ctx.strings("validation", "allowed_oauth_hosts")
     ]
-    for path, url, parts in _oauth_endpoints(ctx):
-        host = (parts.hostname or "").lower()
-        loopback = host in LOOPBACK_HOSTS
-        if parts.scheme == "http" and not loopback:
-            yield ctx.error(
-                "insecure-url",
-                f"{quoted(url)} must use https: the client secret, codes and refresh tokens "
-                "would travel in clear text (http is allowed only for a loopback FakeGong)",
-                path,
-            )
-        if not loopback and not _in_domains(host, [GONG_DOMAIN, *allowed]):
-            yield ctx.warning(
-                "untrusted-endpoint",
-                f"host {quoted(host)} is not Gong's ({GONG_DOMAIN}): the client secret and "
-                "every customer's codes and refresh tokens would be sent there; if it is "
-                "yours, list it under validation.allowed_oauth_hosts",
-                path,
-            )
+    host = (parts.hostname or "").lower()
+    loopback = host in LOOPBACK_HOSTS
+    if parts.scheme == "http" and not loopback:
+        yield ctx.error(
+            "insecure-url",
+            f"{quoted(url)} must use https: the client secret, codes and refresh tokens "
+            "would travel in clear text (http is allowed only for a loopback FakeGong)",
+            path,
+        )
+    if not loopback and not _in_domains(host, [GONG_DOMAIN, *allowed]):
+        yield ctx.warning(
+            "untrusted-endpoint",
+            f"host {quoted(host)} is not Gong's ({GONG_DOMAIN}): the client secret and "
+            "every customer's codes and refresh tokens would be sent there; if it is "
+            "yours, list it under validation.allowed_oauth_hosts",
+            path,
+        )
 
 
 def _in_domains(host: str, domains: list[str]) -> bool:
@@ -562,6 +577,7 @@ RULES: tuple[Rule, ...] = (
     check_duplicates,
     check_urls,
     check_trusted_api_origins,
+    check_oauth_endpoints,
     check_domains,
     check_iframe,
     check_redirects,
@@ -569,7 +585,6 @@ RULES: tuple[Rule, ...] = (
     check_logos,
     check_interpolation,
     check_literal_secrets,
-    check_oauth_endpoints,
     check_control_characters,
 )
 
