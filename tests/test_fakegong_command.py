@@ -79,8 +79,9 @@ def test_serves_on_the_ports_of_its_file_and_the_tester_picks_the_company(
             "acme": f"http://127.0.0.1:{acme}",
             "globex": f"http://127.0.0.1:{globex}",
         }
-        assert (info["client_id"], info["client_secret"]) == ("my-app", "shh-1")
-        client = client_for(info)
+        assert info["client_id"] == "my-app"
+        assert (info["client_secret_from"], "client_secret" in info) == ("$MY_SECRET", False)
+        client = client_for({**info, "client_secret": "shh-1"})
         url, _ = client.authorization_url(
             ["api:users:read"], REDIRECT, customer="globex", extra_params={"login_hint": "globex"}
         )
@@ -222,3 +223,32 @@ def test_odd_files_names_and_uris_are_usage_errors_not_internal_ones(tmp_path: P
     result = run_cli("fakegong", "--file", str(named))
     assert result.returncode == 2
     assert "a customer name cannot contain control characters" in result.stderr
+
+
+def test_a_client_secret_from_the_environment_is_never_printed() -> None:
+    # Users point --client-secret-env at a variable their app reads too: it may be real.
+    secret = "shh-the-real-one-perhaps"
+    for output in ("text", "json"):
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gong_authlib", "fakegong", "--port", str(free_port())),
+                *("--client-secret-env", "APP_SECRET", "--format", output),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, "APP_SECRET": secret},
+        )
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline()]
+            while output == "text" and "trust the customer origins" not in lines[-1]:
+                lines.append(process.stdout.readline())
+                assert lines[-1], "the announcement ended early"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+        printed = "".join(lines)
+        assert "APP_SECRET" in printed
+        assert secret not in printed + err

@@ -25,6 +25,9 @@ class Settings:
     port: int = DEFAULT_PORT
     client_id: str | None = None
     client_secret: str | None = None
+    # Where the secret came from, when it was not generated: such a secret is never printed
+    # (the variable may be the one the app reads, holding a real Gong secret).
+    client_secret_env: str | None = None
     redirect_uris: list[str] = field(default_factory=list)
     scopes: list[str] | None = None
     customers: dict[str, int] = field(default_factory=dict)
@@ -162,6 +165,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         if not secret:
             raise _fail("--client-secret-env", f"{args.client_secret_env} is not set")
         settings.client_secret = secret
+        settings.client_secret_env = args.client_secret_env
     if args.redirect_uri:
         settings.redirect_uris = [_redirect_uri(uri, "--redirect-uri") for uri in args.redirect_uri]
     if args.customer:
@@ -227,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
             "choose others with --port and --customer NAME=PORT"
         ) from None
     try:
-        _announce(gong, args.format)
+        _announce(gong, args.format, secret_source=_secret_source(settings))
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -237,26 +241,45 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _announce(gong: Any, output: str) -> None:
+def _secret_source(settings: Settings) -> str | None:
+    """How to name a secret the user supplied (never by its value); None for a generated one."""
+    if settings.client_secret_env:
+        return f"${settings.client_secret_env}"
+    if settings.client_secret:
+        return "the settings file"
+    return None
+
+
+def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> None:
     origins = dict(gong.emulator.customer_origins)
+    secret: dict[str, str] = (
+        {"client_secret": gong.client_secret}
+        if secret_source is None
+        else {"client_secret_from": secret_source}
+    )
     if output == "json":
         payload = {
             "url": gong.url,
             "authorize_url": gong.authorize_url,
             "token_url": gong.token_url,
             "client_id": gong.client_id,
-            "client_secret": gong.client_secret,
+            **secret,
             "redirect_uris": list(gong.redirect_uris),
             "customers": origins,
         }
         sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
     else:
+        shown = (
+            f"{gong.client_secret}  (generated: a fake, never a real Gong secret)"
+            if secret_source is None
+            else f"from {secret_source} (not printed)"
+        )
         lines = [
             f"FakeGong is listening on {gong.url} (Ctrl-C stops it)",
             f"  authorize_url:  {gong.authorize_url}",
             f"  token_url:      {gong.token_url}",
             f"  client_id:      {gong.client_id}",
-            f"  client_secret:  {gong.client_secret}  (a fake; never a real Gong secret)",
+            f"  client_secret:  {shown}",
             f"  redirect_uris:  {' '.join(gong.redirect_uris)}",
             *(f"  customer {name}: {origin}" for name, origin in origins.items()),
             "  trust the customer origins: oauth.trusted_api_origins or --trust-origin",
