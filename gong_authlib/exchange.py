@@ -7,13 +7,15 @@ connect again (:class:`~gong_authlib.AuthorizationNotSaved`), never left guessin
 
 The write happens under the customer's refresh lock: a worker refreshing the customer's old
 token at that moment would otherwise store its refresh *after* the new authorization and
-silently replace it (new scopes lost).
+silently replace it (new scopes lost). A refresh takes a second or so; a lock held longer is
+a dead holder's lease, and the token is written without it rather than lost to a timeout.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from gong_authlib.errors import AuthorizationNotSaved, TokenStoreError
@@ -28,6 +30,7 @@ log = get_logger("exchange")
 
 WRITE_ATTEMPTS = 5
 WRITE_FIRST_WAIT = 0.1  # then 0.2, 0.4, 0.8: about 1.5 s in all, inside one web request
+WRITE_LOCK_WAIT = 10.0  # for a refresh in flight to finish; well inside a web request's time
 
 
 def exchange_and_store(
@@ -53,16 +56,14 @@ def store_new_token(
     *,
     attempts: int = WRITE_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
+    lock_wait: float = WRITE_LOCK_WAIT,
 ) -> None:
     """Persist a freshly exchanged token, retrying; AuthorizationNotSaved if it never lands."""
     attempts = max(1, attempts)
     wait = WRITE_FIRST_WAIT
     for attempt in range(1, attempts + 1):
         try:
-            # The store's lease only, not the in-process thread lock: the lease alone orders
-            # this write after a refresh in flight, in this process or any other.
-            with store.lock(customer):
-                store.put(customer, token)
+            _put_after_refreshes(store, customer, token, lock_wait)
             return
         except TokenStoreError as exc:
             log.warning(
@@ -76,3 +77,18 @@ def store_new_token(
                 sleep(wait)
                 wait *= 2
     raise AuthorizationNotSaved(customer, store.location)
+
+
+def _put_after_refreshes(store: TokenStore, customer: str, token: Token, lock_wait: float) -> None:
+    """``put`` under the customer's lease (the store's only, not the in-process thread lock:
+    the lease alone orders this write after a refresh in flight, here or in any process)."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(store.lock(customer, timeout=lock_wait))
+        except TokenStoreError as exc:
+            # A down store fails the put below too, and is retried; a lease held this long
+            # is a dead holder's, and the new authorization matters more than the order.
+            log.warning(
+                "storing the new token of customer %s without the refresh lock: %s", customer, exc
+            )
+        store.put(customer, token)

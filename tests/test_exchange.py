@@ -94,3 +94,12 @@ def test_a_reconnect_during_a_refresh_keeps_the_new_authorization() -> None:
         store.reconnect_tried.set()
         refresher.join(30)
         assert store.get("acme") == new
+
+
+def test_a_lock_held_too_long_does_not_cost_the_new_authorization() -> None:
+    # A holder killed mid-refresh keeps the lease until it runs out (up to two minutes): the
+    # new token is written without the lock after a short wait rather than lost in a timeout.
+    store = MemoryTokenStore()
+    with store.lock("acme"):
+        store_new_token(store, "acme", make_token(), lock_wait=0.05)
+        assert store.get("acme") == make_token()
