@@ -270,3 +270,11 @@ def test_a_cookie_with_a_trailing_newline_is_not_a_nonce(gong: FakeGong) -> None
     assert "\n" not in cookie.header()
     with pytest.raises(StateError, match="did not start this authorization"):
         flow.finish({"state": "x", "code": "y"}, odd)
+
+
+def test_a_cookie_path_the_callback_is_not_under_is_refused_at_once(gong: FakeGong) -> None:
+    # The browser would never send the cookie to the callback: every connect would fail.
+    store = MemoryTokenStore()
+    with pytest.raises(ValueError, match="cookie_path"):
+        flow_for(gong, store, cookie_path="/connect")
+    assert flow_for(gong, store, cookie_path="/oauth").cookie_path == "/oauth"

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 from gong_authlib.callback import is_loopback_redirect
 from gong_authlib.errors import StateError
@@ -43,6 +44,11 @@ log = get_logger("web")
 COOKIE_NAME = "gong_authlib_connect"
 _NONCE_BYTES = 32
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")  # fullmatch: "$" would let a trailing newline in
+
+
+def _under(path: str, prefix: str) -> bool:
+    """Whether a cookie with ``Path=prefix`` is sent to ``path`` (RFC 6265, 5.1.4)."""
+    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
 
 
 def browser_binding(nonce: str) -> str:
@@ -119,6 +125,12 @@ class ConnectFlow:
             log.warning(
                 "the OAuth client keeps its states in this process only: with several "
                 "workers, callbacks reaching another one are refused; pass state_store=store"
+            )
+        callback_path = urlsplit(redirect_uri).path or "/"
+        if not _under(callback_path, cookie_path):
+            raise ValueError(
+                f"cookie_path {cookie_path!r} does not cover the callback path "
+                f"{callback_path!r}: the browser would never send the connect cookie back"
             )
         self.client = client
         self.store = store
