@@ -106,7 +106,7 @@ class LoopbackCallbackServer:
                     self._reply(400, _IGNORED_PAGE)
                     return
                 if not owner._claim():
-                    over = "This authorization has already been handled."
+                    over = "This authorization has already been handled, or it timed out."
                     self._reply(409, _page(False, over, title="Already handled"))
                     return
                 try:
@@ -151,6 +151,9 @@ class LoopbackCallbackServer:
             if not self.done.wait(timeout):
                 with self._claim_lock:
                     handling = self._claimed
+                    # Closed: a callback arriving from now on is told the flow is over,
+                    # rather than exchanged after we have reported that none came.
+                    self._claimed = True
                 if handling:
                     self.done.wait()
         finally:

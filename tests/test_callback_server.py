@@ -46,3 +46,28 @@ def test_only_the_flows_state_is_handled_and_only_once() -> None:
     assert outcome == (True, "connected")
     assert [p["code"] for p in handled] == [["c1"]]
     assert server.ignored == 4
+
+
+def test_a_callback_arriving_as_the_wait_times_out_is_turned_away_not_half_handled() -> None:
+    # Once wait() has decided "no callback", the flow is over: a callback slipping in before
+    # the server stops must not start an exchange the command line will not report.
+    protect_third_party_loggers()
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    handled: list[dict[str, list[str]]] = []
+
+    def handle(params: dict[str, list[str]]) -> tuple[bool, str]:
+        handled.append(params)
+        return True, "connected"
+
+    server = LoopbackCallbackServer(redirect, handle, state=STATE)
+    late: list[int] = []
+    stop = server._server.shutdown
+
+    def shutdown_after_a_late_callback() -> None:
+        late.append(requests.get(f"{redirect}?state={STATE}&code=c1", timeout=10).status_code)
+        stop()
+
+    server._server.shutdown = shutdown_after_a_late_callback  # type: ignore[method-assign]
+    server.start()
+    assert server.wait(0) is None
+    assert (late, handled) == ([409], [])
