@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "CustomerToken": "gong_authlib.core",
+    "CustomerStatus": "gong_authlib.stores",
     "Diagnostic": "gong_authlib.config.diagnostics",
     "GongAuth": "gong_authlib.auth",
     "GongHttpxAuth": "gong_authlib.httpx_auth",
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from gong_authlib.session import GongSession, gong_session
     from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
     from gong_authlib.stores import (
+        CustomerStatus,
         MemoryTokenStore,
         PostgresTokenStore,
         RedisTokenStore,
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthorizationNotSaved",
     "ConfigError",
+    "CustomerStatus",
     "CustomerToken",
     "DailyQuotaExhausted",
     "Diagnostic",

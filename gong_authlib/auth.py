@@ -6,7 +6,11 @@ the 401.
 
 A 401 from the customer's API is handled like requests' ``HTTPDigestAuth`` handles its
 challenge: if the token that failed is still current, refresh once, resend once, and keep the
-first response in ``history``.
+first response in ``history``. Not every 401 is a dead token: a missing scope (Gong's "You
+don't have permission to use '<scope>' in your app.") and a token issued less than a minute
+ago are handed back as they are. A resend never goes to an origin the fresh token does not
+belong to: if the refresh moved the customer, OriginMismatch (with ``moved_to``) is raised
+instead, and ``gong_session`` sends relative paths again to the new origin.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from requests.utils import rewind_body
 
 from gong_authlib.clock import Clock
 from gong_authlib.core import DEFAULT_LEEWAY, CustomerToken
-from gong_authlib.errors import RequestNotReplayable
+from gong_authlib.errors import OriginMismatch, RequestNotReplayable
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.origins import origin_of
@@ -131,7 +135,16 @@ class GongAuth(AuthBase):
         if current is None or origin_of(response.url) != current.origin:
             return response  # a redirect led elsewhere: never send the token there
         failed_header = str(request.headers.get("Authorization", ""))
-        fresh = self.core.after_401(failed_header)
+        fresh = self.core.after_401(failed_header, response.content)
+        if fresh.header == failed_header:
+            return response  # a missing scope, or a token too young to be dead: the 401 stands
+        if fresh.refusal is not None or fresh.origin != current.origin:
+            response.close()
+            raise OriginMismatch(
+                f"Gong answered 401 for customer {self.customer!r} and the refresh moved it to "
+                f"{fresh.origin}; the request, addressed to {current.origin}, was not resent",
+                moved_to=None if fresh.refusal is not None else fresh.token.api_base_url,
+            )
         log.info("customer %s: 401 from Gong; resending once with a fresh token", self.customer)
         if not _rewind(request):
             raise RequestNotReplayable(

@@ -16,27 +16,80 @@ order, as the reliability rules ask:
 6. on ``invalid_grant``, re-read the store once more, then raise ReauthorizationRequired.
 
 Every trigger (expiry, a 401, a manual refresh) is the same double-checked routine with a
-different predicate.
+different predicate. What keeps a refresh token from ever being lost on the way:
+
+* Gong's answer is persisted before it is judged (:class:`~gong_authlib.oauth.TokenAnswer`):
+  an untrusted base URL is kept and refused at send time, an unusable access token is kept
+  expired and reported after the write;
+* a store write that fails after Gong answered is retried with backoff while the lease lasts;
+  if it still fails, the token stays in memory, in use, and the next call retries the write
+  first;
+* the lease is renewed while the token call runs (a slow answer or a ``Retry-After`` cannot
+  let a second process in to spend the same refresh token), every wait, in-process too, is
+  bounded by ``lock_timeout``, and a forked child gets fresh in-process locks;
+* the customer's status lives in the store and is read on the stale path only: after one
+  ``invalid_grant`` no process asks Gong again until a new token is ``put``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import re
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gong_authlib.clock import Clock
-from gong_authlib.errors import OriginMismatch, ReauthorizationRequired, TokenNotFound
+from gong_authlib.errors import (
+    OriginMismatch,
+    ReauthorizationRequired,
+    TokenNotFound,
+    TokenStoreError,
+)
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.origins import origin_of
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
-from gong_authlib.token import Token, fingerprint
+from gong_authlib.origins import origin_of, untrusted_reason
+from gong_authlib.stores.base import (
+    DEFAULT_LEASE,
+    REAUTHORIZATION_REQUIRED,
+    UNTRUSTED_ORIGIN,
+    CustomerStatus,
+    TokenStore,
+)
+from gong_authlib.stores.leases import Lease
+from gong_authlib.stores.writes import put_with_retries
+from gong_authlib.token import Token, fingerprint, unsafe_in_header
 
 log = get_logger("auth")
 
 # Refresh five minutes early: enough for clock skew between us and Gong and for a request
 # in flight to land before the token dies, small beside Gong's default one-day lifetime.
 DEFAULT_LEEWAY = 300.0
+
+# A token Gong issued less than a minute ago is not dead: a 401 for it means something else
+# (a missing scope, the wrong host, Gong's replication lag), and refreshing again would not
+# help; it would only rotate the customer's token on every call.
+MIN_AGE_FOR_401_REFRESH = 60.0
+
+# Gong's answer to a call its app has no scope for: 401, not 403 (recorded real answers).
+_MISSING_SCOPE = re.compile(r"You don't have permission to use '([^'\s]{1,100})' in your app")
+
+_LIVE: weakref.WeakSet[CustomerToken] = weakref.WeakSet()
+
+
+def _fresh_locks_in_child() -> None:
+    """After fork(): the stores have dropped their in-process locks (see stores.base);
+    take the child's new ones. A lock a parent thread held at fork time would never be
+    released in the child (gunicorn, uWSGI and Celery prefork fork with threads running)."""
+    for core in list(_LIVE):
+        core._thread_lock = core.store.thread_lock(core.customer)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_locks_in_child)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +105,8 @@ class Current:
     refresh_at: float
     origin: str
     prefix: str
+    # Why this token may not be sent anywhere (its base URL is not trusted), or None.
+    refusal: str | None = None
 
 
 class CustomerToken:
@@ -83,6 +138,10 @@ class CustomerToken:
         # Read by the transports' hot paths without a lock: it is replaced, never mutated.
         self.current: Current | None = None
         self._thread_lock = store.thread_lock(customer)
+        # A token Gong issued that the store has not taken yet: the next call writes it first.
+        self._unsaved: Token | None = None
+        self._scopes_reported: set[str] = set()
+        _LIVE.add(self)
 
     def __repr__(self) -> str:
         return f"CustomerToken(customer={self.customer!r}, store={self.store!r})"
@@ -109,29 +168,81 @@ class CustomerToken:
         seen = if_current.access_token
         return self._refresh_under_lock(lambda stored: stored.access_token == seen).token
 
-    def after_401(self, failed_header: str) -> Current:
+    def after_401(self, failed_header: str, body: bytes | str | None = None) -> Current:
         """The token to resend with after Gong answered 401 to ``failed_header``.
 
-        Refreshes only if the token that failed is still the stored one; otherwise adopts
-        what another caller stored meanwhile.
+        Refreshes only if the token that failed is still the stored one, and is older than
+        :data:`MIN_AGE_FOR_401_REFRESH`; otherwise adopts what another caller stored
+        meanwhile. With the 401's ``body``, a missing-scope answer never refreshes (see
+        :meth:`missing_scope`). When the returned header equals ``failed_header``, nothing
+        changed: the transport must hand the 401 back instead of resending.
         """
+        if body is not None and self.missing_scope(body) is not None:
+            return self.current or self.fresh()
+        now = self.clock()
 
         def still_the_failed_one(stored: Token) -> bool:
-            return f"Bearer {stored.access_token}" == failed_header
+            if f"Bearer {stored.access_token}" != failed_header:
+                return False
+            if now - stored.issued_at < MIN_AGE_FOR_401_REFRESH:
+                log.info(
+                    "customer %s: 401 for a token issued %.0fs ago; not refreshing it again",
+                    self.customer,
+                    now - stored.issued_at,
+                )
+                return False
+            return True
 
         return self._refresh_under_lock(still_the_failed_one)
+
+    def missing_scope(self, body: bytes | str) -> str | None:
+        """The scope a 401 body says the app lacks, or None for any other 401.
+
+        Logged once per customer and scope at WARNING: the fix is in the integration's
+        scopes (and the customer's authorization), not in a new token.
+        """
+        try:
+            errors = json.loads(body).get("errors")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return None
+        if not isinstance(errors, list):
+            return None
+        for error in errors:
+            found = _MISSING_SCOPE.search(error) if isinstance(error, str) else None
+            if found is not None:
+                scope = found.group(1)
+                if scope not in self._scopes_reported:
+                    self._scopes_reported.add(scope)
+                    log.warning(
+                        "customer %s: Gong refused a call for lack of the scope %s (401): add "
+                        "it to the integration's scopes and have the customer authorize again; "
+                        "not refreshing the token for it",
+                        self.customer,
+                        scope,
+                    )
+                return scope
+        return None
 
     def check_origin(self, url: str, current: Current) -> None:
         """Raise OriginMismatch unless ``url`` is on the customer's API origin.
 
         The slow path of the origin check: transports first test ``current.prefix``; equal
-        origins spelled differently (upper case, an explicit default port) pass here.
+        origins spelled differently (upper case, an explicit default port) pass here. A
+        token whose base URL the client does not trust is refused whatever the URL.
+        ``moved_to`` on the error is the customer's current base URL, for a transport that
+        built the URL from an older one (a refresh moved the customer meanwhile).
         """
-        origin = origin_of(url)
+        if current.refusal is not None:
+            raise OriginMismatch(current.refusal)
+        try:
+            origin = origin_of(url)
+        except ValueError:
+            origin = "an unparsable URL"
         if origin != current.origin:
             raise OriginMismatch(
                 f"refusing to send customer {self.customer!r}'s token to {origin}: "
-                f"its Gong API origin is {current.origin}"
+                f"its Gong API origin is {current.origin}",
+                moved_to=current.token.api_base_url,
             )
 
     def effective_leeway(self, token: Token) -> float:
@@ -144,58 +255,166 @@ class CustomerToken:
 
     # -- the stale path ------------------------------------------------------------------
 
-    def _adopt(self, token: Token) -> Current:
-        origin = origin_of(token.api_base_url)
+    def _adopt(self, token: Token, status: CustomerStatus | None = None) -> Current:
+        """Make ``token`` the one in use, judged against this client's trust."""
+        reason = untrusted_reason(token.api_base_url, self.client.trusted_api_origins)
+        refusal = None
+        if reason is not None:
+            refusal = (
+                f"refusing to send customer {self.customer!r}'s token: its api_base_url "
+                f"{reason}; if Gong really moved the customer there, add that origin to "
+                "trusted_api_origins (the token is kept: no new authorization is needed)"
+            )
+        elif status is not None and status.state == UNTRUSTED_ORIGIN:
+            self._record(None)  # trusted now: the configuration was fixed
+        try:
+            origin = origin_of(token.api_base_url)
+        except ValueError:
+            origin = "invalid"
+        refresh_at = token.expires_at - self.effective_leeway(token)
+        if token is self._unsaved or unsafe_in_header(token.access_token):
+            refresh_at = -math.inf  # every call takes the stale path (to retry the write)
         current = Current(
             token=token,
             header=f"Bearer {token.access_token}",
-            refresh_at=token.expires_at - self.effective_leeway(token),
+            refresh_at=refresh_at,
             origin=origin,
-            prefix=origin + "/",
+            # A refused token matches no URL, so the hot path falls through to check_origin.
+            prefix=origin + "/" if refusal is None else "\x00",
+            refusal=refusal,
         )
         self.current = current
         return current
 
-    def _read(self) -> Token:
-        token = self.store.get(self.customer)
+    def _read(self) -> tuple[Token, CustomerStatus]:
+        token, status = self.store.get_with_status(self.customer)
         if token is None:
             raise TokenNotFound(self.customer)
-        return token
+        return token, status
 
     def _is_stale(self, token: Token) -> bool:
         return self.clock() >= token.expires_at - self.effective_leeway(token)
 
-    def _refresh_under_lock(self, needs_refresh: Callable[[Token], bool]) -> Current:
-        """Refresh if ``needs_refresh(stored)`` still holds under both locks; else adopt."""
-        with self._thread_lock:
-            stored = self._read()
-            if not needs_refresh(stored):
-                return self._adopt(stored)
-            with self.store.lock(self.customer, lease=self.lock_lease, timeout=self.lock_timeout):
-                stored = self._read()
-                if not needs_refresh(stored):
-                    return self._adopt(stored)
-                return self._adopt(self._refresh(stored))
+    def _stop_if_revoked(self, status: CustomerStatus) -> None:
+        """After Gong's invalid_grant, nobody asks Gong again until a new token is put."""
+        if status.state == REAUTHORIZATION_REQUIRED:
+            raise ReauthorizationRequired(self.customer, status.reason)
 
-    def _refresh(self, stored: Token) -> Token:
+    def _record(self, state: str | None, reason: str | None = None) -> None:
+        try:
+            if state is None:
+                self.store.set_status(self.customer, "active")
+            else:
+                self.store.set_status(self.customer, state, reason=reason)
+        except TokenStoreError as error:
+            log.warning("customer %s: could not record its status: %s", self.customer, error)
+
+    def _wait_bound(self) -> float:
+        return self.lock_lease if self.lock_timeout is None else self.lock_timeout
+
+    def _refresh_under_lock(self, needs_refresh: Callable[[Token], bool]) -> Current:
+        """Refresh if ``needs_refresh(stored)`` still holds under both locks; else adopt.
+
+        ``lock_timeout`` bounds the whole wait: for this process's lock, then the store's.
+        """
+        bound = self._wait_bound()
+        started = time.monotonic()
+        if not self._thread_lock.acquire(timeout=bound):
+            raise TokenStoreError(
+                f"could not get the refresh lock of customer {self.customer!r} in {bound:g}s "
+                "(in this process); another thread holds it"
+            )
+        try:
+            if self._unsaved is not None:
+                kept = self._write_unsaved(bound - (time.monotonic() - started))
+                if kept is not None:
+                    return kept
+            stored, status = self._read()
+            if not needs_refresh(stored):
+                return self._adopt(stored, status)
+            self._stop_if_revoked(status)
+            left = max(0.0, bound - (time.monotonic() - started))
+            with self.store.lock(self.customer, lease=self.lock_lease, timeout=left) as lease:
+                stored, status = self._read()
+                if not needs_refresh(stored):
+                    return self._adopt(stored, status)
+                self._stop_if_revoked(status)
+                return self._adopt(self._refresh(stored, lease))
+        finally:
+            self._thread_lock.release()
+
+    def _write_unsaved(self, wait: float) -> Current | None:
+        """Write the token a failed store write left in memory; while the store still fails,
+        keep using it (None once written: the caller reads the store as usual)."""
+        token = self._unsaved
+        assert token is not None
+        try:
+            with self.store.lock(
+                self.customer, lease=self.lock_lease, timeout=max(0.0, wait)
+            ) as lease:
+                put_with_retries(self.store, self.customer, token, deadline=self._write_time(lease))
+        except TokenStoreError as error:
+            if self._is_stale(token):
+                raise
+            log.warning(
+                "customer %s: the new token is still not stored (%s); using it from memory",
+                self.customer,
+                error,
+            )
+            return self._adopt(token)
+        log.info("customer %s: the token kept in memory is stored now", self.customer)
+        self._unsaved = None
+        return None
+
+    @staticmethod
+    def _write_time(lease: Lease) -> float:
+        """How long a write may be retried: until shortly before the lease ends."""
+        margin = min(2.0, lease.duration / 4)
+        return max(0.0, lease.remaining() - margin)
+
+    def _refresh(self, stored: Token, lease: Lease) -> Token:
         log.info(
             "refreshing customer %s (access sha256:%s, expires %s)",
             self.customer,
             stored.access_fingerprint,
             stored.expires.isoformat(),
         )
+        with lease.renewed():
+            try:
+                answer = self.client.refresh_answer(stored, customer=self.customer)
+            except ReauthorizationRequired as rejected:
+                again, _ = self._read()
+                if again != stored:  # any change: someone refreshed (or re-authorized)
+                    log.info("customer %s was refreshed elsewhere meanwhile", self.customer)
+                    return again
+                log.warning(
+                    "customer %s must authorize the app again: Gong rejected refresh token "
+                    "sha256:%s",
+                    self.customer,
+                    fingerprint(stored.refresh_token),
+                )
+                self._record(REAUTHORIZATION_REQUIRED, rejected.description or "invalid_grant")
+                raise
+        self._persist(answer.token, lease)  # persisted before anything judges or uses it
+        if answer.untrusted_origin:
+            self._record(UNTRUSTED_ORIGIN, str(answer.problem))
+        elif answer.problem is not None:
+            raise answer.problem
+        return answer.token
+
+    def _persist(self, token: Token, lease: Lease) -> None:
         try:
-            fresh = self.client.refresh(stored, customer=self.customer)
-        except ReauthorizationRequired:
-            again = self._read()
-            if again.access_token != stored.access_token:
-                log.info("customer %s was refreshed elsewhere meanwhile", self.customer)
-                return again
-            log.warning(
-                "customer %s must authorize the app again: Gong rejected refresh token sha256:%s",
+            lease.renew()  # a fresh lease for the write's retries, if the store can give one
+        except TokenStoreError as error:
+            log.warning("customer %s: could not renew the lease: %s", self.customer, error)
+        try:
+            put_with_retries(self.store, self.customer, token, deadline=self._write_time(lease))
+        except TokenStoreError:
+            self._unsaved = token
+            self._adopt(token)
+            log.error(
+                "customer %s: Gong issued a new token and the store did not take it; it is "
+                "kept in this process and written on the next call",
                 self.customer,
-                fingerprint(stored.refresh_token),
             )
             raise
-        self.store.put(self.customer, fresh)  # persisted before anything uses it
-        return fresh

@@ -117,7 +117,16 @@ class StateError(OAuthError):
 
 
 class OriginMismatch(GongAuthError):
-    """A request for one customer was addressed to an origin other than its API base URL."""
+    """A request for one customer was addressed to an origin other than its API base URL,
+    or the customer's base URL is not trusted by the client's ``trusted_api_origins``.
+
+    ``moved_to`` is set when a refresh moved the customer to a new origin after the request
+    was addressed: its relative path can be sent again there (``gong_session`` does).
+    """
+
+    def __init__(self, message: str, *, moved_to: str | None = None) -> None:
+        super().__init__(message)
+        self.moved_to = moved_to
 
 
 class RequestNotReplayable(GongAuthError):

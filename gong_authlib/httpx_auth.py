@@ -71,6 +71,8 @@ def _async_lock(core: CustomerToken) -> anyio.Lock:
 def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
     """``current`` with its origin as httpx gives a URL's parts: host bytes, port (None when
     the scheme's default), scheme."""
+    if current.refusal is not None:
+        return current, b"", None, ""  # matches no URL: the core's check refuses the token
     parts = urlsplit(current.origin)
     host = (parts.hostname or "").encode("ascii", "replace")  # non-ASCII: the slow path
     return current, host, parts.port, parts.scheme
@@ -151,7 +153,7 @@ class GongHttpxAuth(httpx.Auth):
         if response.status_code != 401 or not self._ours(response, current):
             return
         response.read()  # the body says why (a missing scope is a 401 too); frees the connection
-        fresh = core.after_401(current.header)
+        fresh = core.after_401(current.header, response.content)
         if fresh.header == current.header:
             return  # the core kept the token (the 401 is not its fault): the 401 stands
         self._prepare_resend(request, fresh)
@@ -168,7 +170,7 @@ class GongHttpxAuth(httpx.Auth):
         if response.status_code != 401 or not self._ours(response, current):
             return
         await response.aread()
-        fresh = await self.after_401_async(current.header)
+        fresh = await self.after_401_async(current.header, response.content)
         if fresh.header == current.header:
             return
         self._prepare_resend(request, fresh)
@@ -212,10 +214,10 @@ class GongHttpxAuth(httpx.Auth):
                 return current
             return await anyio.to_thread.run_sync(core.fresh)
 
-    async def after_401_async(self, failed_header: str) -> Current:
+    async def after_401_async(self, failed_header: str, body: bytes | None = None) -> Current:
         """:meth:`CustomerToken.after_401` for async code, off the loop like the stale path."""
         async with self._locked():
-            return await anyio.to_thread.run_sync(self.core.after_401, failed_header)
+            return await anyio.to_thread.run_sync(self.core.after_401, failed_header, body)
 
     def _locked(self) -> anyio.Lock | _BoundedWait:
         lock = _async_lock(self.core)

@@ -26,16 +26,28 @@ from authlib.oauth2.auth import encode_client_secret_basic
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
 
+from gong_authlib.answers import TokenAnswer, parse_token_answer, parse_token_response
 from gong_authlib.clock import Clock, system_clock
-from gong_authlib.endpoints import GONG_API_DOMAIN, GONG_AUTHORIZE_URL, GONG_TOKEN_URL
-from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
+from gong_authlib.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
+from gong_authlib.errors import OAuthError, TokenEndpointError
 from gong_authlib.logs import get_logger
-from gong_authlib.origins import is_gong_api_url, origin_of
+from gong_authlib.origins import is_gong_api_url, normalize_origins, origin_of, untrusted_reason
 from gong_authlib.redaction import protect_third_party_loggers
+from gong_authlib.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
 from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.token import Token
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "GongOAuthClient",
+    "TokenAnswer",
+    "default_token_session",
+    "is_gong_api_url",
+    "origin_of",
+    "parse_token_answer",
+    "parse_token_response",
+]
 
 # What Gong's authorize URL carries; extra parameters may add to them, never replace them.
 _AUTHORIZE_PARAMS = frozenset({"client_id", "response_type", "scope", "redirect_uri", "state"})
@@ -63,7 +75,7 @@ def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> r
     Reads that time out are not retried: the refresh may have happened at Gong, and a second
     try with the same single-use refresh token would burn it (``invalid_grant``).
     """
-    retry = Retry(
+    retry = GongRetry(
         total=retries,
         connect=retries,
         read=False,
@@ -74,6 +86,7 @@ def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> r
         backoff_factor=backoff_factor,
         respect_retry_after_header=True,
         raise_on_status=False,
+        max_retry_after=TOKEN_MAX_RETRY_AFTER,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
@@ -109,7 +122,7 @@ class GongOAuthClient:
         self.token_url = token_url
         self.timeout = timeout
         self.validity_duration = validity_duration
-        self.trusted_api_origins = frozenset(origin_of(o) for o in trusted_api_origins)
+        self.trusted_api_origins = normalize_origins(trusted_api_origins)
         self.clock = clock
         self.states: StateStore = state_store or MemoryStateStore(clock=clock)
         self.session = session or default_token_session(
@@ -202,7 +215,7 @@ class GongOAuthClient:
             redirect_uri=redirect_uri,
             validity_duration=validity_duration or self.validity_duration,
         )
-        token = self._token_request(params, previous=None, customer=customer)
+        token = self._token_request(params, previous=None, customer=customer).usable()
         log.info(
             "authorized customer %s: access sha256:%s, expires %s",
             customer or "(unnamed)",
@@ -217,7 +230,22 @@ class GongOAuthClient:
         """Trade ``token``'s refresh token for a new Token.
 
         Gong's refresh tokens are single-use: persist the result before using it. Raises
-        :class:`~gong_authlib.ReauthorizationRequired` on ``invalid_grant``.
+        :class:`~gong_authlib.ReauthorizationRequired` on ``invalid_grant``, and
+        :class:`~gong_authlib.TokenEndpointError` for an answer it cannot use, even one that
+        rotated the pair: callers that must keep such a pair use :meth:`refresh_answer`.
+        """
+        return self.refresh_answer(
+            token, validity_duration=validity_duration, customer=customer
+        ).usable()
+
+    def refresh_answer(
+        self, token: Token, *, validity_duration: int | None = None, customer: str | None = None
+    ) -> TokenAnswer:
+        """Refresh, and return Gong's answer split into what to keep and what is wrong.
+
+        Raises what means nothing was granted (``invalid_grant``, 5xx, timeouts, garbage).
+        Once Gong granted, the answer's ``token`` holds the new refresh token and must be
+        persisted before ``problem`` (if any) is raised: see :class:`TokenAnswer`.
         """
         params = prepare_token_request(
             "refresh_token",
@@ -225,17 +253,28 @@ class GongOAuthClient:
             refresh_token=token.refresh_token,
             validity_duration=validity_duration or self.validity_duration,
         )
-        fresh = self._token_request(params, previous=token, customer=customer)
+        answer = self._token_request(params, previous=token, customer=customer)
         log.info(
-            "refreshed customer %s: access sha256:%s -> sha256:%s, expires %s",
+            "refreshed customer %s: access sha256:%s -> sha256:%s, expires %s%s",
             customer or "(unnamed)",
             token.access_fingerprint,
-            fresh.access_fingerprint,
-            fresh.expires.isoformat(),
+            answer.token.access_fingerprint,
+            answer.token.expires.isoformat(),
+            " (with a problem)" if answer.problem else "",
         )
-        return fresh
+        return answer
 
-    def _token_request(self, body: str, *, previous: Token | None, customer: str | None) -> Token:
+    def is_trusted(self, url: str) -> bool:
+        """May this client's tokens be sent to ``url``? (``*.gong.io`` or trusted origins)"""
+        return untrusted_reason(url, self.trusted_api_origins) is None
+
+    def untrusted_reason(self, url: str) -> str | None:
+        """Why tokens may not go to ``url`` under this client's trust, or None."""
+        return untrusted_reason(url, self.trusted_api_origins)
+
+    def _token_request(
+        self, body: str, *, previous: Token | None, customer: str | None
+    ) -> TokenAnswer:
         grant = "refresh" if previous else "code exchange"
         try:
             response = self.session.post(
@@ -248,7 +287,7 @@ class GongOAuthClient:
         except requests.RequestException as exc:
             # Never the exception's text: it holds the URL, and the URL holds the secret.
             raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None
-        return parse_token_response(
+        return parse_token_answer(
             response,
             received_at=self.clock(),
             previous=previous,
@@ -304,112 +343,3 @@ def _failure_kind(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
         return "Gong's token endpoint timed out"
     return f"could not reach Gong's token endpoint ({type(exc).__name__})"
-
-
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _short(text: Any, limit: int = 200) -> str | None:
-    if text is None:
-        return None
-    value = str(text)
-    return value if len(value) <= limit else value[:limit] + "…"
-
-
-def parse_token_response(
-    response: requests.Response,
-    *,
-    received_at: float,
-    previous: Token | None,
-    customer: str | None,
-    trusted_origins: frozenset[str] = frozenset(),
-) -> Token:
-    """Turn a token-endpoint answer into a Token or the right error. Never echoes a token."""
-    status = response.status_code
-    body = _json_object(response)
-    request_id = _short(body.get("requestId")) if body else None
-    if status == 429 or status >= 500:
-        raise TokenEndpointError(
-            "Gong's token endpoint failed", status=status, request_id=request_id
-        )
-    if body is None:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        what = "an empty body" if not response.content else f"a body that is not JSON ({kind})"
-        raise TokenEndpointError(
-            f"Gong's token endpoint answered with {what}", status=status, request_id=request_id
-        )
-    if "error" in body:
-        error = _short(body.get("error")) or "error"
-        description = _short(body.get("error_description"))
-        if error == "invalid_grant":
-            raise ReauthorizationRequired(customer, description)
-        detail = f": {description}" if description else ""
-        raise OAuthError(
-            f"Gong refused the token request ({error}{detail})",
-            error=error,
-            description=description,
-            status=status,
-        )
-    if status != 200:
-        raise TokenEndpointError(
-            "Gong's token endpoint gave an unexpected answer", status=status, request_id=request_id
-        )
-    _check_fields(body, status, request_id, needs_refresh_token=previous is None)
-    base_url = str(body["api_base_url_for_customer"])
-    if not is_gong_api_url(base_url, trusted_origins):
-        raise TokenEndpointError(
-            f"api_base_url_for_customer {origin_of(base_url)!r} is not an https host under "
-            f"{GONG_API_DOMAIN}; refusing to send tokens there",
-            status=status,
-            request_id=request_id,
-        )
-    return Token.from_response(
-        body,
-        received_at=received_at,
-        previous_refresh_token=previous.refresh_token if previous else None,
-    )
-
-
-def _check_fields(
-    body: dict[str, Any], status: int, request_id: str | None, *, needs_refresh_token: bool
-) -> None:
-    required = ["access_token", "expires_in", "api_base_url_for_customer"]
-    if needs_refresh_token:
-        required.append("refresh_token")
-    for name in required:
-        value = body.get(name)
-        if value is None or value == "":
-            raise TokenEndpointError(
-                f"the token response lacks {name!r}", status=status, request_id=request_id
-            )
-    for name in ("access_token", "api_base_url_for_customer"):
-        if not isinstance(body[name], str):
-            raise TokenEndpointError(
-                f"the token response's {name!r} is not text", status=status, request_id=request_id
-            )
-    refresh = body.get("refresh_token")
-    if refresh is not None and not isinstance(refresh, str):
-        raise TokenEndpointError(
-            "the token response's 'refresh_token' is not text", status=status, request_id=request_id
-        )
-    expires_in = body["expires_in"]
-    if isinstance(expires_in, str) and expires_in.isdigit():
-        body["expires_in"] = expires_in = int(expires_in)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
-        raise TokenEndpointError(
-            "the token response's 'expires_in' is not a positive number of seconds",
-            status=status,
-            request_id=request_id,
-        )
-    token_type = body.get("token_type")
-    if token_type is not None and str(token_type).lower() != "bearer":
-        raise TokenEndpointError(
-            f"the token response's token_type is {_short(token_type, 20)!r}, not Bearer",
-            status=status,
-            request_id=request_id,
-        )

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_RETRY_AFTER = 60.0
+# The token endpoint's retries run while the customer's refresh lock is held: a Retry-After
+# longer than this comes back at once as a 429 (a TokenEndpointError; nothing was granted, the
+# stored token is unchanged), and three retries stay far inside the lease.
+TOKEN_MAX_RETRY_AFTER = 10.0
 
 
 class GongRetry(Retry):

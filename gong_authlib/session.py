@@ -16,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from gong_authlib.auth import GongAuth
+from gong_authlib.errors import OriginMismatch
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.pacing import PacedAdapter
 from gong_authlib.retry import gong_retry
@@ -63,11 +64,21 @@ class GongSession(requests.Session):
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        if isinstance(url, str) and url.startswith("/"):
-            url = self.auth.api_base_url + url
         if self.timeout is not None:
             kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
+        if not (isinstance(url, str) and url.startswith("/")):
+            return super().request(method, url, *args, **kwargs)
+        # The base URL in use, without a freshness check: GongAuth makes the one check a
+        # request needs. If that check (or a 401's refresh) moves the customer to another
+        # origin, the path is sent once more, to the new one.
+        core = self.auth.core
+        current = core.current or core.fresh()
+        try:
+            return super().request(method, current.token.api_base_url + url, *args, **kwargs)
+        except OriginMismatch as moved:
+            if moved.moved_to is None:
+                raise
+            return super().request(method, moved.moved_to + url, *args, **kwargs)
 
     def paginate(
         self,

@@ -11,6 +11,8 @@ import base64
 import binascii
 import hashlib
 import json
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +34,43 @@ _MODELLED = frozenset(
         "api_base_url_for_customer",
     }
 )
+
+
+# The longest lifetime believed: ten years. Gong's default is one day; its documentation shows
+# 525,600. Anything longer (1e300, 2**70, Infinity) is an error in the answer, and would
+# overflow datetime arithmetic besides.
+MAX_LIFETIME = 10 * 365 * 86_400.0
+
+
+def sane_lifetime(expires_in: Any) -> float | None:
+    """``expires_in`` as seconds if it is a believable positive lifetime, else None.
+
+    Digit strings are accepted (some gateways stringify numbers); booleans, NaN, infinities,
+    zero, negatives and lifetimes over :data:`MAX_LIFETIME` are not.
+    """
+    if isinstance(expires_in, str) and expires_in.isascii():
+        try:
+            expires_in = float(expires_in)
+        except ValueError:
+            return None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return None
+    if isinstance(expires_in, int) and expires_in > MAX_LIFETIME:
+        return None  # before float(): 10**400 would overflow it
+    seconds = float(expires_in)
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_LIFETIME:
+        return None
+    return seconds
+
+
+def unsafe_in_header(value: str) -> bool:
+    """True if ``value`` cannot travel in an HTTP header as a bearer token.
+
+    Anything outside printable ASCII: CR/LF would split the header (http.client then raises
+    with the whole value in its message), spaces and controls are not token characters, and
+    non-Latin-1 text cannot be encoded at all.
+    """
+    return not (value.isascii() and value.isprintable() and " " not in value)
 
 
 def fingerprint(secret: str) -> str:
@@ -76,9 +115,10 @@ class Token:
         default_factory=lambda: MappingProxyType({}), repr=False, hash=False
     )
 
-    def is_expired(self, leeway: float = 0.0, *, now: float) -> bool:
-        """True if the token expires within ``leeway`` seconds of ``now``."""
-        return now + leeway >= self.expires_at
+    def is_expired(self, leeway: float = 0.0, *, now: float | None = None) -> bool:
+        """True if the token expires within ``leeway`` seconds of ``now`` (default: the time
+        now, ``time.time()``)."""
+        return (time.time() if now is None else now) + leeway >= self.expires_at
 
     @property
     def expires(self) -> datetime:
@@ -110,11 +150,16 @@ class Token:
         received_at: float,
         previous_refresh_token: str | None = None,
     ) -> Token:
-        """Build a Token from a checked token-endpoint payload (see ``oauth.parse_token``)."""
+        """Build a Token from a checked token-endpoint payload (see ``oauth.parse_token_answer``).
+
+        A JWT ``exp`` earlier than ``expires_in`` says shortens the lifetime, unless it is
+        already past on receipt: that is our clock running ahead of Gong's (a token Gong just
+        issued is not dead on arrival), so ``expires_in`` from receipt is trusted instead.
+        """
         access = str(payload["access_token"])
         expires_at = received_at + float(payload["expires_in"])
         claimed = jwt_expiry(access)
-        if claimed is not None and claimed < expires_at:
+        if claimed is not None and received_at < claimed < expires_at:
             expires_at = claimed
         refresh = payload.get("refresh_token") or previous_refresh_token
         if not refresh:

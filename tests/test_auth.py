@@ -103,6 +103,7 @@ def test_401_refreshes_once_and_resends_once(fake_gong: FakeGong, store: TokenSt
     authorize_into(fake_gong, store)
     session = gong_session(fake_gong.oauth_client(), store, "acme")
     session.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.invalidate_access_tokens("acme")
     response = session.get("/v2/users")
     assert response.status_code == 200
@@ -118,6 +119,7 @@ def test_401_with_a_token_already_replaced_resends_without_refreshing(
     first, second = gong_session(client, store, "acme"), gong_session(client, store, "acme")
     first.get("/v2/users")
     second.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.invalidate_access_tokens("acme")
     assert first.get("/v2/users").status_code == 200  # 401, refresh, resend
     response = second.get("/v2/users")  # 401 with the old token: the store has a newer one
@@ -130,6 +132,7 @@ def test_a_second_401_is_returned_not_looped(fake_gong: FakeGong, store: TokenSt
     authorize_into(fake_gong, store)
     session = gong_session(fake_gong.oauth_client(), store, "acme")
     session.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.inject("api", "status", status=401, times=2)
     response = session.get("/v2/users")
     assert response.status_code == 401
@@ -189,6 +192,7 @@ def test_stream_body_is_not_resent_after_401(fake_gong: FakeGong, store: TokenSt
     authorize_into(fake_gong, store)
     session = gong_session(fake_gong.oauth_client(), store, "acme")
     session.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.invalidate_access_tokens("acme")
 
     def chunks() -> Iterator[bytes]:
@@ -204,6 +208,7 @@ def test_seekable_body_is_resent_after_401(fake_gong: FakeGong, store: TokenStor
     authorize_into(fake_gong, store)
     session = gong_session(fake_gong.oauth_client(), store, "acme")
     session.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.invalidate_access_tokens("acme")
     body = io.BytesIO(
         b'{"integrationTypeSettings": [{"integrationType": "ACCOUNT_PAGES",'
@@ -304,7 +309,7 @@ def test_invalid_grant_raises_reauthorization_and_keeps_the_token(
     assert store.get("acme") == token  # nothing deleted: an operator decides
     with pytest.raises(ReauthorizationRequired):
         session.get("/v2/users")
-    assert fake_gong.stats.invalid_grant["acme"] == 2  # one try per call, no retry loop
+    assert fake_gong.stats.invalid_grant["acme"] == 1  # the store remembers: Gong is asked once
 
 
 class RacingStore(MemoryTokenStore):
@@ -356,6 +361,7 @@ def test_logs_name_customer_and_fingerprint_never_tokens(
     session = gong_session(fake_gong.oauth_client(), store, "acme")
     fake_gong.clock.advance(86_400)
     session.get("/v2/users")
+    fake_gong.clock.advance(120)  # older than a minute: a 401 may mean it died
     fake_gong.invalidate_access_tokens("acme")
     session.get("/v2/users")
     fake_gong.revoke("acme")

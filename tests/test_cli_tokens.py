@@ -186,3 +186,13 @@ def test_origins_apply_copes_without_integration_id(world: CliWorld) -> None:
     assert "None" not in sent.stdout
     assert "Gong did not return an integrationId" in sent.stdout
     assert "requestId " in sent.stdout
+
+
+def test_a_malformed_trust_origin_is_a_usage_error(world: CliWorld) -> None:
+    result = world.run(
+        *world.args("tokens", "refresh", "--customer", "acme", "--trust-origin", "https://a\\@b")
+    )
+    assert result.returncode == 2
+    assert "--trust-origin: trusted_api_origins" in result.stderr
+    assert "backslash" in result.stderr
+    assert "Traceback" not in result.stderr

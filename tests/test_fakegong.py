@@ -62,12 +62,17 @@ def test_missing_and_expired_tokens_are_401(fake_gong: FakeGong) -> None:
     assert fake_gong.stats.api_401["acme"] == 2
 
 
-def test_scope_is_checked_per_endpoint(fake_gong: FakeGong) -> None:
+def test_missing_scope_is_401_with_gongs_text(fake_gong: FakeGong) -> None:
+    """Real Gong answers a missing scope with 401, not 403 (recorded answers)."""
     token = _token(fake_gong, "acme", ["api:users:read"])
     assert _get(token, "/v2/users").status_code == 200
     calls = _get(token, "/v2/calls")
-    assert calls.status_code == 403
-    assert "api:calls:read:basic" in calls.json()["errors"][0]
+    assert calls.status_code == 401
+    assert calls.json()["errors"] == [
+        "You don't have permission to use 'api:calls:read:basic' in your app."
+    ]
+    assert calls.json()["requestId"]
+    assert fake_gong.stats.missing_scope[("acme", "api:calls:read:basic")] == 1
 
 
 def test_rate_limit_answers_429_with_retry_after() -> None:

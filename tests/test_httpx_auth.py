@@ -153,6 +153,7 @@ def test_fifty_tasks_after_an_early_ended_token_make_one_refresh(
     async def main() -> list[httpx.Response]:
         async with gong_async_client(gong.oauth_client(), store, "acme") as client:
             await client.get("/v2/users")
+            gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             gong.invalidate_access_tokens("acme")
             return await asyncio.gather(*(client.get("/v2/users") for _ in range(50)))
 
@@ -328,6 +329,7 @@ def test_401_refreshes_once_and_resends_once_keeping_history(
     authorize_into(fake_gong, store)
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         first = client.get("/v2/users")
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
         response = client.get("/v2/users")
     assert response.status_code == 200
@@ -342,6 +344,7 @@ def test_a_second_401_is_returned_not_looped(fake_gong: FakeGong) -> None:
     authorize_into(fake_gong, store)
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         client.get("/v2/users")
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.inject("api", "status", status=401, times=2)
         response = client.get("/v2/users")
     assert response.status_code == 401
@@ -369,7 +372,7 @@ def test_a_401_the_core_does_not_blame_on_the_token_is_returned_unsent(
     auth = GongHttpxAuth(fake_gong.oauth_client(), store, "acme")
     core = auth.core
 
-    def keep_the_token(failed_header: str) -> Current:
+    def keep_the_token(failed_header: str, body: bytes | str | None = None) -> Current:
         assert core.current is not None
         return core.current
 
@@ -402,6 +405,7 @@ def test_a_streamed_body_is_not_resent_after_401_sync(fake_gong: FakeGong) -> No
 
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         client.get("/v2/users")
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
         with pytest.raises(RequestNotReplayable, match=NOT_REPLAYABLE):
             client.post("/v2/integration-settings", content=chunks())
@@ -419,6 +423,7 @@ def test_a_streamed_body_is_not_resent_after_401_async(fake_gong: FakeGong) -> N
     async def main() -> int:
         async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
             await client.get("/v2/users")
+            fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             fake_gong.invalidate_access_tokens("acme")
             with pytest.raises(RequestNotReplayable, match=NOT_REPLAYABLE):
                 await client.post("/v2/integration-settings", content=chunks())
@@ -439,6 +444,7 @@ def test_requests_and_httpx_say_the_same_about_unreplayable_bodies(fake_gong: Fa
         lambda: session.post("/v2/integration-settings", data=iter([b"{}"])),
         lambda: client.post("/v2/integration-settings", content=iter([b"{}"])),
     ):
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
         with pytest.raises(RequestNotReplayable) as raised:
             send()
@@ -458,6 +464,7 @@ def test_a_json_body_is_resent_after_401(fake_gong: FakeGong) -> None:
     async def main() -> httpx.Response:
         async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
             await client.get("/v2/users")
+            fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             fake_gong.invalidate_access_tokens("acme")
             return await client.post("/v2/integration-settings", json=body)
 
@@ -473,6 +480,7 @@ def test_multipart_files_are_resent_after_401(fake_gong: FakeGong) -> None:
     media = io.BytesIO(b"RIFF-some-call-recording")
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         client.get("/v2/users")
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
         response = client.post("/v2/integration-settings", files={"media": media})
     assert [r.status_code for r in response.history] == [401]
@@ -485,6 +493,7 @@ def test_a_file_object_body_is_refused_clearly_after_401(fake_gong: FakeGong) ->
     authorize_into(fake_gong, store)
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         client.get("/v2/users")
+        fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
         with pytest.raises(RequestNotReplayable, match=NOT_REPLAYABLE):
             client.post("/v2/integration-settings", content=io.BytesIO(b"{}"))

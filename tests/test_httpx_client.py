@@ -213,10 +213,17 @@ def paging_store() -> Iterator[MemoryTokenStore]:
     server.server_close()
 
 
+def _trusting(fake_gong: FakeGong, store: MemoryTokenStore) -> Any:
+    """A client that trusts the paging server's origin: stored base URLs are re-checked."""
+    token = store.get("acme")
+    assert token is not None
+    return fake_gong.oauth_client(trusted_api_origins=[token.api_base_url])
+
+
 def test_paginate_follows_the_cursor_in_the_query(
     fake_gong: FakeGong, paging_store: MemoryTokenStore
 ) -> None:
-    with gong_httpx_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+    with gong_httpx_client(_trusting(fake_gong, paging_store), paging_store, "acme") as client:
         pages = list(client.paginate("/v2/calls", params={"fromDateTime": "2026-01-01"}))
     assert [page["calls"] for page in pages] == [[1, 2], [3, 4], [5]]
     assert _Pages.seen == [("GET", None), ("GET", "c2"), ("GET", "c3")]
@@ -228,7 +235,9 @@ def test_async_paginate_follows_the_cursor_in_the_body(
     body = {"filter": {"fromDateTime": "2026-01-01T00:00:00Z"}}
 
     async def main() -> list[Any]:
-        async with gong_async_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+        async with gong_async_client(
+            _trusting(fake_gong, paging_store), paging_store, "acme"
+        ) as client:
             return [
                 page["calls"]
                 async for page in client.paginate("/v2/calls/extensive", method="POST", json=body)
@@ -242,11 +251,13 @@ def test_async_paginate_follows_the_cursor_in_the_body(
 def test_nothing_found_is_an_empty_result(
     fake_gong: FakeGong, paging_store: MemoryTokenStore
 ) -> None:
-    with gong_httpx_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+    with gong_httpx_client(_trusting(fake_gong, paging_store), paging_store, "acme") as client:
         assert list(client.paginate("/v2/users")) == []
 
     async def main() -> list[Any]:
-        async with gong_async_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+        async with gong_async_client(
+            _trusting(fake_gong, paging_store), paging_store, "acme"
+        ) as client:
             return [page async for page in client.paginate("/v2/users")]
 
     assert asyncio.run(main()) == []

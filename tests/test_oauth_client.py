@@ -227,7 +227,6 @@ GOOD_BODY = {
     [
         ({"access_token": None}, "lacks 'access_token'"),
         ({"expires_in": None}, "lacks 'expires_in'"),
-        ({"api_base_url_for_customer": None}, "lacks 'api_base_url_for_customer'"),
         ({"access_token": 42}, "'access_token' is not text"),
         ({"refresh_token": ["x"]}, "'refresh_token' is not text"),
         ({"expires_in": -5}, "not a positive number"),
@@ -332,3 +331,102 @@ def test_integration_config_builds_the_client(fake_gong: FakeGong, tmp_path: Pat
     )
     token = _authorize(fake_gong, client)
     assert token.lifetime == pytest.approx(900, abs=1)
+
+
+ODD_ANSWERS = [
+    ("untrusted base URL", {"changes": {"api_base_url_for_customer": "https://evil.example"}}),
+    ("backslash base URL", {"changes": {"api_base_url_for_customer": "https://e.com\\@x.gong.io"}}),
+    ("CR/LF in access token", {"changes": {"access_token": "eyJabc\r\nX-Injected: 1"}}),
+    ("control char in access token", {"changes": {"access_token": "eyJabc\x00def"}}),
+    ("expires_in Infinity", {"changes": {"expires_in": float("inf")}}),
+    ("expires_in NaN", {"changes": {"expires_in": float("nan")}}),
+    ("expires_in 1e300", {"changes": {"expires_in": 1e300}}),
+    ("expires_in 2**70", {"changes": {"expires_in": 2**70}}),
+    ("no access token", {"remove": ("access_token",)}),
+    ("token_type mac", {"changes": {"token_type": "mac"}}),
+]
+
+
+@pytest.mark.parametrize(("name", "odd"), ODD_ANSWERS, ids=[o[0] for o in ODD_ANSWERS])
+def test_odd_answer_after_rotation_keeps_the_new_refresh_token(
+    fake_gong: FakeGong, name: str, odd: dict[str, Any]
+) -> None:
+    """Gong rotated the pair; whatever is wrong with the rest, the new refresh token is kept
+    (the answer's ``token``) and the problem reported apart, never quoting a token."""
+    client = fake_gong.oauth_client(retries=0)
+    token = _authorize(fake_gong, client)
+    fake_gong.inject("token", "answer", **odd)
+    answer = client.refresh_answer(token, customer="acme")
+    assert answer.problem is not None, name
+    assert isinstance(answer.problem, TokenEndpointError)
+    text = str(answer.problem)
+    assert "eyJabc" not in text
+    assert answer.token.refresh_token not in text
+    assert answer.token.refresh_token != token.refresh_token
+    with pytest.raises(TokenEndpointError):
+        answer.usable()
+    # The kept refresh token is the live one: Gong accepts it, nothing was lost.
+    again = client.refresh(answer.token)
+    assert again.refresh_token != answer.token.refresh_token
+    assert sum(fake_gong.stats.invalid_grant.values()) == 0
+
+
+def test_refresh_without_base_url_keeps_the_previous_one(fake_gong: FakeGong) -> None:
+    client = fake_gong.oauth_client(retries=0)
+    token = _authorize(fake_gong, client)
+    fake_gong.inject("token", "answer", remove=("api_base_url_for_customer",))
+    answer = client.refresh_answer(token)
+    assert answer.problem is None
+    assert answer.token.api_base_url == token.api_base_url
+    assert answer.token.refresh_token != token.refresh_token
+
+
+def test_untrusted_base_url_is_kept_for_a_fixed_configuration(fake_gong: FakeGong) -> None:
+    client = fake_gong.oauth_client(retries=0)
+    token = _authorize(fake_gong, client)
+    narrow = fake_gong.oauth_client(retries=0, trusted_api_origins=())
+    answer = narrow.refresh_answer(token)
+    assert answer.untrusted_origin
+    assert "trusted_api_origins" in str(answer.problem)
+    assert answer.token.api_base_url == token.api_base_url
+    assert not answer.token.is_expired(now=fake_gong.clock())  # the access token is good
+
+
+def test_a_long_retry_after_at_the_token_endpoint_is_not_slept_on(fake_gong: FakeGong) -> None:
+    """The refresh lock is held while the token call retries: a Retry-After over 10 s comes
+    back at once as a 429 TokenEndpointError (nothing was granted), never a long sleep."""
+    client = fake_gong.oauth_client()
+    token = _authorize(fake_gong, client)
+    fake_gong.inject("token", "status", status=429, retry_after=3600, times=2)
+    with pytest.raises(TokenEndpointError) as caught:
+        client.refresh(token)
+    assert caught.value.status == 429
+    assert len(fake_gong.emulator.faults) == 1  # one attempt, no retry after the long wait
+    assert fake_gong.stats.refreshes("acme") == 0
+
+
+def test_skew_is_logged_once_per_customer(
+    fake_gong: FakeGong, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gong_authlib.testing import FakeClock
+
+    client = fake_gong.oauth_client(clock=FakeClock(fake_gong.clock() + 90_000))
+    token = _authorize(fake_gong, client, customer="skewed")
+    caplog.set_level(logging.WARNING, logger="gong_authlib")
+    token = client.refresh(token, customer="skewed")
+    client.refresh(token, customer="skewed")
+    skew = [r for r in caplog.records if "clock is probably ahead" in r.getMessage()]
+    assert len(skew) == 1
+    assert "skewed" in skew[0].getMessage()
+
+
+@pytest.mark.parametrize("base", ["", "/", "//"])
+def test_an_empty_base_url_on_refresh_keeps_the_previous_one(
+    fake_gong: FakeGong, base: str
+) -> None:
+    client = fake_gong.oauth_client(retries=0)
+    token = _authorize(fake_gong, client)
+    fake_gong.inject("token", "answer", changes={"api_base_url_for_customer": base})
+    fresh = client.refresh(token)
+    assert fresh.api_base_url == token.api_base_url
+    assert Token.from_json(fresh.to_json()) == fresh  # storable and readable again

@@ -30,6 +30,7 @@ from gong_authlib.config.validate import check_document
 from gong_authlib.config.yamlsource import read_source
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeClock, FakeGong
+from gong_authlib.token import Token
 from tests.authflow import authorize_into
 from tests.helpers import CONFIG_DATA, run_cli_bounded
 from tests.hostile import HOSTILE_FILES
@@ -185,17 +186,21 @@ def test_token_responses_fuzzed_over_http(gong: FakeGong, reliability: Reliabili
         status, body = case
         gong.inject("token", "body", status=status, body=body)
         try:
-            client.refresh(token)
-            tried.append("token")
+            answer = client.refresh_answer(token)
         except (TokenEndpointError, ReauthorizationRequired, OAuthError):
             tried.append("error")
+            return
+        # Whatever came, what is kept can be stored and read back.
+        assert Token.from_json(answer.token.to_json()) == answer.token
+        tried.append("token")
 
     answer()
     reliability.record(
         "input",
         "token endpoint answers",
         f"{len(tried):,} fuzzed status/body pairs over real HTTP",
-        "only Token, TokenEndpointError, OAuthError or ReauthorizationRequired came out",
+        "only Token, TokenEndpointError, OAuthError or ReauthorizationRequired came out; "
+        "every token kept could be stored and read back",
     )
 
 
@@ -357,7 +362,95 @@ def test_security_properties_recorded(reliability: Reliability) -> None:
         ("cassettes scrubbed at any depth and of echoed secrets", "test_vcr_scrubber"),
         ("encrypted stores unreadable without the key", "test_sqlite_store, contract suite"),
         ("no secret in committed cassettes", "test_cassettes"),
+        ("encrypted rows bound to their customer", "test_store_status: a copied row is refused"),
+        ("plaintext rows refused by encrypted stores", "test_store_status, unless migrating"),
+        (
+            "base URLs read as urllib3 reads them (backslash, userinfo, query, fragment)",
+            "test_origins_parsing, test_core_guarantees",
+        ),
     ):
         reliability.record("security", what, where, "held")
     assert json.dumps(reliability.rows)
     assert issubclass(TokenEndpointError, GongAuthError)
+
+
+ODD_ANSWERS = [
+    ("untrusted api_base_url_for_customer", {"api_base_url_for_customer": "https://evil.example"}),
+    ("no api_base_url_for_customer", None),
+    ("CR/LF in the access token", {"access_token": "eyJx\r\nX-Evil: 1"}),
+    ("expires_in Infinity", {"expires_in": float("inf")}),
+    ("expires_in NaN", {"expires_in": float("nan")}),
+    ("expires_in 1e300", {"expires_in": 1e300}),
+    ("expires_in 2**70", {"expires_in": 2**70}),
+]
+
+
+@pytest.mark.parametrize(("name", "changes"), ODD_ANSWERS, ids=[o[0] for o in ODD_ANSWERS])
+def test_odd_refresh_answers_lose_no_refresh_token(
+    gong: FakeGong, reliability: Reliability, name: str, changes: dict[str, Any] | None
+) -> None:
+    """Gong rotated the pair and the answer is odd: the new refresh token is persisted first,
+    then the problem is reported; the next refresh with it succeeds."""
+    store = MemoryTokenStore()
+    session = _expired_session(gong, store)
+    before = store.get("acme")
+    if changes is None:
+        gong.inject("token", "answer", remove=("api_base_url_for_customer",))
+    else:
+        gong.inject("token", "answer", changes=changes)
+    try:
+        outcome = f"call answered {session.get('/v2/users').status_code}"
+    except GongAuthError as error:
+        outcome = type(error).__name__
+    kept = store.get("acme")
+    assert kept is not None
+    assert before is not None
+    assert kept.refresh_token != before.refresh_token
+    assert gong.oauth_client().refresh(kept).refresh_token  # the kept one is live at Gong
+    assert sum(gong.stats.invalid_grant.values()) == 0
+    reliability.record(
+        "fault",
+        f"refresh answer after rotation: {name}",
+        "Gong rotated the pair, then the answer was altered",
+        f"{outcome}; new refresh token persisted first and accepted by Gong; refresh tokens lost 0",
+    )
+
+
+def test_missing_scope_401s_rotate_nothing(gong: FakeGong, reliability: Reliability) -> None:
+    store = MemoryTokenStore()
+    gong.sign_in("acme")
+    client = gong.oauth_client()
+    url, _ = client.authorization_url(["api:users:read"], gong.redirect_uri)
+    _, code = client.parse_callback(gong.approve(url), redirect_uri=gong.redirect_uri)
+    store.put("acme", client.exchange_code(code, gong.redirect_uri))
+    gong.clock.advance(3600)
+    session = gong_session(client, store, "acme", retries=0)
+    statuses = [session.get("/v2/calls").status_code for _ in range(100)]
+    assert statuses == [401] * 100
+    assert gong.stats.refreshes("acme") == 0
+    reliability.record(
+        "fault",
+        "missing scope: Gong's 401 'You don't have permission to use …'",
+        "100 calls to an endpoint the app has no scope for",
+        "100 x 401 returned; 0 refreshes; one WARNING naming the scope",
+    )
+
+
+def test_client_clock_ahead_by_the_token_lifetime(reliability: Reliability) -> None:
+    gong_clock = FakeClock()
+    with FakeGong(clock=gong_clock) as gong:
+        gong.add_customer("acme")
+        client_clock = FakeClock(gong_clock() + 3600)
+        store = MemoryTokenStore()
+        client = gong.oauth_client(clock=client_clock)
+        authorize_into(gong, store, client=client, validity_duration=3600)
+        session = gong_session(client, store, "acme", retries=0)
+        for _ in range(10):
+            assert session.get("/v2/users").status_code == 200
+        assert gong.stats.refreshes("acme") == 0
+    reliability.record(
+        "fault",
+        "clock skew",
+        "client ahead by 1 h with 1 h tokens (JWT exp past on receipt)",
+        "10 calls, 0 refreshes (was 20): expires_in trusted from receipt, skew logged once",
+    )

@@ -148,7 +148,7 @@ def test_plaintext_store_is_encrypted_by_rotation(tmp_path: Path) -> None:
     with SQLiteTokenStore(path) as plain:
         plain.put("acme", make_token())
     key = Fernet.generate_key()
-    with SQLiteTokenStore(path, encryption_keys=[key]) as store:
+    with SQLiteTokenStore(path, encryption_keys=[key], migrate_plaintext=True) as store:
         assert store.get("acme") == make_token()
         store.rotate_encryption()
     raw = sqlite3.connect(path).execute("SELECT data FROM tokens").fetchone()[0]

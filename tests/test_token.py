@@ -122,3 +122,45 @@ def test_garbage_json_is_a_store_error() -> None:
         Token.from_json(b"\xff{")
     with pytest.raises(TokenStoreError, match="not an object"):
         Token.from_json("[1, 2]")
+
+
+def test_is_expired_reads_the_clock_when_now_is_not_given() -> None:
+    import time
+
+    fresh = Token.from_response(_payload(), received_at=time.time())
+    assert not fresh.is_expired()
+    assert fresh.is_expired(leeway=3600)
+    old = Token.from_response(_payload(), received_at=time.time() - 7200)
+    assert old.is_expired()
+
+
+def test_jwt_exp_already_past_at_receipt_is_skew_not_expiry() -> None:
+    """A worker clock ahead of Gong's by the token lifetime sees ``exp`` in the past: trusting
+    it would make every new token stale on arrival. ``expires_in`` from receipt wins."""
+    skewed = Token.from_response(_payload(access_token=_jwt({"exp": NOW})), received_at=NOW)
+    assert skewed.expires_at == NOW + 3600
+    assert not skewed.is_expired(leeway=300, now=NOW + 1)
+    behind = Token.from_response(_payload(access_token=_jwt({"exp": NOW - 10})), received_at=NOW)
+    assert behind.expires_at == NOW + 3600
+
+
+@pytest.mark.parametrize("expires_in", [float("inf"), float("nan"), 1e300, 2**70, 0, -1])
+def test_absurd_lifetimes_are_recognised(expires_in: float) -> None:
+    from gong_authlib.token import sane_lifetime
+
+    assert sane_lifetime(expires_in) is None
+
+
+@pytest.mark.parametrize("expires_in", [1, 60, 86_400, 525_600, "3600", 3600.5])
+def test_sane_lifetimes_pass(expires_in: Any) -> None:
+    from gong_authlib.token import sane_lifetime
+
+    assert sane_lifetime(expires_in) == float(expires_in)
+
+
+@pytest.mark.parametrize("text", ["a\r\nb", "a\nb", "a\x00b", "a\x7fb", "a b\tc", "ok\u2028"])
+def test_control_characters_in_header_values_are_found(text: str) -> None:
+    from gong_authlib.token import unsafe_in_header
+
+    assert unsafe_in_header(text)
+    assert not unsafe_in_header("eyJhbGciOi.eyJzdWIiOi.c2ln-_")

@@ -37,7 +37,10 @@ def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> To
 
 
 def client_from(args: argparse.Namespace, config: IntegrationConfig) -> GongOAuthClient:
-    return config.oauth_client(trusted_api_origins=tuple(args.trust_origin))
+    try:
+        return config.oauth_client(trusted_api_origins=tuple(args.trust_origin))
+    except ValueError as problem:  # a --trust-origin that is not a plain origin
+        raise CommandError(f"--trust-origin: {problem}", 2) from None
 
 
 def emit_json(payload: Any) -> None:

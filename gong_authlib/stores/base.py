@@ -4,8 +4,15 @@ A store keeps one token set per customer and a per-customer *refresh lock*. The 
 makes refreshes happen once: GongAuth refreshes only while holding it, so two workers never
 spend the same single-use refresh token. The lock has a *lease*: if its holder dies (``kill
 -9``, a lost machine), the lock frees itself when the lease runs out, and others carry on.
-The lease must outlast a refresh's worst case (connect and read timeouts, retries); the
-default of 120 seconds does for the default client timeouts.
+The lease must outlast a refresh's worst case (connect and read timeouts, retries), or be
+renewed while the refresh runs (:meth:`Lease.renew`); the default of 120 seconds does for the
+default client timeouts.
+
+Every store also records each customer's *status* (:class:`CustomerStatus`): ``active``,
+``reauthorization required`` (Gong answered ``invalid_grant``: with when and Gong's reason)
+or ``untrusted origin`` (the token's base URL is not trusted by the client that refreshed
+it). GongAuth reads it on the stale path only, so after one ``invalid_grant`` no process asks
+Gong again until a new token is ``put``, which clears it.
 
 Every store is also an OAuth :class:`~gong_authlib.state.StateStore`: ``issue`` keeps a state
 under its hash for Gong's 10-minute code lifetime, and ``consume`` takes it with one atomic
@@ -15,11 +22,14 @@ process and machine sharing the store, whichever worker issued it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Self, TypeVar
 
 from gong_authlib.clock import Clock, system_clock
@@ -33,7 +43,7 @@ from gong_authlib.state import (
     state_key,
     unknown_state,
 )
-from gong_authlib.stores.leases import leased
+from gong_authlib.stores.leases import Lease, leased
 from gong_authlib.stores.ratelimit import Budget, RateState, Reservation, pause, reserve
 from gong_authlib.token import Token
 
@@ -42,6 +52,51 @@ T = TypeVar("T")
 RateStep = Callable[[RateState, float], tuple[RateState, T]]
 
 DEFAULT_LEASE = 120.0
+
+ACTIVE = "active"
+REAUTHORIZATION_REQUIRED = "reauthorization required"
+UNTRUSTED_ORIGIN = "untrusted origin"
+STATUSES = (ACTIVE, REAUTHORIZATION_REQUIRED, UNTRUSTED_ORIGIN)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerStatus:
+    """What the store knows about a customer beyond its token.
+
+    ``state`` is one of :data:`STATUSES`; ``since`` (POSIX seconds) and ``reason`` (Gong's
+    words for ``invalid_grant``, or why an origin is untrusted) accompany the others.
+    """
+
+    state: str = ACTIVE
+    since: float | None = None
+    reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state == ACTIVE
+
+
+ACTIVE_STATUS = CustomerStatus()
+
+
+def check_status(state: str) -> str:
+    if state not in STATUSES:
+        raise ValueError(f"unknown customer status {state!r}; one of {', '.join(STATUSES)}")
+    return state
+
+
+# Stores alive in this process: a forked child gets fresh in-process locks (a lock held by a
+# parent thread at fork() time would otherwise stay held forever in the child).
+_LIVE_STORES: weakref.WeakSet[TokenStore] = weakref.WeakSet()
+
+
+def _reset_locks_in_child() -> None:
+    for store in list(_LIVE_STORES):
+        store._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
 
 
 class TokenStore(ABC):
@@ -53,8 +108,16 @@ class TokenStore(ABC):
         # Judges state expiry; tests put a FakeClock here instead of sleeping.
         self.state_clock: Clock = system_clock
         self.state_lifetime: float = CODE_LIFETIME_SECONDS
-
         self._rate_states: dict[str, RateState] = {}
+        self._rate_guard = threading.Lock()
+        # Statuses for stores that do not persist them (custom subclasses); ours override.
+        self._memory_statuses: dict[str, CustomerStatus] = {}
+        _LIVE_STORES.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """Forget in-process locks: in the child, no thread holds them."""
+        self._thread_locks = {}
+        self._thread_locks_guard = threading.Lock()
         self._rate_guard = threading.Lock()
 
     @abstractmethod
@@ -86,14 +149,20 @@ class TokenStore(ABC):
     def _release_lease(self, customer: str, owner: str) -> None:
         """Give the lease back, only if ``owner`` still holds it."""
 
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        """Atomically push ``owner``'s lease to ``lease`` seconds from now; False if another
+        owner holds it now (or the store cannot renew)."""
+        return False
+
     def lock(
         self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
+    ) -> AbstractContextManager[Lease]:
         """Hold the customer's refresh lock across threads, processes (and machines, for
         shared stores). Waits up to ``timeout`` (default: ``lease``) and raises
         TokenStoreError if it cannot be had: callers must never refresh without it.
 
-        Stores implement the two atomic primitives; the waiting is the same for all.
+        Yields a :class:`Lease` the holder can ``renew()`` while its work runs long.
+        Stores implement the atomic primitives; the waiting is the same for all.
         """
         check_customer(customer)
         return leased(
@@ -103,7 +172,40 @@ class TokenStore(ABC):
             lease=lease,
             timeout=timeout,
             store_name=self.location,
+            renew=lambda owner, duration: self._renew_lease(customer, owner, duration),
         )
+
+    # -- customer status -----------------------------------------------------------------
+
+    def status(self, customer: str) -> CustomerStatus:
+        """The customer's status; ``active`` when nothing is recorded (or no token)."""
+        return self._memory_statuses.get(check_customer(customer), ACTIVE_STATUS)
+
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        """Record ``state`` for a customer whose token is stored (``put`` clears it)."""
+        check_customer(customer)
+        check_status(state)
+        self._memory_statuses[customer] = _status(state, reason, since)
+
+    def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
+        """The token and the status together (one round trip in stores that can)."""
+        return self.get(customer), self.status(customer)
+
+    def statuses(self) -> dict[str, CustomerStatus]:
+        """Every customer with a stored token, and its status."""
+        return {customer: self.status(customer) for customer in self.customers()}
+
+    def customers_with_status(self, state: str) -> list[str]:
+        """The customers in ``state``, sorted (``tokens list`` shows them)."""
+        check_status(state)
+        return sorted(name for name, status in self.statuses().items() if status.state == state)
 
     def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
         """Release connections; the store must not be used afterwards."""
@@ -234,6 +336,25 @@ class TokenStore(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _status(state: str, reason: str | None, since: float | None) -> CustomerStatus:
+    if state == ACTIVE:
+        return ACTIVE_STATUS
+    short = reason if reason is None or len(reason) <= 500 else reason[:500] + "…"
+    return CustomerStatus(state, time.time() if since is None else since, short)
+
+
+def status_from_row(state: str | None, since: float | None, reason: str | None) -> CustomerStatus:
+    """A status from what a store kept: nothing recorded means ``active``."""
+    if not state or state == ACTIVE:
+        return ACTIVE_STATUS
+    return CustomerStatus(state, since, reason)
+
+
+def new_status(state: str, reason: str | None, since: float | None) -> CustomerStatus:
+    """The status a ``set_status`` call records (checked, timestamped)."""
+    return _status(check_status(state), reason, since)
 
 
 def check_customer(customer: str) -> str:

@@ -4,10 +4,19 @@ With keys, tokens are encrypted with the first (newest) key and decrypted with a
 (:class:`cryptography.fernet.MultiFernet`), so a key can be rotated by putting the new key first
 and calling the store's ``rotate_encryption()``. A wrong key is a clear error that never leads
 to data being overwritten: reads fail, so nothing is refreshed or written back.
+
+Each row names its customer inside the encrypted payload, so Fernet's authentication covers
+the name: a row copied (by someone with the database but not the key) from one customer to
+another fails to read instead of lending one customer's Gong company to another. Rows written
+before binding existed carry no name; they are read, and bound when next written (or by
+``rotate_encryption()``). A plaintext row in an encrypted store is refused (someone who can
+write the database could plant a token of their choosing) unless ``migrate_plaintext`` is on,
+for the one run that encrypts an existing plaintext store.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,7 +32,10 @@ _FERNET_PREFIX = b"gAAAAA"
 class TokenCodec:
     """Serializes tokens to bytes and back; encrypts when given Fernet keys."""
 
-    def __init__(self, encryption_keys: Sequence[str | bytes] = ()) -> None:
+    def __init__(
+        self, encryption_keys: Sequence[str | bytes] = (), *, migrate_plaintext: bool = False
+    ) -> None:
+        self.migrate_plaintext = migrate_plaintext
         self._fernet: MultiFernet | None = None
         if encryption_keys:
             from cryptography.fernet import Fernet, MultiFernet
@@ -37,13 +49,29 @@ class TokenCodec:
                     "print(Fernet.generate_key().decode())'`"
                 ) from None
 
-    def encode(self, token: Token) -> bytes:
-        raw = token.to_json().encode()
+    @property
+    def encrypted(self) -> bool:
+        return self._fernet is not None
+
+    def encode(self, token: Token, *, customer: str | None = None) -> bytes:
+        """The row for ``token``; bound to ``customer`` when given (our stores always do)."""
+        data = token.to_dict()
+        if customer is not None:
+            data["customer"] = customer
+        raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
         return self._fernet.encrypt(raw) if self._fernet else raw
 
     def decode(self, data: bytes | str, *, customer: str) -> Token:
         raw = data.encode() if isinstance(data, str) else bytes(data)
         context = f"the stored token of customer {customer!r}"
+        if self._fernet is not None and not raw.startswith(_FERNET_PREFIX):
+            if not self.migrate_plaintext:
+                raise TokenStoreError(
+                    f"{context} is not encrypted, but this store is: refusing it (a plaintext "
+                    "row could have been planted); to encrypt an existing plaintext store, "
+                    "open it once with migrate_plaintext=True and run rotate_encryption()"
+                )
+            return self._bound(Token.from_json(raw, context=context), raw, customer, context)
         if raw.startswith(_FERNET_PREFIX):
             if self._fernet is None:
                 raise TokenStoreError(
@@ -58,4 +86,18 @@ class TokenCodec:
                     f"{context} cannot be decrypted with the configured keys (wrong key?); "
                     "nothing was changed"
                 ) from None
-        return Token.from_json(raw, context=context)
+        return self._bound(Token.from_json(raw, context=context), raw, customer, context)
+
+    @staticmethod
+    def _bound(token: Token, raw: bytes, customer: str, context: str) -> Token:
+        """``token`` if the row names ``customer`` or no one (written before binding)."""
+        try:
+            named = json.loads(raw).get("customer")
+        except (ValueError, AttributeError):
+            named = None
+        if named is not None and named != customer:
+            raise TokenStoreError(
+                f"{context} was written for another customer: refusing it (a row copied "
+                "between customers); re-authorize this customer"
+            )
+        return token

@@ -6,7 +6,13 @@ import threading
 import time
 from collections.abc import Sequence
 
-from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.stores.base import (
+    ACTIVE_STATUS,
+    CustomerStatus,
+    TokenStore,
+    check_customer,
+    new_status,
+)
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.token import Token
 
@@ -15,10 +21,13 @@ class MemoryTokenStore(TokenStore):
     """A dict behind a lock. Tokens are kept serialized, exactly as durable stores keep them,
     so nothing a caller holds can change what is stored."""
 
-    def __init__(self, *, encryption_keys: Sequence[str | bytes] = ()) -> None:
+    def __init__(
+        self, *, encryption_keys: Sequence[str | bytes] = (), migrate_plaintext: bool = False
+    ) -> None:
         super().__init__()
-        self._codec = TokenCodec(encryption_keys)
+        self._codec = TokenCodec(encryption_keys, migrate_plaintext=migrate_plaintext)
         self._data: dict[str, bytes] = {}
+        self._status: dict[str, CustomerStatus] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
         self._guard = threading.Lock()
@@ -32,13 +41,32 @@ class MemoryTokenStore(TokenStore):
         return None if raw is None else self._codec.decode(raw, customer=customer)
 
     def put(self, customer: str, token: Token) -> None:
-        encoded = self._codec.encode(token)
+        encoded = self._codec.encode(token, customer=check_customer(customer))
         with self._guard:
-            self._data[check_customer(customer)] = encoded
+            self._data[customer] = encoded
+            self._status.pop(customer, None)
 
     def delete(self, customer: str) -> bool:
         with self._guard:
-            return self._data.pop(check_customer(customer), None) is not None
+            self._status.pop(check_customer(customer), None)
+            return self._data.pop(customer, None) is not None
+
+    def status(self, customer: str) -> CustomerStatus:
+        with self._guard:
+            return self._status.get(check_customer(customer), ACTIVE_STATUS)
+
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        status = new_status(state, reason, since)
+        with self._guard:
+            if check_customer(customer) in self._data:
+                self._status[customer] = status
 
     def customers(self) -> list[str]:
         with self._guard:
@@ -55,6 +83,13 @@ class MemoryTokenStore(TokenStore):
             if holder is not None and holder[1] > now:
                 return False
             self._leases[customer] = (owner, now + lease)
+            return True
+
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        with self._guard:
+            if self._leases.get(customer, ("", 0.0))[0] != owner:
+                return False
+            self._leases[customer] = (owner, time.monotonic() + lease)
             return True
 
     def _release_lease(self, customer: str, owner: str) -> None:

@@ -18,13 +18,22 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.stores.base import RateStep, TokenStore, check_customer
+from gong_authlib.stores.base import (
+    CustomerStatus,
+    RateStep,
+    TokenStore,
+    check_customer,
+    new_status,
+    status_from_row,
+)
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.ratelimit import RateState
 from gong_authlib.stores.urls import store_scheme
@@ -35,7 +44,7 @@ if TYPE_CHECKING:
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours
 
 T = TypeVar("T")
@@ -66,13 +75,14 @@ class PostgresTokenStore(TokenStore):
         max_size: int = 10,
         statement_timeout: float = 5.0,
         connect_timeout: float = 5.0,
+        migrate_plaintext: bool = False,
     ) -> None:
         super().__init__()
         psycopg, sql, pool_class = _psycopg()
         if not table_prefix.replace("_", "").isalnum():
             raise ValueError("table_prefix must be letters, digits and underscores")
         self._psycopg = psycopg
-        self._codec = TokenCodec(encryption_keys)
+        self._codec = TokenCodec(encryption_keys, migrate_plaintext=migrate_plaintext)
         protect_third_party_loggers()
         if "://" in dsn:
             store_scheme(dsn)  # a malformed URL fails now, not after the pool's timeout
@@ -86,8 +96,9 @@ class PostgresTokenStore(TokenStore):
         self._tables["rate"] = sql.Identifier(f"{table_prefix}_rate")
         self._rate_table_ready = False
         self._sql = sql
-        try:
-            self._pool: ConnectionPool = pool_class(
+
+        def open_pool() -> ConnectionPool:
+            pool: ConnectionPool = pool_class(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
@@ -99,6 +110,16 @@ class PostgresTokenStore(TokenStore):
                 },
                 open=True,
             )
+            return pool
+
+        self._open_pool = open_pool
+        self._pool_pid = os.getpid()
+        self._pool_guard = threading.Lock()
+        # Pools a forked child inherited: kept referenced, never used or closed (closing
+        # would end the parent's sessions on the sockets both processes share).
+        self._inherited: list[ConnectionPool] = []
+        try:
+            self._pool = open_pool()
             self._pool.wait(timeout=connect_timeout)
         except Exception as exc:  # psycopg_pool raises its own PoolTimeout, psycopg others
             raise TokenStoreError(
@@ -129,13 +150,28 @@ class PostgresTokenStore(TokenStore):
                 ) from None
             raise
 
+    def _connections(self) -> ConnectionPool:
+        """This process's pool. A forked child (gunicorn, uWSGI, Celery prefork) opens its
+        own: the parent's shares its sockets and has no worker threads in the child."""
+        if self._pool_pid != os.getpid():
+            with self._pool_guard:
+                if self._pool_pid != os.getpid():
+                    self._inherited.append(self._pool)
+                    self._pool = self._open_pool()
+                    self._pool_pid = os.getpid()
+        return self._pool
+
+    def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
+        self._pool_guard = threading.Lock()  # a parent thread may have held it at fork time
+
     def _execute(self, text: str, params: tuple[Any, ...] = ()) -> Any:
-        with self._pool.connection() as connection:
+        with self._connections().connection() as connection:
             cursor = connection.execute(self._query(text), params)
             return cursor.rowcount, (cursor.fetchall() if cursor.description else [])
 
     def _migrate(self) -> None:
-        with self._pool.connection() as connection, connection.transaction():
+        with self._connections().connection() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             connection.execute(
                 self._query("CREATE TABLE IF NOT EXISTS {meta} (key text PRIMARY KEY, value text)")
@@ -174,6 +210,16 @@ class PostgresTokenStore(TokenStore):
                 )
                 connection.execute(self._query("CREATE INDEX ON {states} (expires_at)"))
                 log.info("token store %s migrated to schema version 2", self._where)
+            if version < 3:
+                # Per-customer status: NULL is active.
+                connection.execute(
+                    self._query(
+                        "ALTER TABLE {tokens} ADD COLUMN IF NOT EXISTS status text, "
+                        "ADD COLUMN IF NOT EXISTS status_since double precision, "
+                        "ADD COLUMN IF NOT EXISTS status_reason text"
+                    )
+                )
+                log.info("token store %s migrated to schema version 3", self._where)
             connection.execute(
                 self._query(
                     "INSERT INTO {meta} (key, value) VALUES ('schema_version', %s) "
@@ -192,15 +238,71 @@ class PostgresTokenStore(TokenStore):
 
     def put(self, customer: str, token: Token) -> None:
         check_customer(customer)
-        data = self._codec.encode(token)
+        data = self._codec.encode(token, customer=customer)
         self._guarded(
             "write",
             lambda: self._execute(
                 "INSERT INTO {tokens} (customer, data) VALUES (%s, %s) ON CONFLICT (customer) "
-                "DO UPDATE SET data = EXCLUDED.data, updated_at = clock_timestamp()",
+                "DO UPDATE SET data = EXCLUDED.data, updated_at = clock_timestamp(), "
+                "status = NULL, status_since = NULL, status_reason = NULL",
                 (customer, data),
             ),
         )
+
+    def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
+        check_customer(customer)
+        _, rows = self._guarded(
+            "read",
+            lambda: self._execute(
+                "SELECT data, status, status_since, status_reason FROM {tokens} "
+                "WHERE customer = %s",
+                (customer,),
+            ),
+        )
+        if not rows:
+            return None, status_from_row(None, None, None)
+        data, *status = rows[0]
+        return self._codec.decode(bytes(data), customer=customer), status_from_row(*status)
+
+    def status(self, customer: str) -> CustomerStatus:
+        check_customer(customer)
+        _, rows = self._guarded(
+            "read",
+            lambda: self._execute(
+                "SELECT status, status_since, status_reason FROM {tokens} WHERE customer = %s",
+                (customer,),
+            ),
+        )
+        return status_from_row(*(rows[0] if rows else (None, None, None)))
+
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        check_customer(customer)
+        status = new_status(state, reason, since)
+        self._guarded(
+            "write",
+            lambda: self._execute(
+                "UPDATE {tokens} SET status = %s, status_since = %s, status_reason = %s "
+                "WHERE customer = %s",
+                (None if status.active else status.state, status.since, status.reason, customer),
+            ),
+        )
+
+    def statuses(self) -> dict[str, CustomerStatus]:
+        _, rows = self._guarded(
+            "list",
+            lambda: self._execute(
+                "SELECT customer, status, status_since, status_reason FROM {tokens} "
+                "ORDER BY customer"
+            ),
+        )
+        return {row[0]: status_from_row(*row[1:]) for row in rows}
 
     def delete(self, customer: str) -> bool:
         check_customer(customer)
@@ -256,7 +358,7 @@ class PostgresTokenStore(TokenStore):
         )
 
         def transaction() -> T:
-            with self._pool.connection() as connection:
+            with self._connections().connection() as connection:
                 if not self._rate_table_ready:
                     self._create_rate_table(connection)
                 with connection.transaction():
@@ -295,6 +397,17 @@ class PostgresTokenStore(TokenStore):
 
         return self._guarded("rate limit", transaction)
 
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        count, _ = self._guarded(
+            "renew lock",
+            lambda: self._execute(
+                "UPDATE {locks} SET expires_at = clock_timestamp() + make_interval(secs => %s) "
+                "WHERE customer = %s AND owner = %s",
+                (lease, customer, owner),
+            ),
+        )
+        return bool(count == 1)
+
     def _release_lease(self, customer: str, owner: str) -> None:
 
         self._guarded(
@@ -329,7 +442,8 @@ class PostgresTokenStore(TokenStore):
         return int(count)
 
     def close(self) -> None:
-        self._pool.close()
+        if self._pool_pid == os.getpid():
+            self._pool.close()
 
 
 def _describe(psycopg: Any, dsn: str) -> str:

@@ -4,6 +4,9 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 
 * ``{ns}:token:{customer}``: the serialized (optionally encrypted) token;
 * ``{ns}:customers``: a set of customer names, updated in the same transaction as the token;
+* ``{ns}:status:{customer}``: a hash (``state``, ``since``, ``reason``) when the customer is
+  not active; ``put`` deletes it in the token's transaction. Keys written by older releases
+  need no migration: no status key means ``active``;
 * ``{ns}:lock:{customer}``: the refresh lock, redis-py's :class:`redis.lock.Lock` (``SET NX
   PX`` with a random owner token, released by a compare-and-delete script, so only its owner
   can release it, and it expires by itself after the lease);
@@ -27,7 +30,13 @@ from urllib.parse import urlsplit
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.stores.base import (
+    CustomerStatus,
+    TokenStore,
+    check_customer,
+    new_status,
+    status_from_row,
+)
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.ratelimit import DAY, Budget, Refusal, Reservation
 from gong_authlib.stores.urls import store_scheme
@@ -121,6 +130,7 @@ class RedisTokenStore(TokenStore):
         encryption_keys: Sequence[str | bytes] = (),
         client: redis.Redis | None = None,
         socket_timeout: float = 5.0,
+        migrate_plaintext: bool = False,
     ) -> None:
         super().__init__()
         self._module = _redis_module()
@@ -133,7 +143,7 @@ class RedisTokenStore(TokenStore):
         self._namespace = namespace
         self._held: dict[str, Any] = {}  # owner -> the redis-py Lock that owner holds
         self._scripts: dict[str, Any] = {}  # name -> registered Lua script (rate limit)
-        self._codec = TokenCodec(encryption_keys)
+        self._codec = TokenCodec(encryption_keys, migrate_plaintext=migrate_plaintext)
         self._redis: redis.Redis = client or self._module.Redis.from_url(
             url,
             socket_timeout=socket_timeout,
@@ -163,12 +173,13 @@ class RedisTokenStore(TokenStore):
 
     def put(self, customer: str, token: Token) -> None:
         check_customer(customer)
-        data = self._codec.encode(token)
+        data = self._codec.encode(token, customer=customer)
 
         def write() -> None:
-            pipeline = self._redis.pipeline(transaction=True)  # MULTI/EXEC: both or neither
+            pipeline = self._redis.pipeline(transaction=True)  # MULTI/EXEC: all or nothing
             pipeline.set(self._key("token", customer), data)
             pipeline.sadd(self._key("customers"), customer)
+            pipeline.delete(self._key("status", customer))
             pipeline.execute()
 
         self._guarded("write", write)
@@ -180,7 +191,8 @@ class RedisTokenStore(TokenStore):
             pipeline = self._redis.pipeline(transaction=True)
             pipeline.delete(self._key("token", customer))
             pipeline.srem(self._key("customers"), customer)
-            deleted, _ = pipeline.execute()
+            pipeline.delete(self._key("status", customer))
+            deleted, _, _ = pipeline.execute()
             return bool(deleted)
 
         return self._guarded("delete", remove)
@@ -188,6 +200,77 @@ class RedisTokenStore(TokenStore):
     def customers(self) -> list[str]:
         members = self._guarded("list", lambda: self._redis.smembers(self._key("customers")))
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    @staticmethod
+    def _status_of(fields: dict[Any, Any]) -> CustomerStatus:
+        text = {
+            (k.decode() if isinstance(k, bytes) else str(k)): (
+                v.decode() if isinstance(v, bytes) else str(v)
+            )
+            for k, v in fields.items()
+        }
+        since = text.get("since")
+        return status_from_row(
+            text.get("state"), float(since) if since else None, text.get("reason")
+        )
+
+    def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
+        check_customer(customer)
+
+        def read() -> list[Any]:
+            pipeline = self._redis.pipeline(transaction=False)
+            pipeline.get(self._key("token", customer))
+            pipeline.hgetall(self._key("status", customer))
+            return list(pipeline.execute())
+
+        raw, fields = self._guarded("read", read)
+        token = None if raw is None else self._codec.decode(raw, customer=customer)
+        return token, self._status_of(fields)
+
+    def status(self, customer: str) -> CustomerStatus:
+        check_customer(customer)
+        return self._status_of(
+            self._guarded("read", lambda: self._redis.hgetall(self._key("status", customer)))
+        )
+
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        check_customer(customer)
+        status = new_status(state, reason, since)
+
+        def write() -> None:
+            key = self._key("status", customer)
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.delete(key)
+            if not status.active:
+                fields: dict[Any, Any] = {
+                    "state": status.state,
+                    "since": repr(status.since),
+                }
+                if status.reason is not None:
+                    fields["reason"] = status.reason
+                pipeline.hset(key, mapping=fields)
+            pipeline.execute()
+
+        self._guarded("write", write)
+
+    def statuses(self) -> dict[str, CustomerStatus]:
+        names = self.customers()
+
+        def read() -> list[Any]:
+            pipeline = self._redis.pipeline(transaction=False)
+            for name in names:
+                pipeline.hgetall(self._key("status", name))
+            return list(pipeline.execute())
+
+        found = self._guarded("list", read) if names else []
+        return {name: self._status_of(fields) for name, fields in zip(names, found, strict=True)}
 
     @property
     def location(self) -> str:
@@ -199,6 +282,20 @@ class RedisTokenStore(TokenStore):
             return False
         self._held[owner] = lock  # released through the same redis-py Lock, by its token
         return True
+
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        lock = self._held.get(owner)
+        if lock is None:
+            return False
+
+        def extend() -> bool:
+            # redis-py's Lock.extend: a script that resets the TTL only if the token is ours.
+            try:
+                return bool(lock.extend(lease, replace_ttl=True))
+            except self._module.exceptions.LockError:  # not ours any more: lost, not broken
+                return False
+
+        return self._guarded("renew lock", extend)
 
     def _release_lease(self, customer: str, owner: str) -> None:
         lock = self._held.pop(owner, None)

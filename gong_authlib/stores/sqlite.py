@@ -31,7 +31,14 @@ from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import RateStep, TokenStore, check_customer
+from gong_authlib.stores.base import (
+    CustomerStatus,
+    RateStep,
+    TokenStore,
+    check_customer,
+    new_status,
+    status_from_row,
+)
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.ratelimit import RateState
 from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
@@ -39,7 +46,7 @@ from gong_authlib.token import Token
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _META = "gong_authlib_meta"
 
 # version -> statements that bring a file from the previous version to it
@@ -54,6 +61,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         "CREATE TABLE states (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires_at REAL NOT NULL)",
         "CREATE INDEX states_by_expiry ON states (expires_at)",
+    ),
+    # per-customer status (active / reauthorization required / untrusted origin); NULL is active
+    3: (
+        "ALTER TABLE tokens ADD COLUMN status TEXT",
+        "ALTER TABLE tokens ADD COLUMN status_since REAL",
+        "ALTER TABLE tokens ADD COLUMN status_reason TEXT",
     ),
 }
 
@@ -75,10 +88,11 @@ class SQLiteTokenStore(TokenStore):
         *,
         encryption_keys: Sequence[str | bytes] = (),
         busy_timeout: float = 10.0,
+        migrate_plaintext: bool = False,
     ) -> None:
         super().__init__()
         self.path = Path(path).expanduser()
-        self._codec = TokenCodec(encryption_keys)
+        self._codec = TokenCodec(encryption_keys, migrate_plaintext=migrate_plaintext)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._rate_local = threading.local()
@@ -214,16 +228,83 @@ class SQLiteTokenStore(TokenStore):
 
     def put(self, customer: str, token: Token) -> None:
         check_customer(customer)
-        data = self._codec.encode(token)
+        data = self._codec.encode(token, customer=customer)
         self._guarded(
             "write",
             lambda: self._connection().execute(
                 "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (customer) DO UPDATE SET data = excluded.data, "
-                "updated_at = excluded.updated_at",
+                "updated_at = excluded.updated_at, status = NULL, status_since = NULL, "
+                "status_reason = NULL",
                 (customer, data, time.time()),
             ),
         )
+
+    def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
+        check_customer(customer)
+        row = self._guarded(
+            "read",
+            lambda: (
+                self._connection()
+                .execute(
+                    "SELECT data, status, status_since, status_reason FROM tokens "
+                    "WHERE customer = ?",
+                    (customer,),
+                )
+                .fetchone()
+            ),
+        )
+        if row is None:
+            return None, status_from_row(None, None, None)
+        return self._codec.decode(row[0], customer=customer), status_from_row(*row[1:])
+
+    def status(self, customer: str) -> CustomerStatus:
+        check_customer(customer)
+        row = self._guarded(
+            "read",
+            lambda: (
+                self._connection()
+                .execute(
+                    "SELECT status, status_since, status_reason FROM tokens WHERE customer = ?",
+                    (customer,),
+                )
+                .fetchone()
+            ),
+        )
+        return status_from_row(*(row or (None, None, None)))
+
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        check_customer(customer)
+        status = new_status(state, reason, since)
+        self._guarded(
+            "write",
+            lambda: self._connection().execute(
+                "UPDATE tokens SET status = ?, status_since = ?, status_reason = ? "
+                "WHERE customer = ?",
+                (None if status.active else status.state, status.since, status.reason, customer),
+            ),
+        )
+
+    def statuses(self) -> dict[str, CustomerStatus]:
+        rows = self._guarded(
+            "list",
+            lambda: (
+                self._connection()
+                .execute(
+                    "SELECT customer, status, status_since, status_reason FROM tokens "
+                    "ORDER BY customer"
+                )
+                .fetchall()
+            ),
+        )
+        return {row[0]: status_from_row(*row[1:]) for row in rows}
 
     def delete(self, customer: str) -> bool:
         check_customer(customer)
@@ -297,8 +378,17 @@ class SQLiteTokenStore(TokenStore):
 
         return self._guarded("rate limit", transaction)
 
-    def _release_lease(self, customer: str, owner: str) -> None:
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        cursor = self._guarded(
+            "renew lock",
+            lambda: self._connection().execute(
+                "UPDATE locks SET expires_at = ? WHERE customer = ? AND owner = ?",
+                (time.time() + lease, customer, owner),
+            ),
+        )
+        return cursor.rowcount == 1
 
+    def _release_lease(self, customer: str, owner: str) -> None:
         self._guarded(
             "unlock",
             lambda: self._connection().execute(

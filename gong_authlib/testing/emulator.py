@@ -3,9 +3,10 @@
 Faithful to gong-facts.md where it matters to clients: parameters only in the query string,
 HTTP Basic client authentication, 10-minute single-use codes, single-use rotating refresh
 tokens answered with ``invalid_grant`` on reuse, one API origin per customer, Gong's error
-body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 403 for another
-customer's token or a missing scope, 429 with ``Retry-After`` over a company's per-second or
-per-day limit (the daily one hours long), and list endpoints paged as Gong pages them
+body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 401 "You don't have
+permission to use '<scope>' in your app." for a missing scope (as real Gong answers), 403 for
+another customer's token, 429 with ``Retry-After`` over a company's per-second or per-day
+limit (the daily one hours long), and list endpoints paged as Gong pages them
 (:mod:`gong_authlib.testing.records`).
 
 The HTTP plumbing lives in :mod:`gong_authlib.testing.server`; this module never touches a
@@ -45,7 +46,7 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
 }
 DAY = 86_400
 
-FaultKind = Literal["status", "html", "truncated", "empty", "body", "drop", "delay"]
+FaultKind = Literal["status", "html", "truncated", "empty", "body", "drop", "delay", "answer"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
@@ -75,8 +76,11 @@ class Fault:
 
     ``kind``: ``status`` (Gong's error body with ``status`` and optional ``retry_after``),
     ``html``, ``truncated`` (cut-off JSON), ``empty``, ``body`` (``status`` with ``body`` as
-    the JSON answer), ``drop`` (close the connection unanswered) or ``delay`` (wait ``seconds``,
-    then answer normally).
+    the JSON answer), ``drop`` (close the connection unanswered), ``delay`` (wait ``seconds``,
+    then answer normally) or ``answer`` (token endpoint only: Gong really grants, rotating the
+    refresh token, then the answer is altered: ``changes`` replaces fields, ``remove`` drops
+    them; an odd answer after a real rotation, e.g. an untrusted ``api_base_url_for_customer``,
+    an access token with CR/LF or an ``expires_in`` of Infinity).
     """
 
     target: str  # "token" or "api"
@@ -88,6 +92,16 @@ class Fault:
     customer: str | None = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+
+    def alter(self, reply: Reply) -> Reply:
+        """An ``answer`` fault applied to a real token answer (errors pass unchanged)."""
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            return reply
+        body = {k: v for k, v in reply.body.items() if k not in self.remove}
+        body.update(self.changes)
+        return Reply(reply.status, body, dict(reply.headers))
 
 
 @dataclass
@@ -119,6 +133,7 @@ class Stats:
     api_403: Counter[str] = field(default_factory=Counter)
     api_429: Counter[str] = field(default_factory=Counter)
     api_429_daily: Counter[str] = field(default_factory=Counter)
+    missing_scope: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def refreshes(self, customer: str | None = None) -> int:
         return sum(
@@ -496,8 +511,10 @@ class Emulator:
             if needed is None:
                 return gong_error(404, f"No endpoint {method} {path}")
             if needed not in grant.scopes:
-                self.stats.api_403[customer] += 1
-                return gong_error(403, f"Missing scope {needed}")
+                # Real Gong answers a missing scope with 401, not 403 (recorded answers).
+                self.stats.api_401[customer] += 1
+                self.stats.missing_scope[(customer, needed)] += 1
+                return gong_error(401, f"You don't have permission to use '{needed}' in your app.")
         return None
 
     def _integration_settings(self, customer: str, body: bytes) -> Reply:

@@ -104,9 +104,11 @@ def _serve(route: Route, port: int = 0) -> ThreadingHTTPServer:
 
 def _apply_fault(emulator: Emulator, target: str, customer: str | None = None) -> Reply | None:
     fault = emulator.take_fault(target, customer)
-    if fault is None:
-        return None
-    reply = emulator.fault_reply(fault)
+    return None if fault is None else _fault_reply(fault)
+
+
+def _fault_reply(fault: Fault) -> Reply | None:
+    reply = Emulator.fault_reply(fault)
     if reply.delay:
         time.sleep(reply.delay)  # latency injection: the client's timeout is what is tested
         return None
@@ -268,6 +270,8 @@ class FakeGong:
             raise ValueError("target is 'token' or 'api'")
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind is one of {sorted(FAULT_KINDS)}, not {kind!r}")
+        if kind == "answer" and target != "token":
+            raise ValueError("an 'answer' fault alters a token answer: target 'token'")
         with self.emulator.lock:
             self.emulator.faults.append(Fault(target=target, kind=cast(FaultKind, kind), **options))
 
@@ -323,10 +327,13 @@ class FakeGong:
                 return self.emulator.authorize_page(query)
             return self.emulator.decide(_first_values(body.decode("utf-8", "replace")))
         if parts.path == "/oauth2/generate-customer-token" and method == "POST":
-            fault = _apply_fault(self.emulator, "token")
-            if fault is not None:
-                return fault
-            return self.emulator.token(query, handler.headers.get("Authorization", ""), body)
+            odd = self.emulator.take_fault("token")
+            if odd is not None and odd.kind != "answer":
+                injected = _fault_reply(odd)
+                if injected is not None:
+                    return injected
+            reply = self.emulator.token(query, handler.headers.get("Authorization", ""), body)
+            return odd.alter(reply) if odd is not None and odd.kind == "answer" else reply
         return Reply(404, {"error": "not_found"})
 
     def _api_route(self, customer: str, handler: _Handler, method: str) -> Reply:
