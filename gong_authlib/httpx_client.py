@@ -18,7 +18,13 @@ from gong_authlib.errors import TokenNotFound
 from gong_authlib.httpx_auth import GongHttpxAuth
 from gong_authlib.httpx_retry import AsyncGongRetryTransport, GongRetryTransport
 from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.paging import PageRequest, first_page, is_nothing_found, next_page
+from gong_authlib.paging import (
+    PageRequest,
+    RepeatedCursor,
+    first_page,
+    is_nothing_found,
+    next_page,
+)
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
 
@@ -112,7 +118,8 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
         json: Mapping[str, Any] | None = None,
     ) -> Iterator[Any]:
         """Each page's JSON body, following ``records.cursor``; Gong's 404 "No … found" is
-        an empty result; any other error status raises ``httpx.HTTPStatusError``."""
+        an empty result; any other error status raises ``httpx.HTTPStatusError``, and so does
+        a cursor Gong already gave (following it would loop forever)."""
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
@@ -121,7 +128,7 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
                 return
             response.raise_for_status()
             yield answer
-            page = next_page(page, method, answer)
+            page = _next(page, method, answer, path, response)
 
 
 class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
@@ -174,7 +181,19 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
                 return
             response.raise_for_status()
             yield answer
-            page = next_page(page, method, answer)
+            page = _next(page, method, answer, path, response)
+
+
+def _next(
+    page: PageRequest, method: str, answer: Any, path: str, response: httpx.Response
+) -> PageRequest | None:
+    try:
+        return next_page(page, method, answer)
+    except RepeatedCursor as repeated:
+        # A server bug must not become an endless loop of calls.
+        raise httpx.HTTPStatusError(
+            f"{repeated} on {path}", request=response.request, response=response
+        ) from None
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -5,15 +5,17 @@ List endpoints answer ``{"records": {"cursor": "…", …}, "calls": […]}``; `
 on the last page. The next page is asked for with ``?cursor=…`` on GET endpoints and with
 ``"cursor": "…"`` in the JSON body on POST ones (``/v2/calls/extensive``). A window with no
 records is a 404 ``{"errors": ["No calls found corresponding to the provided filters"]}``:
-an empty result, not a failure. Every front end (requests, httpx sync and async) pages with
-these functions, so they agree on what a page is.
+an empty result, not a failure. A cursor Gong already gave is refused (:class:`RepeatedCursor`):
+a server bug must not become an endless loop of calls against the company's budget. Every
+front end (requests, httpx sync and async) pages with these functions, so they agree on what a
+page is; each raises a refusal as its own HTTP error, carrying the response.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _NOTHING_FOUND = re.compile(r"^No .+ found\b", re.IGNORECASE)
@@ -25,6 +27,13 @@ class PageRequest:
 
     params: dict[str, Any] | None
     json: dict[str, Any] | None
+    # The cursors followed to get here: a page is the same page whatever led to it.
+    followed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+
+class RepeatedCursor(Exception):
+    """Gong answered a cursor it had already given: following it would loop forever.
+    Internal: each front end raises it as its own HTTP error."""
 
 
 def first_page(
@@ -39,14 +48,20 @@ def first_page(
 
 
 def next_page(previous: PageRequest, method: str, answer: object) -> PageRequest | None:
-    """The request for the page after ``answer``, or None if ``answer`` was the last page."""
+    """The request for the page after ``answer``, or None if ``answer`` was the last page.
+
+    Raises RepeatedCursor if ``answer``'s cursor was followed already on the way here.
+    """
     records = answer.get("records") if isinstance(answer, dict) else None
     cursor = records.get("cursor") if isinstance(records, dict) else None
     if not isinstance(cursor, str) or not cursor:
         return None
+    if cursor in previous.followed:
+        raise RepeatedCursor("Gong repeated a cursor")
+    followed = previous.followed | {cursor}
     if method.upper() == "GET":
-        return PageRequest({**(previous.params or {}), "cursor": cursor}, previous.json)
-    return PageRequest(previous.params, {**(previous.json or {}), "cursor": cursor})
+        return PageRequest({**(previous.params or {}), "cursor": cursor}, previous.json, followed)
+    return PageRequest(previous.params, {**(previous.json or {}), "cursor": cursor}, followed)
 
 
 def is_nothing_found(status: int, answer: object) -> bool:

@@ -19,6 +19,7 @@ from gong_authlib.auth import GongAuth
 from gong_authlib.errors import OriginMismatch
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.pacing import PacedAdapter
+from gong_authlib.paging import PageRequest, RepeatedCursor, first_page, is_nothing_found, next_page
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
 from gong_authlib.stores.ratelimit import RateLimit, RateLimiter
@@ -92,30 +93,23 @@ class GongSession(requests.Session):
 
         The cursor goes in the query for GET and in the JSON body for POST endpoints
         (``/v2/calls/extensive``). Gong's 404 "No … found" (an empty window) yields nothing;
-        any other failure raises ``requests.HTTPError``.
+        any other failure raises ``requests.HTTPError``, and so does a cursor Gong already gave
+        (following it would loop forever). The pages are :mod:`gong_authlib.paging`'s, as
+        the httpx clients' are.
         """
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            query, body = dict(params or {}), (dict(json) if json is not None else None)
-            if cursor is not None:
-                if method.upper() == "GET":
-                    query["cursor"] = cursor
-                else:
-                    body = {**(body or {}), "cursor": cursor}
-            response = self.request(method, path, params=query or None, json=body)
-            if response.status_code == 404 and _is_no_records(response):
+        page: PageRequest | None = first_page(method, params, json)
+        while page is not None:
+            response = self.request(method, path, params=page.params, json=page.json)
+            if is_nothing_found(response.status_code, _answer(response)):
                 return
             response.raise_for_status()
-            page: dict[str, Any] = response.json()
-            yield page
-            records = page.get("records")
-            cursor = records.get("cursor") if isinstance(records, dict) else None
-            if not cursor:
-                return
-            if cursor in seen:  # a server bug must not become an endless loop of calls
-                raise requests.HTTPError(f"Gong repeated a cursor on {path}", response=response)
-            seen.add(cursor)
+            answer: dict[str, Any] = response.json()
+            yield answer
+            try:
+                page = next_page(page, method, answer)
+            except RepeatedCursor as repeated:
+                # A server bug must not become an endless loop of calls.
+                raise requests.HTTPError(f"{repeated} on {path}", response=response) from None
 
     def records(
         self,
@@ -134,16 +128,13 @@ class GongSession(requests.Session):
         return f"GongSession(customer={self.customer!r})"
 
 
-def _is_no_records(response: requests.Response) -> bool:
-    """Gong's empty result: 404 ``{"errors": ["No calls found corresponding to …"]}``."""
+def _answer(response: requests.Response) -> Any:
+    if response.status_code != 404:
+        return None  # only a 404's body is looked at before raise_for_status
     try:
-        payload = response.json()
+        return response.json()
     except ValueError:
-        return False
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    return isinstance(errors, list) and any(
-        isinstance(e, str) and e.startswith("No ") and " found" in e for e in errors
-    )
+        return None
 
 
 def gong_session(

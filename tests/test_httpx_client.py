@@ -14,10 +14,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import requests
 
-from gong_authlib import OriginMismatch, gong_async_client, gong_httpx_client
-from gong_authlib.httpx_client import DEFAULT_HTTPX_TIMEOUT
-from gong_authlib.paging import PageRequest, first_page, is_nothing_found, next_page
+from gong_authlib import OriginMismatch, gong_async_client, gong_httpx_client, gong_session
+from gong_authlib.httpx_client import DEFAULT_HTTPX_TIMEOUT, GongAsyncClient
+from gong_authlib.paging import (
+    PageRequest,
+    RepeatedCursor,
+    first_page,
+    is_nothing_found,
+    next_page,
+)
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
@@ -151,6 +158,12 @@ class _Pages(BaseHTTPRequestHandler):
         "c2": ([3, 4], "c3"),
         "c3": ([5], None),
     }
+    # A server bug: the third page points back at the second.
+    LOOP: ClassVar[dict[str | None, tuple[list[int], str | None]]] = {
+        None: ([1], "c2"),
+        "c2": ([2], "c3"),
+        "c3": ([3], "c2"),
+    }
 
     def _answer(self, status: int, body: Any) -> None:
         payload = json.dumps(body).encode()
@@ -168,7 +181,8 @@ class _Pages(BaseHTTPRequestHandler):
         if urlsplit(self.path).path == "/v2/users":
             self._answer(404, {"requestId": "r", "errors": ["No users found"]})
             return
-        ids, following = type(self).PAGES[cursor]
+        pages = type(self).LOOP if urlsplit(self.path).path == "/v2/loop" else type(self).PAGES
+        ids, following = pages[cursor]
         records: dict[str, Any] = {"totalRecords": 5, "currentPageSize": len(ids)}
         if following:
             records["cursor"] = following
@@ -263,6 +277,39 @@ def test_nothing_found_is_an_empty_result(
     assert asyncio.run(main()) == []
 
 
+def test_a_repeated_cursor_stops_paging_on_every_front_end(
+    fake_gong: FakeGong, paging_store: MemoryTokenStore
+) -> None:
+    """A server bug must not become an endless loop of calls: httpx sync and async and
+    requests all stop at the first cursor Gong gives twice, after yielding the pages."""
+    pages: list[Any] = []
+    with (
+        gong_httpx_client(fake_gong.oauth_client(), paging_store, "acme") as client,
+        pytest.raises(httpx.HTTPStatusError, match="repeated a cursor on /v2/loop"),
+    ):
+        pages.extend(page["calls"] for page in client.paginate("/v2/loop"))
+    assert pages == [[1], [2], [3]]
+    assert _Pages.seen == [("GET", None), ("GET", "c2"), ("GET", "c3")]
+
+    got: list[Any] = []
+
+    async def collect(client: GongAsyncClient) -> None:
+        async for page in client.paginate("/v2/loop"):
+            got.append(page["calls"])
+
+    async def main() -> None:
+        async with gong_async_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+            with pytest.raises(httpx.HTTPStatusError, match="repeated a cursor"):
+                await collect(client)
+
+    asyncio.run(main())
+    assert got == [[1], [2], [3]]
+    session = gong_session(fake_gong.oauth_client(), paging_store, "acme", rate_limit=None)
+    with pytest.raises(requests.HTTPError, match="repeated a cursor on /v2/loop"):
+        list(session.paginate("/v2/loop"))
+    assert len(_Pages.seen) == 9
+
+
 def test_other_errors_raise(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
         fake_gong.inject("api", "status", status=403)
@@ -287,3 +334,9 @@ def test_paging_rules() -> None:
     assert not is_nothing_found(400, {"errors": ["No calls found"]})
     with pytest.raises(ValueError, match="cursor as a query parameter"):
         first_page("GET", None, {"cursor": "z"})
+    second = next_page(first, "GET", {"records": {"cursor": "x"}})
+    assert second is not None
+    third = next_page(second, "GET", {"records": {"cursor": "y"}})
+    assert third == PageRequest({"a": 1, "cursor": "y"}, None)
+    with pytest.raises(RepeatedCursor):
+        next_page(third, "GET", {"records": {"cursor": "x"}})
