@@ -3,8 +3,11 @@
 ``gong_httpx_client(client, store, customer)`` and ``gong_async_client(...)`` give an
 ``httpx.Client`` / ``httpx.AsyncClient`` with :class:`~gong_authlib.GongHttpxAuth` attached,
 relative paths resolved against the customer's API base URL (``client.get("/v2/users")``), a
-default timeout, Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the auth by
-:mod:`gong_authlib.httpx_retry`, and ``paginate`` following ``records.cursor``.
+default timeout, every attempt paced under the company's Gong budget through the same
+:class:`~gong_authlib.stores.ratelimit.RateLimiter` and store state as ``gong_session`` (on by
+default), Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the auth by
+:mod:`gong_authlib.httpx_retry`, and ``paginate`` following ``records.cursor`` with
+:mod:`gong_authlib.paging`.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from gong_authlib.paging import (
     is_nothing_found,
     next_page,
 )
-from gong_authlib.retry import gong_retry
+from gong_authlib.retry import GongRetry, gong_retry
 from gong_authlib.stores.base import TokenStore
+from gong_authlib.stores.ratelimit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
 
 __all__ = [
     "DEFAULT_HTTPX_TIMEOUT",
@@ -89,16 +93,22 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
         backoff_factor: float = 0.5,
         timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        limiter: RateLimiter | None = None,
         **client_options: Any,
     ) -> None:
         self._gong_auth = auth
         self._base_from = base = _stored_base_url(auth)
-        retry = gong_retry(total=retries, backoff_factor=backoff_factor)
+        self.limiter = limiter
         super().__init__(
             auth=auth,
             base_url=base,
             timeout=timeout,
-            transport=GongRetryTransport(transport, retry=retry),
+            transport=GongRetryTransport(
+                transport,
+                retry=_retry_policy(retries, backoff_factor, limiter),
+                limiter=limiter,
+                customer=auth.customer,
+            ),
             **client_options,
         )
 
@@ -143,16 +153,22 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
         backoff_factor: float = 0.5,
         timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
         **client_options: Any,
     ) -> None:
         self._gong_auth = auth
         self._base_from = base = _stored_base_url(auth)
-        retry = gong_retry(total=retries, backoff_factor=backoff_factor)
+        self.limiter = limiter
         super().__init__(
             auth=auth,
             base_url=base,
             timeout=timeout,
-            transport=AsyncGongRetryTransport(transport, retry=retry),
+            transport=AsyncGongRetryTransport(
+                transport,
+                retry=_retry_policy(retries, backoff_factor, limiter),
+                limiter=limiter,
+                customer=auth.customer,
+            ),
             **client_options,
         )
 
@@ -184,6 +200,23 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
             page = _next(page, method, answer, path, response)
 
 
+def _retry_policy(retries: int, backoff_factor: float, limiter: RateLimiter | None) -> GongRetry:
+    if limiter is None:
+        return gong_retry(total=retries, backoff_factor=backoff_factor)
+    # Paced, a Retry-After beyond the limiter's max_wait is RateLimitExceeded, as on requests.
+    return gong_retry(
+        total=retries, backoff_factor=backoff_factor, max_retry_after=limiter.limit.max_wait
+    )
+
+
+def _limiter(
+    store: TokenStore, rate_limit: RateLimit | None, rate_limiter: RateLimiter | None
+) -> RateLimiter | None:
+    if rate_limiter is not None:
+        return rate_limiter
+    return None if rate_limit is None else RateLimiter(store, rate_limit)
+
+
 def _next(
     page: PageRequest, method: str, answer: Any, path: str, response: httpx.Response
 ) -> PageRequest | None:
@@ -208,6 +241,8 @@ def gong_httpx_client(
     store: TokenStore,
     customer: str,
     *,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    rate_limiter: RateLimiter | None = None,
     retries: int = 4,
     backoff_factor: float = 0.5,
     timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
@@ -217,6 +252,11 @@ def gong_httpx_client(
 ) -> GongHttpxClient:
     """A :class:`GongHttpxClient` for ``customer``: ``client.get("/v2/users")`` just works.
 
+    ``rate_limit`` paces every attempt under the company's Gong budget, shared with every
+    worker using ``store``, requests sessions included (None turns pacing off: 429s are then
+    only retried); ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
+    Paced, a day's budget spent or a wait beyond ``max_wait`` raises RateLimitExceeded
+    (DailyQuotaExhausted) without sending, and a store outage raises TokenStoreError.
     ``auth_options`` go to :class:`GongHttpxAuth` (``leeway``, ``lock_lease``, ``clock`` …);
     ``client_options`` to ``httpx.Client`` (``headers``, ``event_hooks`` …). Reads the store
     once to learn the base URL.
@@ -228,6 +268,7 @@ def gong_httpx_client(
         backoff_factor=backoff_factor,
         timeout=timeout,
         transport=transport,
+        limiter=_limiter(store, rate_limit, rate_limiter),
         **(client_options or {}),
     )
 
@@ -237,6 +278,8 @@ def gong_async_client(
     store: TokenStore,
     customer: str,
     *,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    rate_limiter: RateLimiter | None = None,
     retries: int = 4,
     backoff_factor: float = 0.5,
     timeout: httpx.Timeout | float | None = DEFAULT_HTTPX_TIMEOUT,
@@ -247,8 +290,8 @@ def gong_async_client(
     """A :class:`GongAsyncClient` for ``customer``: ``await client.get("/v2/users")``.
 
     Reads the store once (no call to Gong) to learn the base URL; the first request loads the
-    token, refreshing it off the event loop if it is stale. Options as
-    :func:`gong_httpx_client`'s.
+    token, refreshing it off the event loop if it is stale; pacing waits for a slot on the
+    loop and reaches the store from a worker thread. Options as :func:`gong_httpx_client`'s.
     """
     auth = GongHttpxAuth(client, store, customer, **auth_options)
     return GongAsyncClient(
@@ -257,5 +300,6 @@ def gong_async_client(
         backoff_factor=backoff_factor,
         timeout=timeout,
         transport=transport,
+        limiter=_limiter(store, rate_limit, rate_limiter),
         **(client_options or {}),
     )

@@ -8,8 +8,14 @@ which methods, how long, the cap) are :class:`~gong_authlib.retry.GongRetry`'s, 
 that ``gong_session`` mounts, so the two transports cannot disagree; only the waiting differs
 (``time.sleep`` here, ``anyio.sleep`` in the async transport).
 
-Every attempt is sent from here, so this is also where per-company pacing belongs once a
-shared limiter exists: a limiter above the transport would miss the retries.
+Every attempt is sent from here, so this is also where per-company pacing happens (a limiter
+above the transport would miss the retries), as :class:`~gong_authlib.pacing.PacedAdapter` and
+GongRetry's hooks do it for requests, through the same
+:class:`~gong_authlib.stores.ratelimit.RateLimiter` and so the same store state: each attempt
+first takes a slot of the company's budget, a 429's ``Retry-After`` becomes a pause for every
+worker of that company (requests and httpx alike) instead of this caller's own sleep, and a 429
+that comes back anyway is raised as RateLimitExceeded. The async transport runs the limiter's
+store calls in a worker thread and sleeps on the loop, never blocking it.
 """
 
 from __future__ import annotations
@@ -19,16 +25,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 import anyio
+import anyio.to_thread
 import httpx
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 
+from gong_authlib.errors import RateLimitExceeded
 from gong_authlib.logs import get_logger
 from gong_authlib.retry import GongRetry, gong_retry
+from gong_authlib.stores.ratelimit import DEFAULT_PAUSE, RateLimiter, StoreCall
 
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse
 
-__all__ = ["AsyncGongRetryTransport", "GongRetryTransport", "replayable"]
+__all__ = ["AsyncGongRetryTransport", "GongRetryTransport", "acquire_async", "replayable"]
 
 log = get_logger("retry")
 
@@ -52,6 +61,14 @@ def replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
+def retry_after(retry: GongRetry, response: httpx.Response) -> float | None:
+    """``response``'s ``Retry-After`` in seconds, None if absent or garbage."""
+    try:
+        return retry.get_retry_after(cast("BaseHTTPResponse", _Answer(response)))
+    except InvalidHeader:
+        return None
+
+
 def next_attempt(
     retry: GongRetry, request: httpx.Request, response: httpx.Response
 ) -> tuple[GongRetry, float] | None:
@@ -62,17 +79,14 @@ def next_attempt(
     if not replayable(request):
         return None
     answer = _Answer(response)
-    try:
-        retry_after = retry.get_retry_after(cast("BaseHTTPResponse", answer))
-    except InvalidHeader:
-        retry_after = None
-    if retry_after is not None and retry_after > retry.max_retry_after:
+    retry_after_ = retry_after(retry, response)
+    if retry_after_ is not None and retry_after_ > retry.max_retry_after:
         return None  # the day's quota, say: hours, not worth holding a request for
     try:
         retry = retry.increment(method, str(request.url), cast("BaseHTTPResponse", answer))
     except MaxRetryError:
         return None
-    wait = retry_after if retry_after is not None else retry.get_backoff_time()
+    wait = retry_after_ if retry_after_ is not None else retry.get_backoff_time()
     log.info(
         "HTTP %s from %s %s; retrying in %.1f s",
         response.status_code,
@@ -83,8 +97,43 @@ def next_attempt(
     return retry, wait
 
 
+def _rate_limit_exceeded(limiter: RateLimiter, customer: str, wait: float | None) -> Exception:
+    """The error for a 429 handed back (retries spent, or a wait beyond ``max_wait``), as
+    requests' PacedAdapter raises it."""
+    seconds = DEFAULT_PAUSE if wait is None else wait
+    return RateLimitExceeded(
+        customer,
+        seconds,
+        limiter.now() + seconds,
+        "Gong answered 429 Too Many Requests after retries",
+    )
+
+
+async def acquire_async(limiter: RateLimiter, customer: str) -> float:
+    """:meth:`RateLimiter.acquire` for an event loop: the same steps, with the store calls
+    in a worker thread and the waits on the loop (``anyio.sleep``), so other tasks run while
+    this one waits for its slot. A limiter given its own blocking ``sleep`` (a test's clock)
+    has it run in a worker thread too."""
+    steps = limiter.acquiring(customer)
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, StoreCall):
+                step = steps.send(await anyio.to_thread.run_sync(step.call))
+                continue
+            if limiter.sleep is time.sleep:
+                await anyio.sleep(step)
+            else:
+                await anyio.to_thread.run_sync(limiter.sleep, step)
+            step = steps.send(None)
+    except StopIteration as done:
+        waited: float = done.value
+        return waited
+
+
 class GongRetryTransport(httpx.BaseTransport):
-    """Wraps ``transport`` (a default ``httpx.HTTPTransport``) with Gong's retry policy."""
+    """Wraps ``transport`` (a default ``httpx.HTTPTransport``) with Gong's retry policy and,
+    given a ``limiter``, paces every attempt for ``customer`` through it."""
 
     def __init__(
         self,
@@ -92,21 +141,38 @@ class GongRetryTransport(httpx.BaseTransport):
         *,
         retry: GongRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
+        customer: str = "",
     ) -> None:
+        if limiter is not None and not customer:
+            raise ValueError("pacing needs the customer whose budget to take slots from")
         self.transport = transport or httpx.HTTPTransport()
         self.retry = retry or gong_retry()
         self._sleep = sleep
+        self.limiter = limiter
+        self.customer = customer
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         retry = self.retry
+        limiter = self.limiter
         while True:
+            if limiter is not None:
+                limiter.acquire(self.customer)
             response = self.transport.handle_request(request)
+            told_to_wait = None
+            if limiter is not None and response.status_code == 429:
+                told_to_wait = retry_after(retry, response)
+                limiter.pause(self.customer, told_to_wait)  # every worker waits, not just this one
             step = next_attempt(retry, request, response)
             if step is None:
+                if limiter is not None and response.status_code == 429:
+                    response.close()
+                    raise _rate_limit_exceeded(limiter, self.customer, told_to_wait)
                 return response
             retry, wait = step
             response.close()
-            if wait > 0:
+            # Paced, a 429's wait is the store's pause, which the next slot waits out.
+            if wait > 0 and (limiter is None or response.status_code != 429):
                 self._sleep(wait)
 
     def close(self) -> None:
@@ -114,27 +180,44 @@ class GongRetryTransport(httpx.BaseTransport):
 
 
 class AsyncGongRetryTransport(httpx.AsyncBaseTransport):
-    """The async twin of :class:`GongRetryTransport`: waits without blocking the loop."""
+    """The async twin of :class:`GongRetryTransport`: waits (for a retry or a slot) without
+    blocking the loop, and reaches the limiter's store from a worker thread."""
 
     def __init__(
         self,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         retry: GongRetry | None = None,
+        limiter: RateLimiter | None = None,
+        customer: str = "",
     ) -> None:
+        if limiter is not None and not customer:
+            raise ValueError("pacing needs the customer whose budget to take slots from")
         self.transport = transport or httpx.AsyncHTTPTransport()
         self.retry = retry or gong_retry()
+        self.limiter = limiter
+        self.customer = customer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         retry = self.retry
+        limiter = self.limiter
         while True:
+            if limiter is not None:
+                await acquire_async(limiter, self.customer)
             response = await self.transport.handle_async_request(request)
+            told_to_wait = None
+            if limiter is not None and response.status_code == 429:
+                told_to_wait = retry_after(retry, response)
+                await anyio.to_thread.run_sync(limiter.pause, self.customer, told_to_wait)
             step = next_attempt(retry, request, response)
             if step is None:
+                if limiter is not None and response.status_code == 429:
+                    await response.aclose()
+                    raise _rate_limit_exceeded(limiter, self.customer, told_to_wait)
                 return response
             retry, wait = step
             await response.aclose()
-            if wait > 0:
+            if wait > 0 and (limiter is None or response.status_code != 429):
                 await anyio.sleep(wait)
 
     async def aclose(self) -> None:

@@ -22,11 +22,10 @@ from gong_authlib.pacing import PacedAdapter
 from gong_authlib.paging import PageRequest, RepeatedCursor, first_page, is_nothing_found, next_page
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
-from gong_authlib.stores.ratelimit import RateLimit, RateLimiter
+from gong_authlib.stores.ratelimit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
 
 # (connect, read) seconds: Gong's heavier endpoints (extensive calls, transcripts) are slow.
 DEFAULT_API_TIMEOUT = (5.0, 60.0)
-DEFAULT_RATE_LIMIT = RateLimit()
 
 
 class GongSession(requests.Session):

@@ -116,7 +116,7 @@ def async_storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        async with gong_async_client(client, store, "acme", retries=0) as session:
+        async with gong_async_client(client, store, "acme", retries=0, rate_limit=None) as session:
             for _ in range(plan.cycles):
                 # The barrier is a blocking multiprocessing one: wait for it off the loop, in a
                 # pool with a thread per task (the default executor may have fewer).

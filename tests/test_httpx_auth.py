@@ -58,7 +58,7 @@ def test_sync_client_sends_the_stored_token_to_relative_paths(
     fake_gong: FakeGong, store: TokenStore
 ) -> None:
     token = authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         response = client.get("/v2/users")
     assert response.status_code == 200
     assert response.request.headers["Authorization"] == f"Bearer {token.access_token}"
@@ -70,7 +70,9 @@ def test_async_client_sends_the_stored_token(fake_gong: FakeGong, store: TokenSt
     token = authorize_into(fake_gong, store)
 
     async def main() -> list[httpx.Response]:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             return [await client.get("/v2/users") for _ in range(3)]
 
     responses = asyncio.run(main())
@@ -96,7 +98,7 @@ class CountingStore(MemoryTokenStore):
 def test_hot_path_reads_the_store_only_to_load(fake_gong: FakeGong) -> None:
     store = CountingStore()
     authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         for _ in range(20):
             assert client.get("/v2/users").status_code == 200
     assert store.reads == 2  # the client's base URL, then the auth's first load; never again
@@ -113,7 +115,7 @@ def test_fifty_tasks_after_an_expiry_make_one_refresh(
     gong.inject("token", "delay", seconds=0.1)  # a slow refresh: every task finds it stale
 
     async def main() -> list[httpx.Response]:
-        async with gong_async_client(gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(gong.oauth_client(), store, "acme", rate_limit=None) as client:
             await client.get("/v2/users")
             gong.clock.advance(86_400)
             return await asyncio.gather(*(client.get("/v2/users") for _ in range(50)))
@@ -133,7 +135,9 @@ def test_fifty_stale_tasks_make_one_trip_off_the_loop(fake_gong: FakeGong) -> No
     fake_gong.inject("token", "delay", seconds=0.1)
 
     async def main() -> list[httpx.Response]:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             await client.get("/v2/users")
             fake_gong.clock.advance(86_400)
             store.reads = 0
@@ -151,7 +155,7 @@ def test_fifty_tasks_after_an_early_ended_token_make_one_refresh(
     gong = fake_gong
 
     async def main() -> list[httpx.Response]:
-        async with gong_async_client(gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(gong.oauth_client(), store, "acme", rate_limit=None) as client:
             await client.get("/v2/users")
             gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             gong.invalidate_access_tokens("acme")
@@ -175,7 +179,7 @@ def test_separate_clients_of_one_customer_share_the_refresh(fake_gong: FakeGong)
 
     async def main() -> list[int]:
         fake_gong.clock.advance(86_400)
-        clients = [gong_async_client(oauth, store, "acme") for _ in range(20)]
+        clients = [gong_async_client(oauth, store, "acme", rate_limit=None) for _ in range(20)]
         return await asyncio.gather(*(one(c) for c in clients))
 
     assert asyncio.run(main()) == [200] * 20
@@ -208,7 +212,9 @@ def test_the_async_flow_runs_on_trio_too(fake_gong: FakeGong) -> None:
     statuses: list[int] = []
 
     async def main() -> None:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             fake_gong.clock.advance(86_400)
             async with trio.open_nursery() as nursery:
                 for _ in range(10):
@@ -229,7 +235,7 @@ def test_threads_sharing_one_sync_client_make_one_refresh(
     authorize_into(fake_gong, store)
     fake_gong.inject("token", "delay", seconds=0.05)
     statuses: list[int] = []
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client.get("/v2/users")
         fake_gong.clock.advance(86_400)
         barrier = threading.Barrier(16)
@@ -269,12 +275,14 @@ def test_a_revoked_customer_raises_reauthorization_required(fake_gong: FakeGong)
     before = authorize_into(fake_gong, store)
     fake_gong.revoke("acme")
     fake_gong.clock.advance(86_400)
-    client = gong_httpx_client(fake_gong.oauth_client(), store, "acme")
+    client = gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None)
     with client, pytest.raises(ReauthorizationRequired):
         client.get("/v2/users")
 
     async def main() -> None:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             await client.get("/v2/users")
 
     with pytest.raises(ReauthorizationRequired):
@@ -303,7 +311,9 @@ def test_the_loop_keeps_ticking_during_a_one_second_refresh(fake_gong: FakeGong)
     async def main() -> tuple[list[int], float]:
         stop = asyncio.Event()
         ticking = asyncio.create_task(ticker(stop))
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             fake_gong.clock.advance(86_400)
             started = time.perf_counter()
             responses = await asyncio.gather(*(client.get("/v2/users") for _ in range(50)))
@@ -327,7 +337,7 @@ def test_401_refreshes_once_and_resends_once_keeping_history(
     fake_gong: FakeGong, store: TokenStore
 ) -> None:
     authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         first = client.get("/v2/users")
         fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
@@ -342,7 +352,7 @@ def test_401_refreshes_once_and_resends_once_keeping_history(
 def test_a_second_401_is_returned_not_looped(fake_gong: FakeGong) -> None:
     store = MemoryTokenStore()
     authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client.get("/v2/users")
         fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.inject("api", "status", status=401, times=2)
@@ -356,7 +366,9 @@ def test_a_second_401_is_returned_not_looped(fake_gong: FakeGong) -> None:
 def test_other_refusals_never_refresh(fake_gong: FakeGong, status: int) -> None:
     store = MemoryTokenStore()
     authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", retries=0) as client:
+    with gong_httpx_client(
+        fake_gong.oauth_client(), store, "acme", retries=0, rate_limit=None
+    ) as client:
         fake_gong.inject("api", "status", status=status)
         assert client.get("/v2/users").status_code == status
     assert fake_gong.stats.refreshes() == 0
@@ -403,7 +415,7 @@ def test_a_streamed_body_is_not_resent_after_401_sync(fake_gong: FakeGong) -> No
     def chunks() -> Iterator[bytes]:
         yield b'{"integrationTypeSettings": []}'
 
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client.get("/v2/users")
         fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
@@ -421,7 +433,9 @@ def test_a_streamed_body_is_not_resent_after_401_async(fake_gong: FakeGong) -> N
         yield b'{"integrationTypeSettings": []}'
 
     async def main() -> int:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             await client.get("/v2/users")
             fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             fake_gong.invalidate_access_tokens("acme")
@@ -439,7 +453,7 @@ def test_requests_and_httpx_say_the_same_about_unreplayable_bodies(fake_gong: Fa
     oauth = fake_gong.oauth_client()
     messages = []
     session = gong_session(oauth, store, "acme")
-    client = gong_httpx_client(oauth, store, "acme")
+    client = gong_httpx_client(oauth, store, "acme", rate_limit=None)
     for send in (
         lambda: session.post("/v2/integration-settings", data=iter([b"{}"])),
         lambda: client.post("/v2/integration-settings", content=iter([b"{}"])),
@@ -462,7 +476,9 @@ def test_a_json_body_is_resent_after_401(fake_gong: FakeGong) -> None:
     }
 
     async def main() -> httpx.Response:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             await client.get("/v2/users")
             fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
             fake_gong.invalidate_access_tokens("acme")
@@ -478,7 +494,7 @@ def test_multipart_files_are_resent_after_401(fake_gong: FakeGong) -> None:
     store = MemoryTokenStore()
     authorize_into(fake_gong, store)
     media = io.BytesIO(b"RIFF-some-call-recording")
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client.get("/v2/users")
         fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
@@ -491,7 +507,7 @@ def test_multipart_files_are_resent_after_401(fake_gong: FakeGong) -> None:
 def test_a_file_object_body_is_refused_clearly_after_401(fake_gong: FakeGong) -> None:
     store = MemoryTokenStore()
     authorize_into(fake_gong, store)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client.get("/v2/users")
         fake_gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
         fake_gong.invalidate_access_tokens("acme")
@@ -512,13 +528,15 @@ def test_token_never_goes_to_another_origin(fake_gong: FakeGong, store: TokenSto
         token.api_base_url.replace("http://", "https://") + "/v2/users",
         token.api_base_url + "@evil.example/v2/users",
     )
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         for url in urls:
             with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
                 client.get(url)
 
     async def main() -> None:
-        async with gong_async_client(fake_gong.oauth_client(), store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), store, "acme", rate_limit=None
+        ) as client:
             for url in urls:
                 with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
                     await client.get(url)
@@ -533,7 +551,11 @@ def test_a_redirect_elsewhere_carries_no_token_and_is_not_retried(fake_gong: Fak
     elsewhere = fake_gong.add_customer("globex")
     fake_gong.inject("api", "status", status=302, headers={"Location": elsewhere + "/v2/users"})
     with gong_httpx_client(
-        fake_gong.oauth_client(), store, "acme", client_options={"follow_redirects": True}
+        fake_gong.oauth_client(),
+        store,
+        "acme",
+        client_options={"follow_redirects": True},
+        rate_limit=None,
     ) as client:
         response = client.get("/v2/users")
     assert response.status_code == 401  # globex saw no token at all
@@ -553,8 +575,8 @@ def test_the_async_lock_wait_is_bounded_by_lock_timeout(fake_gong: FakeGong) -> 
 
     async def main() -> tuple[BaseException | httpx.Response, BaseException | httpx.Response]:
         fake_gong.clock.advance(86_400)
-        slow = gong_async_client(oauth, store, "acme")
-        impatient = gong_async_client(oauth, store, "acme", lock_timeout=0.2)
+        slow = gong_async_client(oauth, store, "acme", rate_limit=None)
+        impatient = gong_async_client(oauth, store, "acme", lock_timeout=0.2, rate_limit=None)
         async with slow, impatient:
             first = asyncio.create_task(slow.get("/v2/users"))
             await asyncio.sleep(0.05)  # let the first task take the lock

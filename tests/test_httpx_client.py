@@ -16,7 +16,13 @@ import httpx
 import pytest
 import requests
 
-from gong_authlib import OriginMismatch, gong_async_client, gong_httpx_client, gong_session
+from gong_authlib import (
+    OriginMismatch,
+    RateLimit,
+    gong_async_client,
+    gong_httpx_client,
+    gong_session,
+)
 from gong_authlib.httpx_client import DEFAULT_HTTPX_TIMEOUT, GongAsyncClient
 from gong_authlib.paging import (
     PageRequest,
@@ -52,13 +58,18 @@ def test_defaults(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
         assert client.timeout.connect == 5.0
         assert client.base_url == httpx.URL(token.api_base_url)
         assert repr(client) == "GongHttpxClient(customer='acme')"
+        assert client.limiter is not None  # paced by default, as gong_session is
+        assert client.limiter.limit == RateLimit()
+        assert client.limiter.store is store
 
 
 def test_429_is_retried_honouring_retry_after_even_for_post(
     fake_gong: FakeGong, store: MemoryTokenStore
 ) -> None:
     fake_gong.inject("api", "status", status=429, retry_after=0, times=2)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", backoff_factor=0) as client:
+    with gong_httpx_client(
+        fake_gong.oauth_client(), store, "acme", backoff_factor=0, rate_limit=None
+    ) as client:
         response = client.post("/v2/integration-settings", json=SETTINGS)
     assert response.status_code == 200
     assert fake_gong.stats.api_429["acme"] == 2
@@ -69,7 +80,7 @@ def test_async_429_is_retried(fake_gong: FakeGong, store: MemoryTokenStore) -> N
 
     async def main() -> int:
         async with gong_async_client(
-            fake_gong.oauth_client(), store, "acme", backoff_factor=0
+            fake_gong.oauth_client(), store, "acme", backoff_factor=0, rate_limit=None
         ) as client:
             return (await client.post("/v2/integration-settings", json=SETTINGS)).status_code
 
@@ -80,7 +91,7 @@ def test_async_429_is_retried(fake_gong: FakeGong, store: MemoryTokenStore) -> N
 def test_retry_after_is_waited_for(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
     waits: list[float] = []
     fake_gong.inject("api", "status", status=429, retry_after=2)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         client._transport._sleep = waits.append  # type: ignore[attr-defined]  # the clock seam
         assert client.get("/v2/users").status_code == 200
     assert waits == [2.0]
@@ -88,7 +99,7 @@ def test_retry_after_is_waited_for(fake_gong: FakeGong, store: MemoryTokenStore)
 
 def test_long_retry_after_is_returned_at_once(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
     fake_gong.inject("api", "status", status=429, retry_after=3600)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         started = time.monotonic()
         response = client.get("/v2/users")
     assert response.status_code == 429
@@ -100,14 +111,16 @@ def test_long_retry_after_is_returned_at_once(fake_gong: FakeGong, store: Memory
 def test_retries_end(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
     fake_gong.inject("api", "status", status=429, retry_after=0, times=10)
     with gong_httpx_client(
-        fake_gong.oauth_client(), store, "acme", retries=2, backoff_factor=0
+        fake_gong.oauth_client(), store, "acme", retries=2, backoff_factor=0, rate_limit=None
     ) as client:
         assert client.get("/v2/users").status_code == 429
     assert fake_gong.stats.api_429["acme"] == 3  # the first attempt and two retries
 
 
 def test_5xx_retried_for_get_not_for_post(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", backoff_factor=0) as client:
+    with gong_httpx_client(
+        fake_gong.oauth_client(), store, "acme", backoff_factor=0, rate_limit=None
+    ) as client:
         fake_gong.inject("api", "status", status=503, times=2)
         assert client.get("/v2/users").status_code == 200
         fake_gong.inject("api", "status", status=503)
@@ -118,7 +131,9 @@ def test_a_streamed_body_is_not_resent_after_429(
     fake_gong: FakeGong, store: MemoryTokenStore
 ) -> None:
     fake_gong.inject("api", "status", status=429, retry_after=0)
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", backoff_factor=0) as client:
+    with gong_httpx_client(
+        fake_gong.oauth_client(), store, "acme", backoff_factor=0, rate_limit=None
+    ) as client:
         response = client.post(
             "/v2/integration-settings", content=iter([json.dumps(SETTINGS).encode()])
         )
@@ -130,7 +145,7 @@ def test_relative_paths_follow_the_token_to_a_new_origin(
 ) -> None:
     """Another worker refreshed, and Gong moved the customer to another API origin."""
     moved = fake_gong.add_customer("acme-eu")
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         assert client.get("/v2/users").status_code == 200
         token = store.get("acme")
         assert token is not None
@@ -237,7 +252,9 @@ def _trusting(fake_gong: FakeGong, store: MemoryTokenStore) -> Any:
 def test_paginate_follows_the_cursor_in_the_query(
     fake_gong: FakeGong, paging_store: MemoryTokenStore
 ) -> None:
-    with gong_httpx_client(_trusting(fake_gong, paging_store), paging_store, "acme") as client:
+    with gong_httpx_client(
+        _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
+    ) as client:
         pages = list(client.paginate("/v2/calls", params={"fromDateTime": "2026-01-01"}))
     assert [page["calls"] for page in pages] == [[1, 2], [3, 4], [5]]
     assert _Pages.seen == [("GET", None), ("GET", "c2"), ("GET", "c3")]
@@ -250,7 +267,7 @@ def test_async_paginate_follows_the_cursor_in_the_body(
 
     async def main() -> list[Any]:
         async with gong_async_client(
-            _trusting(fake_gong, paging_store), paging_store, "acme"
+            _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
         ) as client:
             return [
                 page["calls"]
@@ -265,12 +282,14 @@ def test_async_paginate_follows_the_cursor_in_the_body(
 def test_nothing_found_is_an_empty_result(
     fake_gong: FakeGong, paging_store: MemoryTokenStore
 ) -> None:
-    with gong_httpx_client(_trusting(fake_gong, paging_store), paging_store, "acme") as client:
+    with gong_httpx_client(
+        _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
+    ) as client:
         assert list(client.paginate("/v2/users")) == []
 
     async def main() -> list[Any]:
         async with gong_async_client(
-            _trusting(fake_gong, paging_store), paging_store, "acme"
+            _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
         ) as client:
             return [page async for page in client.paginate("/v2/users")]
 
@@ -284,7 +303,9 @@ def test_a_repeated_cursor_stops_paging_on_every_front_end(
     requests all stop at the first cursor Gong gives twice, after yielding the pages."""
     pages: list[Any] = []
     with (
-        gong_httpx_client(fake_gong.oauth_client(), paging_store, "acme") as client,
+        gong_httpx_client(
+            fake_gong.oauth_client(), paging_store, "acme", rate_limit=None
+        ) as client,
         pytest.raises(httpx.HTTPStatusError, match="repeated a cursor on /v2/loop"),
     ):
         pages.extend(page["calls"] for page in client.paginate("/v2/loop"))
@@ -298,7 +319,9 @@ def test_a_repeated_cursor_stops_paging_on_every_front_end(
             got.append(page["calls"])
 
     async def main() -> None:
-        async with gong_async_client(fake_gong.oauth_client(), paging_store, "acme") as client:
+        async with gong_async_client(
+            fake_gong.oauth_client(), paging_store, "acme", rate_limit=None
+        ) as client:
             with pytest.raises(httpx.HTTPStatusError, match="repeated a cursor"):
                 await collect(client)
 
@@ -311,7 +334,7 @@ def test_a_repeated_cursor_stops_paging_on_every_front_end(
 
 
 def test_other_errors_raise(fake_gong: FakeGong, store: MemoryTokenStore) -> None:
-    with gong_httpx_client(fake_gong.oauth_client(), store, "acme") as client:
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         fake_gong.inject("api", "status", status=403)
         with pytest.raises(httpx.HTTPStatusError, match="403"):
             list(client.paginate("/v2/users"))

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from gong_authlib.errors import DailyQuotaExhausted, RateLimitExceeded
 from gong_authlib.logs import get_logger
@@ -108,6 +108,10 @@ class RateLimit:
         )
 
 
+# Gong's published budget: what gong_session and the httpx clients pace by unless told.
+DEFAULT_RATE_LIMIT = RateLimit()
+
+
 @dataclass(frozen=True)
 class Budget:
     """One customer's pacing: seconds between calls, calls a day, longest wait."""
@@ -125,6 +129,13 @@ class RateState:
     paused_until: float = 0.0
     day: int = -1
     day_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCall:
+    """One step of :meth:`RateLimiter.acquiring`: a blocking store call, to run and answer."""
+
+    call: Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,11 @@ class RateLimiter:
     def __repr__(self) -> str:
         return f"RateLimiter({self.store!r}, {self.limit!r})"
 
+    @property
+    def sleep(self) -> Callable[[float], object]:
+        """The blocking sleep :meth:`acquire` uses: ``time.sleep`` unless one was given."""
+        return self._sleep
+
     def now(self) -> float:
         """The limiter's clock (POSIX seconds): what ``retry_at`` values are measured on."""
         return self._clock() if self._clock is not None else time.time()
@@ -191,11 +207,33 @@ class RateLimiter:
         when the slot is further than ``max_wait`` away, and TokenStoreError when the store
         cannot be reached: never an unpaced call.
         """
+        steps = self.acquiring(customer)
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, StoreCall):
+                    step = steps.send(step.call())
+                else:
+                    self._sleep(step)
+                    step = steps.send(None)
+        except StopIteration as done:
+            waited: float = done.value
+            return waited
+
+    def acquiring(self, customer: str) -> Generator[float | StoreCall, object, float]:
+        """:meth:`acquire` as steps for a driver that is not a thread (an event loop): each
+        step is a store call to run (its result is sent back) or seconds to sleep (then
+        ``None`` is sent back); the generator returns the seconds waited, or raises as
+        :meth:`acquire` does. :meth:`acquire` drives it with blocking calls and this
+        limiter's ``sleep``; the async httpx client runs the store calls in a worker thread
+        and sleeps on the loop, so both front ends pace by the same steps."""
         budget = self.limit.budget(customer)
         started = self._local()
         while True:
-            now = self._clock() if self._clock is not None else None
-            reservation = self.store.rate_reserve(customer, budget, now=now)
+            reserving = StoreCall(
+                lambda: self.store.rate_reserve(customer, budget, now=self._store_now())
+            )
+            reservation = cast("Reservation", (yield reserving))
             deadline = self._local() + reservation.wait
             if reservation.refused is not None:
                 self._refuse(customer, reservation)
@@ -210,26 +248,28 @@ class RateLimiter:
             # not make the call late, since a late call squeezes the next ones into Gong's
             # window as surely as an early one.
             look = min(PRE_CHECK, reservation.wait / 2)
-            self._sleep_until(deadline - look)
-            paused = self.store.rate_paused_for(
-                customer, now=self._clock() if self._clock is not None else None
-            )
+            yield from self._sleeping_until(deadline - look)
+            looking = StoreCall(lambda: self.store.rate_paused_for(customer, now=self._store_now()))
+            paused = cast("float", (yield looking))
             if paused > deadline - self._local() + 0.001:  # a pause beyond this slot
                 continue
-            self._sleep_until(deadline)
+            yield from self._sleeping_until(deadline)
             return self._local() - started
 
-    def _sleep_until(self, deadline: float) -> None:
+    def _store_now(self) -> float | None:
+        """The time a store call is given: the test's clock, else None (the store's own)."""
+        return self._clock() if self._clock is not None else None
+
+    def _sleeping_until(self, deadline: float) -> Generator[float, object, None]:
         remaining = deadline - self._local()
         if remaining > 0:
-            self._sleep(remaining)
+            yield remaining
 
     def pause(self, customer: str, seconds: float | None) -> None:
         """Gong answered 429 with ``Retry-After: seconds``: every worker waits that long."""
         seconds = DEFAULT_PAUSE if seconds is None else max(0.0, seconds)
         log.info("Gong answered 429 for customer %s: pausing every worker %.1fs", customer, seconds)
-        now = self._clock() if self._clock is not None else None
-        self.store.rate_pause(customer, seconds, now=now)
+        self.store.rate_pause(customer, seconds, now=self._store_now())
 
     def _refuse(self, customer: str, reservation: Reservation) -> None:
         wait = reservation.wait
