@@ -61,6 +61,24 @@ def make_store_and_spec(
     return store, StoreSpec("postgres", server.dsn(), prefix)
 
 
+def two_stores(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[TokenStore, ...]:
+    """Two stores on one backend, as two app servers would open it."""
+    unique = uuid.uuid4().hex[:12]
+    if kind == "memory":
+        store = MemoryTokenStore()
+        return store, store
+    if kind == "sqlite":
+        return SQLiteTokenStore(tmp_path / "t.db"), SQLiteTokenStore(tmp_path / "t.db")
+    if kind == "redis":
+        url = request.getfixturevalue("redis_server").url
+        return RedisTokenStore(url, namespace=unique), RedisTokenStore(url, namespace=unique)
+    dsn = request.getfixturevalue("postgres_server").dsn()
+    prefix = f"r_{unique}"
+    return PostgresTokenStore(dsn, table_prefix=prefix), PostgresTokenStore(
+        dsn, table_prefix=prefix
+    )
+
+
 @dataclass(frozen=True)
 class StoreSpec:
     """How to open the same store again in another process."""

@@ -7,7 +7,6 @@ the limiter's sleep moves it, so every wait is exact and nothing sleeps.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,34 +22,14 @@ from gong_authlib import (
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores import (
     MemoryTokenStore,
-    PostgresTokenStore,
-    RedisTokenStore,
-    SQLiteTokenStore,
     TokenStore,
 )
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
+from tests.stores import two_stores
 
 KINDS = ["memory", "sqlite", "redis", "postgres"]
 START = 86_400.0 * 20_000 + 3600  # 01:00 UTC on some day
-
-
-def _pair(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[TokenStore, ...]:
-    """Two stores on one backend, as two app servers would open it."""
-    unique = uuid.uuid4().hex[:12]
-    if kind == "memory":
-        store = MemoryTokenStore()
-        return store, store
-    if kind == "sqlite":
-        return SQLiteTokenStore(tmp_path / "t.db"), SQLiteTokenStore(tmp_path / "t.db")
-    if kind == "redis":
-        url = request.getfixturevalue("redis_server").url
-        return RedisTokenStore(url, namespace=unique), RedisTokenStore(url, namespace=unique)
-    dsn = request.getfixturevalue("postgres_server").dsn()
-    prefix = f"r_{unique}"
-    return PostgresTokenStore(dsn, table_prefix=prefix), PostgresTokenStore(
-        dsn, table_prefix=prefix
-    )
 
 
 class World:
@@ -71,7 +50,7 @@ class World:
 
 @pytest.fixture(params=KINDS)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    stores = _pair(request.param, request, tmp_path)
+    stores = two_stores(request.param, request, tmp_path)
     yield World(stores, RateLimit(per_day=50))
     for store in set(stores):
         store.close()
