@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
-from gong_authlib import TokenStoreError, gong_session, open_store
+from gong_authlib import (
+    TokenStoreError,
+    gong_async_client,
+    gong_httpx_client,
+    gong_session,
+    open_store,
+)
 from gong_authlib.stores import TokenStore
 from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
@@ -62,15 +70,31 @@ def _outage(
     assert session.get("/v2/users").status_code == 200
     assert paced.get("/v2/users").status_code == 200
 
-    stop()
+    paced_httpx = gong_httpx_client(gong.oauth_client(), paced_store, "acme")
+    assert paced_httpx.get("/v2/users").status_code == 200
+
+    async def async_client_across_the_outage() -> None:
+        async with gong_async_client(gong.oauth_client(), paced_store, "acme") as client:
+            assert (await client.get("/v2/users")).status_code == 200
+            await anyio.to_thread.run_sync(stop)
+            calls = gong.stats.api_calls["acme"]
+            with pytest.raises(TokenStoreError, match="rate limit"):
+                await client.get("/v2/users")
+            assert gong.stats.api_calls["acme"] == calls
+
+    asyncio.run(async_client_across_the_outage())  # stops the store mid-run
     with pytest.raises(TokenStoreError, match=where) as caught:
         store.get("acme")
     assert "reachable" in str(caught.value)
-    # Pacing needs the shared budget: no slot, no call (never unpaced traffic).
+    # Pacing needs the shared budget: no slot, no call (never unpaced traffic), on requests
+    # and httpx alike.
     calls = gong.stats.api_calls["acme"]
     with pytest.raises(TokenStoreError, match="rate limit"):
         paced.get("/v2/users")
+    with pytest.raises(TokenStoreError, match="rate limit"):
+        paced_httpx.get("/v2/users")
     assert gong.stats.api_calls["acme"] == calls
+    paced_httpx.close()
     # Without pacing, a fresh token in memory needs no store: calls go on during the outage.
     assert session.get("/v2/users").status_code == 200
     # A refresh needs the lock and the store: it fails clearly, and Gong is never asked.
@@ -89,7 +113,8 @@ def _outage(
 
 
 OUTCOME = (
-    "TokenStoreError naming host and port; paced calls stopped with it, unpaced fresh tokens "
+    "TokenStoreError naming host and port; paced calls (requests, httpx sync and async) stopped "
+    "with it, unpaced fresh tokens "
     "kept working; no refresh without the store; after restart the token was intact and the "
     "refresh went through"
 )
