@@ -7,8 +7,9 @@ mounts takes one before every retry (``before_retry``) and turns each 429 into a
 every worker (``on_429``). A 429 that comes back anyway (retries spent, or a ``Retry-After``
 beyond ``max_wait``) is raised as RateLimitExceeded rather than returned.
 
-The limiter itself (stores/ratelimit.py) knows nothing of requests; an httpx transport can
-call the same :class:`~gong_authlib.stores.ratelimit.RateLimiter`.
+The limiter itself (stores/ratelimit.py) knows nothing of requests; the httpx clients' retry
+transports (httpx_retry.py) pace through the same
+:class:`~gong_authlib.stores.ratelimit.RateLimiter` and store state, the same way.
 """
 
 from __future__ import annotations

@@ -207,7 +207,12 @@ class RateLimiter:
         when the slot is further than ``max_wait`` away, and TokenStoreError when the store
         cannot be reached: never an unpaced call.
         """
-        steps = self.acquiring(customer)
+        budget = self.limit.budget(customer)
+        started = self._local()
+        reservation = self.store.rate_reserve(customer, budget, now=self._store_now())
+        if reservation.wait <= 0 and reservation.refused is None:
+            return self._local() - started  # a free slot: the usual case, no steps to drive
+        steps = self._waiting(customer, budget, started, reservation)
         try:
             step = next(steps)
             while True:
@@ -224,16 +229,24 @@ class RateLimiter:
         """:meth:`acquire` as steps for a driver that is not a thread (an event loop): each
         step is a store call to run (its result is sent back) or seconds to sleep (then
         ``None`` is sent back); the generator returns the seconds waited, or raises as
-        :meth:`acquire` does. :meth:`acquire` drives it with blocking calls and this
-        limiter's ``sleep``; the async httpx client runs the store calls in a worker thread
-        and sleeps on the loop, so both front ends pace by the same steps."""
+        :meth:`acquire` does. :meth:`acquire` drives the same steps with blocking calls and
+        this limiter's ``sleep``; the async httpx client runs the store calls in a worker
+        thread and sleeps on the loop, so both front ends pace alike."""
         budget = self.limit.budget(customer)
         started = self._local()
+        reservation = yield self._reserving(customer, budget)
+        return (yield from self._waiting(customer, budget, started, reservation))
+
+    def _reserving(self, customer: str, budget: Budget) -> StoreCall:
+        return StoreCall(lambda: self.store.rate_reserve(customer, budget, now=self._store_now()))
+
+    def _waiting(
+        self, customer: str, budget: Budget, started: float, reservation: object
+    ) -> Generator[float | StoreCall, object, float]:
+        """From a reservation's answer to the slot: refuse, or sleep on it (looking for a
+        pause shortly before), reserving again if a pause moved it."""
         while True:
-            reserving = StoreCall(
-                lambda: self.store.rate_reserve(customer, budget, now=self._store_now())
-            )
-            reservation = cast("Reservation", (yield reserving))
+            reservation = cast("Reservation", reservation)  # what a reserving step answers
             deadline = self._local() + reservation.wait
             if reservation.refused is not None:
                 self._refuse(customer, reservation)
@@ -252,6 +265,7 @@ class RateLimiter:
             looking = StoreCall(lambda: self.store.rate_paused_for(customer, now=self._store_now()))
             paused = cast("float", (yield looking))
             if paused > deadline - self._local() + 0.001:  # a pause beyond this slot
+                reservation = yield self._reserving(customer, budget)
                 continue
             yield from self._sleeping_until(deadline)
             return self._local() - started
