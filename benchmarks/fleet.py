@@ -6,7 +6,9 @@ Two questions, side by side in one run:
   429s does a fleet get in steady state, and how much of the budget does it use (calls
   served per second / allowed)? Paced ``gong_session`` (the default) for each store, beside
   today's retry-only session (``rate_limit=None``; its store only holds tokens, so one row).
-  Fleets: 4 processes x 4 threads on one customer; 8 processes x 5 threads over 20 customers.
+  Fleets: 4 processes x 4 threads on one customer; 8 processes x 5 threads over 20 customers;
+  a mixed fleet of 2 requests processes x 4 threads and 2 httpx async processes x 4 tasks on
+  one customer (``gong_async_client`` paces through the same limiter and store state).
 * What does one reservation cost in each store (p50/p99 µs), alone and with 100 clients
   (4 processes x 25 threads) reserving for the same customer at once?
 
@@ -30,9 +32,15 @@ from tests.fleet import FleetResult, run_fleet
 
 # No waiting and no refusals: what is measured is the atomic step alone.
 FREE = Budget(interval=1e-9, per_day=10**12, max_wait=1e9)
-FLEETS = {
+FLEETS: dict[str, dict[str, Any]] = {
     "4 processes x 4 threads, 1 customer": {"processes": 4, "threads": 4, "customers": 1},
     "8 processes x 5 threads, 20 customers": {"processes": 8, "threads": 5, "customers": 20},
+    "mixed: 2 requests processes x 4 threads + 2 httpx async x 4 tasks, 1 customer": {
+        "processes": 4,
+        "threads": 4,
+        "customers": 1,
+        "front_ends": ("requests", "httpx-async"),
+    },
 }
 
 
@@ -45,9 +53,13 @@ def _store_urls(folder: Path, redis_url: str | None, postgres_dsn: str | None) -
     return urls
 
 
-def fleet_rows(urls: dict[str, str], seconds: float) -> list[tuple[str, str, FleetResult]]:
+def fleet_rows(
+    urls: dict[str, str], seconds: float, only: str = ""
+) -> list[tuple[str, str, FleetResult]]:
     rows = []
     for fleet, shape in FLEETS.items():
+        if only not in fleet:
+            continue
         for name, url in urls.items():
             result = run_fleet(url, seconds=seconds, rate_limit=RateLimit(), warmup=2.0, **shape)
             rows.append((fleet, f"{name}, paced", result))
@@ -113,8 +125,9 @@ def reservation_cost(url: str, processes: int, threads: int, count: int) -> tupl
     return _pct(latencies, 0.5), _pct(latencies, 0.99)
 
 
-def section(seconds: float = 10.0) -> list[str]:
-    """The markdown section for docs/benchmarks.md."""
+def section(seconds: float = 10.0, only: str = "") -> list[str]:
+    """The markdown section for docs/benchmarks.md (``only``: the fleets whose name holds it,
+    without the reservation table)."""
     out = [
         "## Fleet pacing: one Gong budget per company across processes (issue 13)",
         "",
@@ -134,7 +147,7 @@ def section(seconds: float = 10.0) -> list[str]:
             redis_server.url if redis_server else None,
             postgres.dsn() if postgres else None,
         )
-        for fleet, pacing, result in fleet_rows(urls, seconds):
+        for fleet, pacing, result in fleet_rows(urls, seconds, only):
             outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(result.outcomes.items()))
             allowed = 3 * result.customers * seconds
             out.append(
@@ -151,8 +164,13 @@ def section(seconds: float = 10.0) -> list[str]:
             "fair figure. Callers' outcomes count every call the threads made, warm-up and "
             "wind-down included: retry-only callers also saw 429s that survived 4 retries. "
             "Paced fleets send at 95% by construction (the margin); a row above it holds calls "
-            "that a cold start delayed before the window.",
+            "that a cold start delayed before the window. The mixed fleet's httpx async workers "
+            "pace through `gong_async_client`: the same limiter, the same store state.",
             "",
+        ]
+        if only:
+            return out
+        out += [
             "### One reservation (the atomic step per call), µs",
             "",
             "| store | 1 client p50 | 1 client p99 | 100 clients p50 | 100 clients p99 |",
@@ -178,4 +196,4 @@ def section(seconds: float = 10.0) -> list[str]:
 
 if __name__ == "__main__":
     window = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-    print("\n".join(section(window)))
+    print("\n".join(section(window, sys.argv[2] if len(sys.argv) > 2 else "")))

@@ -1,21 +1,28 @@
 """A fleet of worker processes calling Gong for shared customers, in real time.
 
 Each worker is a spawned interpreter (a separate app server) with its own sessions on one
-shared store; the parent owns a FakeGong that enforces Gong's per-company limit strictly.
+shared store; the parent owns a FakeGong that enforces Gong's per-company limit strictly. A
+worker is a requests app (threads, each with a ``gong_session``) or an httpx async one (asyncio
+tasks, each with a ``gong_async_client``): a mixed fleet shares one budget through the store.
 Shared by the fleet tests (short, asserting counts) and ``benchmarks/fleet.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gong_authlib import GongOAuthClient, RateLimit, gong_session, open_store
 from gong_authlib.errors import RateLimitExceeded
+from gong_authlib.stores import TokenStore
+
+FrontEnd = Literal["requests", "httpx-async"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class FleetPlan:
     threads: int
     rate_limit: RateLimit | None
     retries: int = 4
+    # Worker i is front_ends[i % len(front_ends)]: ("requests", "httpx-async") mixes them.
+    front_ends: tuple[FrontEnd, ...] = ("requests",)
 
 
 def fleet_worker(plan: FleetPlan, index: int, start: Any, stop: Any, results: Any) -> None:
@@ -47,6 +56,34 @@ def fleet_worker(plan: FleetPlan, index: int, start: Any, stop: Any, results: An
     statuses: Counter[str] = Counter()
     guard = threading.Lock()
 
+    def count(outcome: str) -> None:
+        with guard:
+            statuses[outcome] += 1
+
+    customers = plan.customers
+    mine = [customers[(index * plan.threads + i) % len(customers)] for i in range(plan.threads)]
+    if plan.front_ends[index % len(plan.front_ends)] == "httpx-async":
+        asyncio.run(_async_worker(plan, client, store, mine, start=start, stop=stop, count=count))
+    else:
+        _threads_worker(plan, client, store, mine, start=start, stop=stop, count=count)
+    store.close()
+    results.put(dict(statuses))
+
+
+def _outcome(error: Exception) -> str:
+    return "RateLimitExceeded" if isinstance(error, RateLimitExceeded) else type(error).__name__
+
+
+def _threads_worker(
+    plan: FleetPlan,
+    client: GongOAuthClient,
+    store: TokenStore,
+    customers: list[str],
+    *,
+    start: Any,
+    stop: Any,
+    count: Callable[[str], None],
+) -> None:
     def run(customer: str) -> None:
         session = gong_session(
             client, store, customer, rate_limit=plan.rate_limit, retries=plan.retries
@@ -55,24 +92,44 @@ def fleet_worker(plan: FleetPlan, index: int, start: Any, stop: Any, results: An
         while not stop.is_set():
             try:
                 outcome = str(session.get("/v2/users").status_code)
-            except RateLimitExceeded:
-                outcome = "RateLimitExceeded"
             except Exception as exc:  # counted, not raised: the parent asserts on counts
-                outcome = type(exc).__name__
-            with guard:
-                statuses[outcome] += 1
+                outcome = _outcome(exc)
+            count(outcome)
 
-    customers = plan.customers
-    workers = [
-        threading.Thread(target=run, args=(customers[(index * plan.threads + i) % len(customers)],))
-        for i in range(plan.threads)
-    ]
+    workers = [threading.Thread(target=run, args=(customer,)) for customer in customers]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    store.close()
-    results.put(dict(statuses))
+
+
+async def _async_worker(
+    plan: FleetPlan,
+    client: GongOAuthClient,
+    store: TokenStore,
+    customers: list[str],
+    *,
+    start: Any,
+    stop: Any,
+    count: Callable[[str], None],
+) -> None:
+    import anyio.to_thread
+
+    from gong_authlib import gong_async_client
+
+    async def run(customer: str) -> None:
+        async with gong_async_client(
+            client, store, customer, rate_limit=plan.rate_limit, retries=plan.retries
+        ) as gong:
+            await anyio.to_thread.run_sync(start.wait, 120)
+            while not stop.is_set():
+                try:
+                    outcome = str((await gong.get("/v2/users")).status_code)
+                except Exception as exc:  # counted, not raised
+                    outcome = _outcome(exc)
+                count(outcome)
+
+    await asyncio.gather(*(run(customer) for customer in customers))
 
 
 @dataclass
@@ -103,10 +160,12 @@ def run_fleet(
     rate_limit: RateLimit | None,
     per_second: int = 3,
     warmup: float = 1.0,
+    front_ends: tuple[FrontEnd, ...] = ("requests",),
 ) -> FleetResult:
     """``processes`` workers with ``threads`` threads each, calling for ``customers``
     customers (spread over the threads) against FakeGong's strict limit; counts are taken
-    over ``seconds`` of steady state after ``warmup``."""
+    over ``seconds`` of steady state after ``warmup``. ``front_ends`` alternate over the
+    workers (threads are asyncio tasks in an httpx async worker)."""
     from gong_authlib.testing import FakeGong
     from tests.authflow import authorize_into
 
@@ -126,6 +185,7 @@ def run_fleet(
             names,
             threads,
             rate_limit,
+            front_ends=front_ends,
         )
         start = context.Barrier(processes * threads + 1)
         stop = context.Event()

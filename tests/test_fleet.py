@@ -59,3 +59,39 @@ def test_without_pacing_the_same_fleet_is_refused(tmp_path: Path) -> None:
         warmup=0.2,
     )
     assert result.total_refused > 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_mixed_fleet_of_requests_and_httpx_async_shares_the_budget(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Two requests workers (threads) and two httpx async workers (tasks) on one store:
+    one budget, no 429, every call served."""
+    result = run_fleet(
+        _url(kind, request, tmp_path),
+        processes=4,
+        threads=2,
+        customers=1,
+        seconds=2.0,
+        rate_limit=LIMIT,
+        warmup=0.5,
+        front_ends=("requests", "httpx-async"),
+    )
+    assert result.total_refused == 0, result
+    assert result.outcomes.get("RateLimitExceeded", 0) == 0, result
+    assert set(result.outcomes) == {"200"}, result
+    assert 3 <= result.accepted <= 7, result
+
+
+def test_without_pacing_a_mixed_fleet_is_refused(tmp_path: Path) -> None:
+    result = run_fleet(
+        f"sqlite:///{tmp_path}/fleet.db",
+        processes=2,
+        threads=2,
+        customers=1,
+        seconds=1.0,
+        rate_limit=None,
+        warmup=0.2,
+        front_ends=("httpx-async",),
+    )
+    assert result.total_refused > 0
