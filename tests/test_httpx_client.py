@@ -304,7 +304,7 @@ def test_a_repeated_cursor_stops_paging_on_every_front_end(
     pages: list[Any] = []
     with (
         gong_httpx_client(
-            fake_gong.oauth_client(), paging_store, "acme", rate_limit=None
+            _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
         ) as client,
         pytest.raises(httpx.HTTPStatusError, match="repeated a cursor on /v2/loop"),
     ):
@@ -320,14 +320,16 @@ def test_a_repeated_cursor_stops_paging_on_every_front_end(
 
     async def main() -> None:
         async with gong_async_client(
-            fake_gong.oauth_client(), paging_store, "acme", rate_limit=None
+            _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
         ) as client:
             with pytest.raises(httpx.HTTPStatusError, match="repeated a cursor"):
                 await collect(client)
 
     asyncio.run(main())
     assert got == [[1], [2], [3]]
-    session = gong_session(fake_gong.oauth_client(), paging_store, "acme", rate_limit=None)
+    session = gong_session(
+        _trusting(fake_gong, paging_store), paging_store, "acme", rate_limit=None
+    )
     with pytest.raises(requests.HTTPError, match="repeated a cursor on /v2/loop"):
         list(session.paginate("/v2/loop"))
     assert len(_Pages.seen) == 9
