@@ -20,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from gong_authlib.errors import RateLimitExceeded
-from gong_authlib.retry import gong_retry
+from gong_authlib.retry import UNREADABLE_RETRY_AFTER, gong_retry
 from gong_authlib.stores.ratelimit import DEFAULT_PAUSE, RateLimiter
 
 
@@ -68,6 +68,6 @@ def _retry_after(adapter: HTTPAdapter, response: requests.Response) -> float | N
         return None
     try:
         seconds: float = adapter.max_retries.parse_retry_after(value)
-    except Exception:  # urllib3 raises InvalidHeader for garbage: treat as absent
+    except UNREADABLE_RETRY_AFTER:  # garbage: treat as absent, as GongRetry does
         return None
     return seconds

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ DEFAULT_MAX_RETRY_AFTER = 60.0
 # longer than this comes back at once as a 429 (a TokenEndpointError; nothing was granted, the
 # stored token is unchanged), and three retries stay far inside the lease.
 TOKEN_MAX_RETRY_AFTER = 10.0
+# What urllib3's parse_retry_after raises on a Retry-After it cannot read.
+UNREADABLE_RETRY_AFTER = (InvalidHeader, ValueError, OverflowError)
 
 
 class GongRetry(Retry):
@@ -56,6 +58,16 @@ class GongRetry(Retry):
         kw.setdefault("on_429", self.on_429)
         kw.setdefault("before_retry", self.before_retry)
         return super().new(**kw)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        # Gong sends whole seconds, but a proxy may send a date, a fraction or garbage, which
+        # urllib3 raises on (a 5,000-digit number or a year 10^9 raise ValueError): an
+        # unreadable Retry-After is an absent one (the default pause, or the backoff), never an
+        # exception where the caller expects a response.
+        try:
+            return super().get_retry_after(response)
+        except UNREADABLE_RETRY_AFTER:
+            return None
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code == 429 and self.total is not False:

@@ -209,3 +209,28 @@ def test_a_spent_day_fails_fast_in_the_session_without_sending() -> None:
             session.get("/v2/users")
         assert gong.stats.api_calls["acme"] == 2  # the third call never left
         assert caught.value.retry_at == pytest.approx((START // 86_400 + 1) * 86_400)
+
+
+@pytest.mark.parametrize(
+    "value", ["soon", "-5", "1e3", "", "9" * 5000, "Wed, 21 Oct 999999999 07:28:00 GMT"]
+)
+def test_a_429_with_an_unreadable_retry_after_pauses_everyone_by_default(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Gong sends whole seconds, but a proxy may not: an unreadable Retry-After is absent
+    # (everyone pauses DEFAULT_PAUSE, then the retry goes), never an InvalidHeader traceback.
+    clock = FakeClock(START)
+    store = MemoryTokenStore()
+    with FakeGong() as gong:
+        gong.add_customer("acme")
+        authorize_into(gong, store)
+        limiter = RateLimiter(store, RateLimit(), clock=clock, sleep=clock.advance)
+        session = gong_session(gong.oauth_client(), store, "acme", rate_limiter=limiter)
+        gong.inject("api", "status", status=429, headers={"Retry-After": value})
+        with caplog.at_level(logging.INFO, logger="gong_authlib"):
+            assert session.get("/v2/users").status_code == 200
+        assert clock() == pytest.approx(START + 1.0)  # the default pause, then the retry
+        assert any("429" in m and "acme" in m for m in caplog.messages)
+        unpaced = gong_session(gong.oauth_client(), store, "acme", rate_limit=None)
+        gong.inject("api", "status", status=429, headers={"Retry-After": value})
+        assert unpaced.get("/v2/users").status_code == 200  # the retry policy copes alone too
