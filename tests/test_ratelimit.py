@@ -234,3 +234,16 @@ def test_a_429_with_an_unreadable_retry_after_pauses_everyone_by_default(
         unpaced = gong_session(gong.oauth_client(), store, "acme", rate_limit=None)
         gong.inject("api", "status", status=429, headers={"Retry-After": value})
         assert unpaced.get("/v2/users").status_code == 200  # the retry policy copes alone too
+
+
+def test_a_pause_is_capped_at_a_day(world: World) -> None:
+    # Nothing in Gong's budget lasts longer than its day: a huge or endless Retry-After
+    # (the httpx glue hands it over as it came) must not lock a company out for good.
+    world.a.pause("acme", float("nan"))  # unreadable: the default pause
+    assert world.stores[1].rate_paused_for("acme", now=START) == pytest.approx(1.0)
+    world.a.pause("acme", 10.0**12)
+    assert world.stores[1].rate_paused_for("acme", now=START) == pytest.approx(86_400.0)
+    world.b.pause("acme", float("inf"))
+    with pytest.raises(RateLimitExceeded) as caught:
+        world.b.acquire("acme")
+    assert caught.value.retry_at == pytest.approx(START + 86_400.0)

@@ -47,6 +47,9 @@ DEFAULT_MARGIN = 0.05
 DEFAULT_MAX_WAIT = 60.0
 # A 429 without a Retry-After (Gong always sends one) pauses everyone this long.
 DEFAULT_PAUSE = 1.0
+# The longest pause a 429 can impose: no Gong budget outlasts its day, so a longer
+# Retry-After (a proxy's garbage, an endless one) must not lock a company out for good.
+MAX_PAUSE = DAY
 # Pauses and waits longer than this are logged at INFO.
 LOGGED_WAIT = 1.0
 # A sleeping worker checks for a pause this long before its slot (see RateLimiter.acquire).
@@ -280,8 +283,11 @@ class RateLimiter:
             yield remaining
 
     def pause(self, customer: str, seconds: float | None) -> None:
-        """Gong answered 429 with ``Retry-After: seconds``: every worker waits that long."""
-        seconds = DEFAULT_PAUSE if seconds is None else max(0.0, seconds)
+        """Gong answered 429 with ``Retry-After: seconds``: every worker waits that long
+        (at most :data:`MAX_PAUSE`, a day; None or NaN means :data:`DEFAULT_PAUSE`)."""
+        if seconds is None or math.isnan(seconds):
+            seconds = DEFAULT_PAUSE
+        seconds = min(max(0.0, seconds), MAX_PAUSE)
         log.info("Gong answered 429 for customer %s: pausing every worker %.1fs", customer, seconds)
         self.store.rate_pause(customer, seconds, now=self._store_now())
 
