@@ -7,9 +7,12 @@ the limiter's sleep moves it, so every wait is exact and nothing sleeps.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gong_authlib import (
@@ -27,6 +30,7 @@ from gong_authlib.stores import (
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
 from tests.stores import two_stores
+from tests.servers import PostgresServer
 
 KINDS = ["memory", "sqlite", "redis", "postgres"]
 START = 86_400.0 * 20_000 + 3600  # 01:00 UTC on some day
@@ -247,3 +251,33 @@ def test_a_pause_is_capped_at_a_day(world: World) -> None:
     with pytest.raises(RateLimitExceeded) as caught:
         world.b.acquire("acme")
     assert caught.value.retry_at == pytest.approx(START + 86_400.0)
+
+
+def test_looking_for_a_pause_does_not_queue_behind_reservations_on_sqlite(tmp_path: Path) -> None:
+    # A worker looks for a pause just before its slot: waiting there for the write lock that
+    # every reservation takes (SQLite's busy back-off sleeps up to 100 ms) sends it late.
+    store = SQLiteTokenStore(tmp_path / "t.db", busy_timeout=0.2)
+    limiter = RateLimiter(store, RateLimit())
+    limiter.pause("acme", 30.0)
+    writer = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a reservation
+    try:
+        assert 29.0 < store.rate_paused_for("acme") <= 30.0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        store.close()
+
+
+def test_looking_for_a_pause_does_not_queue_behind_reservations_on_postgres(
+    postgres_server: PostgresServer,
+) -> None:
+    prefix = f"r_{uuid.uuid4().hex[:12]}"
+    dsn = postgres_server.dsn()
+    store = PostgresTokenStore(dsn, table_prefix=prefix, statement_timeout=1.0)
+    limiter = RateLimiter(store, RateLimit())
+    limiter.pause("acme", 30.0)
+    with psycopg.connect(dsn) as holder:  # another worker in the middle of a reservation
+        holder.execute(f"SELECT * FROM {prefix}_rate WHERE customer = 'acme' FOR UPDATE")  # noqa: S608
+        assert 29.0 < store.rate_paused_for("acme") <= 30.0
+    store.close()

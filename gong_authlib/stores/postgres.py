@@ -350,6 +350,27 @@ class PostgresTokenStore(TokenStore):
             )
         self._rate_table_ready = True
 
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        # A plain read, not FOR UPDATE: a worker looking for a pause just before its slot must
+        # not queue behind every reservation's row lock (a call sent late squeezes Gong's
+        # window), and MVCC gives it the last committed pause anyway.
+        check_customer(customer)
+        select = self._query(
+            "SELECT paused_until, extract(epoch FROM clock_timestamp())::float8 FROM {rate}"
+            " WHERE customer = %s"
+        )
+
+        def read() -> float:
+            with self._pool.connection() as connection:
+                if not self._rate_table_ready:
+                    self._create_rate_table(connection)
+                row = connection.execute(select, (customer,)).fetchone()
+            if row is None:
+                return 0.0
+            return max(0.0, float(row[0]) - (float(row[1]) if now is None else now))
+
+        return self._guarded("rate limit", read)
+
     def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
         select = self._query(
             "SELECT next_slot, paused_until, day, day_count,"

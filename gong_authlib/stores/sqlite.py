@@ -345,6 +345,23 @@ class SQLiteTokenStore(TokenStore):
         )
         return cursor.rowcount == 1
 
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        # A plain read: WAL readers never wait for the write lock. A worker looking for a pause
+        # just before its slot must not queue behind every reservation (and SQLite's busy
+        # back-off of up to 100 ms) for it: a call sent late squeezes Gong's window.
+        check_customer(customer)
+
+        def read() -> float:
+            row = (
+                self._rate_connection()
+                .execute("SELECT paused_until FROM rate_limits WHERE customer = ?", (customer,))
+                .fetchone()
+            )
+            at = time.time() if now is None else now
+            return max(0.0, float(row[0]) - at) if row else 0.0
+
+        return self._guarded("rate limit", read)
+
     def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
         def transaction() -> T:
             db = self._rate_connection()
