@@ -105,6 +105,7 @@ def _outage(
 
     start()
     assert store.get("acme") == original  # nothing lost across the restart
+    assert paced.get("/v2/users").status_code == 200  # pacing resumes with the store
     assert session.get("/v2/users").status_code == 200
     assert gong.stats.refreshes() == 1
     refreshed = store.get("acme")
