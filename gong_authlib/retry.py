@@ -3,8 +3,8 @@
 Gong answers 429 with ``Retry-After`` when a company is over its rate (3 calls a second and
 10,000 a day by default). A 429 means the request was not processed, so it is retried for any
 method, POST included; 5xx answers are retried only for idempotent methods. A ``Retry-After``
-longer than ``max_retry_after`` (the daily limit can ask for hours) is not slept on: the 429
-goes back to the caller at once.
+longer than ``max_retry_after`` (the daily limit can ask for hours, a 503 maintenance page
+too) is not slept on: the answer goes back to the caller at once.
 
 With pacing (stores/ratelimit.py), urllib3 retries beneath the auth and the adapter, so the
 retry itself must take a slot: ``on_429`` records Gong's ``Retry-After`` as a pause for every
@@ -83,12 +83,13 @@ class GongRetry(Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
-        if response is not None and response.status == 429:
+        if response is not None and response.status in self.RETRY_AFTER_STATUS_CODES:
             retry_after = self.get_retry_after(response)
-            if self.on_429 is not None:
+            if response.status == 429 and self.on_429 is not None:
                 self.on_429(retry_after)
             if _pool is not None and retry_after is not None and retry_after > self.max_retry_after:
-                # urllib3 hands the 429 back to the caller instead of sleeping for hours.
+                # urllib3 hands the answer back to the caller instead of sleeping for hours:
+                # a daily 429, or a 503 maintenance page asking for an hour.
                 raise MaxRetryError(_pool, url or "", None)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from urllib3 import HTTPConnectionPool, HTTPResponse
+from urllib3.exceptions import MaxRetryError
 
 from gong_authlib import (
     DailyQuotaExhausted,
@@ -281,3 +283,16 @@ def test_looking_for_a_pause_does_not_queue_behind_reservations_on_postgres(
         holder.execute(f"SELECT * FROM {prefix}_rate WHERE customer = 'acme' FOR UPDATE")  # noqa: S608
         assert 29.0 < store.rate_paused_for("acme") <= 30.0
     store.close()
+
+
+def test_a_503_asking_for_hours_comes_back_instead_of_being_slept_on() -> None:
+    # urllib3 honours Retry-After on 503 as on 429 (up to 6 hours, or without bound in older
+    # versions): a maintenance page asking for an hour must come back, not block the thread.
+    policy = gong_retry(total=3, max_retry_after=60.0)
+    pool = HTTPConnectionPool("127.0.0.1")
+    for status, retry_after in ((503, "3600"), (429, "3600")):
+        answer = HTTPResponse(body=b"", headers={"Retry-After": retry_after}, status=status)
+        with pytest.raises(MaxRetryError):
+            policy.increment("GET", "/v2/users", response=answer, _pool=pool)
+    short = HTTPResponse(body=b"", headers={"Retry-After": "2"}, status=503)
+    assert policy.increment("GET", "/v2/users", response=short, _pool=pool).total == 2
