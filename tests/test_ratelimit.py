@@ -7,6 +7,7 @@ the limiter's sleep moves it, so every wait is exact and nothing sleeps.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -136,6 +137,8 @@ def test_customers_with_raised_limits_get_their_own_rate() -> None:
     assert limit.budget("bigco").per_day == 100_000
     assert limit.budget("acme").interval == pytest.approx(1 / 2.85)
     assert RateLimit(overrides={"bigco": (10, 100_000)}) == limit
+    from_yaml = {"bigco": [10, 100_000]}  # as read from YAML or JSON
+    assert RateLimit(overrides=from_yaml) == limit  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="per_second"):
         RateLimit(per_second=0)
     with pytest.raises(ValueError, match="margin"):
@@ -296,3 +299,22 @@ def test_a_503_asking_for_hours_comes_back_instead_of_being_slept_on() -> None:
             policy.increment("GET", "/v2/users", response=answer, _pool=pool)
     short = HTTPResponse(body=b"", headers={"Retry-After": "2"}, status=503)
     assert policy.increment("GET", "/v2/users", response=short, _pool=pool).total == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"per_second": "3"}, "per_second must be a positive number, not '3'"),
+        ({"per_second": True}, "per_second must be a positive number, not True"),
+        ({"per_second": 1e-320}, "per_second is too small"),
+        ({"per_day": True}, "per_day must be a positive integer, not True"),
+        ({"margin": "0.1"}, "margin is a fraction in"),
+        ({"max_wait": None}, "max_wait must be 0 or more seconds, not None"),
+        ({"overrides": {"bigco": 10}}, "override for 'bigco' must be"),
+        ({"overrides": {"bigco": (0, 100)}}, "'bigco': per_second must be a positive number"),
+        ({"overrides": {"bigco": (10, 1.5)}}, "'bigco': per_day must be a positive integer"),
+    ],
+)
+def test_a_bad_limit_is_a_clear_value_error(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RateLimit(**options)  # type: ignore[arg-type]

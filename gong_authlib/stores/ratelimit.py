@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypeGuard, cast
 
 from gong_authlib.errors import DailyQuotaExhausted, RateLimitExceeded
 from gong_authlib.logs import get_logger
@@ -77,18 +77,20 @@ class RateLimit:
     overrides: Mapping[str, tuple[float, int]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        budgets = [(self.per_second, self.per_day), *self.overrides.values()]
-        for per_second, per_day in budgets:
-            if not (per_second > 0 and math.isfinite(per_second)):
-                raise ValueError(f"per_second must be a positive number, not {per_second!r}")
-            if not (isinstance(per_day, int) and per_day > 0):
-                raise ValueError(f"per_day must be a positive integer, not {per_day!r}")
-        if not 0 <= self.margin < 1:
+        _check_budget("", self.per_second, self.per_day, self.margin)
+        for customer, budget in self.overrides.items():
+            if not (isinstance(budget, tuple | list) and len(budget) == 2):
+                raise ValueError(
+                    f"the override for {customer!r} must be (per_second, per_day), not {budget!r}"
+                )
+            _check_budget(f"override for {customer!r}: ", *budget, self.margin)
+        if not (_is_number(self.margin) and 0 <= self.margin < 1):
             raise ValueError(f"margin is a fraction in [0, 1), not {self.margin!r}")
-        if not self.max_wait >= 0:
+        if not (_is_number(self.max_wait) and self.max_wait >= 0):
             raise ValueError(f"max_wait must be 0 or more seconds, not {self.max_wait!r}")
         # Frozen means frozen: nobody changes a customer's budget through the caller's dict.
-        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        overrides = {customer: tuple(budget) for customer, budget in self.overrides.items()}
+        object.__setattr__(self, "overrides", MappingProxyType(overrides))
 
     def __reduce__(
         self,
@@ -113,6 +115,18 @@ class RateLimit:
 
 # Gong's published budget: what gong_session and the httpx clients pace by unless told.
 DEFAULT_RATE_LIMIT = RateLimit()
+def _is_number(value: object) -> TypeGuard[float]:
+    """A real number (bool is an int to Python, never a rate to us); NaN fails the checks."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_budget(where: str, per_second: object, per_day: object, margin: object) -> None:
+    if not (_is_number(per_second) and per_second > 0 and math.isfinite(per_second)):
+        raise ValueError(f"{where}per_second must be a positive number, not {per_second!r}")
+    if _is_number(margin) and 0 <= margin < 1 and math.isinf(1.0 / (per_second * (1 - margin))):
+        raise ValueError(f"{where}per_second is too small: {per_second!r}")
+    if not (isinstance(per_day, int) and not isinstance(per_day, bool) and per_day > 0):
+        raise ValueError(f"{where}per_day must be a positive integer, not {per_day!r}")
 
 
 @dataclass(frozen=True)
