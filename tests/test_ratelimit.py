@@ -30,6 +30,7 @@ from gong_authlib.stores import (
     MemoryTokenStore,
     TokenStore,
 )
+from gong_authlib.stores.ratelimit import RateState, reserve
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
 from tests.stores import two_stores
@@ -318,3 +319,57 @@ def test_a_503_asking_for_hours_comes_back_instead_of_being_slept_on() -> None:
 def test_a_bad_limit_is_a_clear_value_error(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         RateLimit(**options)  # type: ignore[arg-type]
+
+
+def test_a_wall_clock_stepped_back_does_not_lock_the_company_out(world: World) -> None:
+    # SQLite and memory use this machine's wall clock, Redis and PostgreSQL their server's:
+    # when it is stepped back (NTP, a VM resumed), the slots already handed out and the pause
+    # lie an hour "ahead". They move onto the new clock: no hour of RateLimitExceeded.
+    for _ in range(3):
+        world.a.acquire("acme")
+    world.a.pause("acme", 10.0)
+    budget = world.a.limit.budget("acme")
+    earlier = FakeClock(world.clock() - 3600.0)
+    stepped = RateLimiter(world.stores[1], world.a.limit, clock=earlier, sleep=earlier.advance)
+    assert world.stores[1].rate_paused_for("acme", now=earlier()) == pytest.approx(10.0)
+    assert stepped.acquire("acme") == pytest.approx(10.0)  # the pause, on the new clock
+    assert stepped.acquire("acme") == pytest.approx(budget.interval)  # then the pace
+
+
+def test_a_clock_reading_a_little_behind_is_jitter_not_a_step() -> None:
+    budget = RateLimit().budget("acme")
+    state = RateState(next_slot=START + 1.0, seen=START)
+    # A worker whose reading waited on a lock reads a moment behind: its slot is unmoved.
+    _, reservation = reserve(state, START - 2.0, budget)
+    assert reservation.wait == pytest.approx(3.0)
+
+
+def test_a_rate_table_from_before_the_clock_step_column_is_upgraded(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    old_columns = (
+        "(customer TEXT PRIMARY KEY, next_slot REAL NOT NULL, paused_until REAL NOT NULL,"
+        " day INTEGER NOT NULL, day_count INTEGER NOT NULL)"
+    )
+    day = int(START // 86_400)
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        db.execute(f"CREATE TABLE rate_limits {old_columns}")
+        db.execute("INSERT INTO rate_limits VALUES ('acme', ?, 0, ?, 7)", (START + 5.0, day))
+    prefix = f"r_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.dsn()) as db:
+        db.execute(f"CREATE TABLE {prefix}_rate {old_columns.replace('REAL', 'float8')}")
+        db.execute(
+            f"INSERT INTO {prefix}_rate VALUES ('acme', %s, 0, %s, 7)",  # noqa: S608
+            (START + 5.0, day),
+        )
+    stores = [
+        SQLiteTokenStore(tmp_path / "t.db"),
+        PostgresTokenStore(postgres_server.dsn(), table_prefix=prefix),
+    ]
+    for store in stores:
+        clock = FakeClock(START)
+        limiter = RateLimiter(store, RateLimit(per_day=8), clock=clock, sleep=clock.advance)
+        assert limiter.acquire("acme") == pytest.approx(5.0)  # the old row's slot stands
+        with pytest.raises(DailyQuotaExhausted):  # and its count: 7 + 1 of 8
+            limiter.acquire("acme")
+        store.close()

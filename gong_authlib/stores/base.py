@@ -44,7 +44,14 @@ from gong_authlib.state import (
     unknown_state,
 )
 from gong_authlib.stores.leases import Lease, leased
-from gong_authlib.stores.ratelimit import Budget, RateState, Reservation, pause, reserve
+from gong_authlib.stores.ratelimit import (
+    Budget,
+    RateState,
+    Reservation,
+    pause,
+    paused_for,
+    reserve,
+)
 from gong_authlib.token import Token
 
 T = TypeVar("T")
@@ -314,9 +321,7 @@ class TokenStore(ABC):
     def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
         """Seconds left of ``customer``'s pause (0 when none)."""
         check_customer(customer)
-        return self._rate_update(
-            customer, now, lambda state, at: (state, max(0.0, state.paused_until - at))
-        )
+        return self._rate_update(customer, now, lambda state, at: (state, paused_for(state, at)))
 
     def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
         """Run ``step`` on ``customer``'s rate state atomically and keep the state it returns.

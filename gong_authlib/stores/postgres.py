@@ -35,7 +35,7 @@ from gong_authlib.stores.base import (
     status_from_row,
 )
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import RateState
+from gong_authlib.stores.ratelimit import RateState, paused_for
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
@@ -345,7 +345,15 @@ class PostgresTokenStore(TokenStore):
                     "CREATE TABLE IF NOT EXISTS {rate} (customer text PRIMARY KEY,"
                     " next_slot double precision NOT NULL DEFAULT 0,"
                     " paused_until double precision NOT NULL DEFAULT 0,"
-                    " day bigint NOT NULL DEFAULT -1, day_count bigint NOT NULL DEFAULT 0)"
+                    " day bigint NOT NULL DEFAULT -1, day_count bigint NOT NULL DEFAULT 0,"
+                    " seen double precision NOT NULL DEFAULT 0)"
+                )
+            )
+            # Tables made before RateState.seen existed get the column.
+            connection.execute(
+                self._query(
+                    "ALTER TABLE {rate} ADD COLUMN IF NOT EXISTS"
+                    " seen double precision NOT NULL DEFAULT 0"
                 )
             )
         self._rate_table_ready = True
@@ -356,8 +364,8 @@ class PostgresTokenStore(TokenStore):
         # window), and MVCC gives it the last committed pause anyway.
         check_customer(customer)
         select = self._query(
-            "SELECT paused_until, extract(epoch FROM clock_timestamp())::float8 FROM {rate}"
-            " WHERE customer = %s"
+            "SELECT next_slot, paused_until, day, day_count, seen,"
+            " extract(epoch FROM clock_timestamp())::float8 FROM {rate} WHERE customer = %s"
         )
 
         def read() -> float:
@@ -367,13 +375,14 @@ class PostgresTokenStore(TokenStore):
                 row = connection.execute(select, (customer,)).fetchone()
             if row is None:
                 return 0.0
-            return max(0.0, float(row[0]) - (float(row[1]) if now is None else now))
+            state = RateState(float(row[0]), float(row[1]), int(row[2]), int(row[3]), float(row[4]))
+            return paused_for(state, float(row[5]) if now is None else now)
 
         return self._guarded("rate limit", read)
 
     def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
         select = self._query(
-            "SELECT next_slot, paused_until, day, day_count,"
+            "SELECT next_slot, paused_until, day, day_count, seen,"
             " extract(epoch FROM clock_timestamp())::float8 FROM {rate}"
             " WHERE customer = %s FOR UPDATE"
         )
@@ -398,19 +407,22 @@ class PostgresTokenStore(TokenStore):
                         row = connection.execute(select, (customer,)).fetchone()
                     if row is None:
                         raise TokenStoreError(f"token store {self._where}: rate row vanished")
-                    state = RateState(float(row[0]), float(row[1]), int(row[2]), int(row[3]))
-                    new_state, answer = step(state, float(row[4]) if now is None else now)
+                    state = RateState(
+                        float(row[0]), float(row[1]), int(row[2]), int(row[3]), float(row[4])
+                    )
+                    new_state, answer = step(state, float(row[5]) if now is None else now)
                     if new_state != state:
                         connection.execute(
                             self._query(
                                 "UPDATE {rate} SET next_slot = %s, paused_until = %s, day = %s,"
-                                " day_count = %s WHERE customer = %s"
+                                " day_count = %s, seen = %s WHERE customer = %s"
                             ),
                             (
                                 new_state.next_slot,
                                 new_state.paused_until,
                                 new_state.day,
                                 new_state.day_count,
+                                new_state.seen,
                                 customer,
                             ),
                         )

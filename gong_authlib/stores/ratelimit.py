@@ -54,6 +54,9 @@ MAX_PAUSE = DAY
 LOGGED_WAIT = 1.0
 # A sleeping worker checks for a pause this long before its slot (see RateLimiter.acquire).
 PRE_CHECK = 0.05
+# A clock reading this far behind the latest one is the clock stepped back, not the jitter
+# between workers' readings (a PostgreSQL reading may wait on the row lock; see on_this_clock).
+CLOCK_STEP = 5.0
 
 Refusal = Literal["paused", "queue", "daily"]
 
@@ -140,12 +143,18 @@ class Budget:
 
 @dataclass(frozen=True)
 class RateState:
-    """What the store keeps per customer (times in the store's clock, POSIX seconds)."""
+    """What the store keeps per customer (times in the store's clock, POSIX seconds).
+
+    ``seen`` is the latest time a step ran at: when the clock is found well behind it, the
+    clock was stepped back (NTP, a VM resumed), and the slots and pause, written on the old
+    clock, are moved onto the new one (see :func:`on_this_clock`).
+    """
 
     next_slot: float = 0.0
     paused_until: float = 0.0
     day: int = -1
     day_count: int = 0
+    seen: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +172,27 @@ class Reservation:
     refused: Refusal | None = None
 
 
+def on_this_clock(state: RateState, now: float) -> RateState:
+    """``state`` as seen at ``now``: moved back by as much as the clock was stepped back.
+
+    Without this, a wall clock stepped back an hour would leave the slots already handed out
+    an hour "ahead": every call would fail with RateLimitExceeded until the clock caught up.
+    Readings a little behind ``seen`` are workers' jitter, not a step, and move nothing.
+    """
+    behind = state.seen - now
+    if behind <= CLOCK_STEP:
+        return state
+    return replace(
+        state,
+        next_slot=state.next_slot - behind,
+        paused_until=state.paused_until - behind,
+        seen=now,
+    )
+
+
 def reserve(state: RateState, now: float, budget: Budget) -> tuple[RateState, Reservation]:
     """The reservation step every store runs atomically; the Redis script mirrors it."""
+    state = on_this_clock(state, now)
     start = max(now, state.next_slot, state.paused_until)
     if state.paused_until - now > budget.max_wait:
         return state, Reservation(state.paused_until - now, "paused")
@@ -174,13 +202,22 @@ def reserve(state: RateState, now: float, budget: Budget) -> tuple[RateState, Re
     count = state.day_count if state.day == day else 0
     if count >= budget.per_day:
         return state, Reservation((day + 1) * DAY - now, "daily")
-    granted = RateState(start + budget.interval, state.paused_until, day, count + 1)
+    granted = RateState(
+        start + budget.interval, state.paused_until, day, count + 1, max(state.seen, now)
+    )
     return granted, Reservation(start - now)
 
 
 def pause(state: RateState, now: float, seconds: float) -> RateState:
     """Nobody sends before ``now + seconds``; a longer pause already recorded stands."""
-    return replace(state, paused_until=max(state.paused_until, now + seconds))
+    state = on_this_clock(state, now)
+    paused_until = max(state.paused_until, now + seconds)
+    return replace(state, paused_until=paused_until, seen=max(state.seen, now))
+
+
+def paused_for(state: RateState, now: float) -> float:
+    """Seconds left of the pause at ``now`` (0 when none)."""
+    return max(0.0, on_this_clock(state, now).paused_until - now)
 
 
 class RateLimiter:

@@ -38,7 +38,7 @@ from gong_authlib.stores.base import (
     status_from_row,
 )
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import DAY, Budget, Refusal, Reservation
+from gong_authlib.stores.ratelimit import CLOCK_STEP, DAY, Budget, Refusal, Reservation
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
@@ -62,16 +62,30 @@ end
 local function fmt(x) return string.format('%.6f', x) end
 """
 
+# The customer's rate hash, moved onto this clock if it was stepped back (ratelimit.py's
+# on_this_clock). Loaded by every script below.
+_STATE = (
+    """
+local s = redis.call('HMGET', KEYS[1], 'next_slot', 'paused_until', 'day', 'day_count', 'seen')
+local next_slot, paused = tonumber(s[1]) or 0, tonumber(s[2]) or 0
+local seen_day, count = tonumber(s[3]) or -1, tonumber(s[4]) or 0
+local seen = tonumber(s[5]) or 0
+if seen - now > """
+    + repr(CLOCK_STEP)
+    + """ then
+  next_slot, paused, seen = next_slot - (seen - now), paused - (seen - now), now
+end
+"""
+)
+
 # KEYS[1] rate hash; ARGV now ('' = server time), interval, per_day, max_wait, day, expiry ms.
 # Returns {refusal ('' when granted), seconds}: the wait for the slot, or until the refusal ends.
 _RESERVE = (
     _NOW
+    + _STATE
     + """
 local interval, per_day = tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_wait, day_len = tonumber(ARGV[4]), tonumber(ARGV[5])
-local s = redis.call('HMGET', KEYS[1], 'next_slot', 'paused_until', 'day', 'day_count')
-local next_slot, paused = tonumber(s[1]) or 0, tonumber(s[2]) or 0
-local seen_day, count = tonumber(s[3]) or -1, tonumber(s[4]) or 0
 local start = math.max(now, next_slot, paused)
 if paused - now > max_wait then return {'paused', fmt(paused - now)} end
 if start - now > max_wait then return {'queue', fmt(start - now)} end
@@ -79,7 +93,7 @@ local day = math.floor(start / day_len)
 if day ~= seen_day then count = 0 end
 if count >= per_day then return {'daily', fmt((day + 1) * day_len - now)} end
 redis.call('HSET', KEYS[1], 'next_slot', fmt(start + interval), 'paused_until', fmt(paused),
-  'day', tostring(day), 'day_count', tostring(count + 1))
+  'day', tostring(day), 'day_count', tostring(count + 1), 'seen', fmt(math.max(seen, now)))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return {'', fmt(start - now)}
 """
@@ -88,20 +102,21 @@ return {'', fmt(start - now)}
 # KEYS[1] rate hash; ARGV now ('' = server time), seconds, expiry ms. A longer pause stands.
 _PAUSE = (
     _NOW
+    + _STATE
     + """
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until')) or 0
-local wanted = now + tonumber(ARGV[2])
-if wanted > paused then redis.call('HSET', KEYS[1], 'paused_until', fmt(wanted)) end
+local wanted = math.max(paused, now + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'next_slot', fmt(next_slot), 'paused_until', fmt(wanted),
+  'seen', fmt(math.max(seen, now)))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return fmt(math.max(paused, wanted) - now)
+return fmt(wanted - now)
 """
 )
 
 # KEYS[1] rate hash; ARGV now ('' = server time). Returns the seconds of pause left.
 _PAUSED_FOR = (
     _NOW
+    + _STATE
     + """
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until')) or 0
 return fmt(math.max(0, paused - now))
 """
 )

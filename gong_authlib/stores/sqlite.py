@@ -40,7 +40,7 @@ from gong_authlib.stores.base import (
     status_from_row,
 )
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import RateState
+from gong_authlib.stores.ratelimit import RateState, paused_for
 from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
 from gong_authlib.token import Token
 
@@ -75,8 +75,11 @@ T = TypeVar("T")
 _RATE_TABLE = (
     "CREATE TABLE IF NOT EXISTS rate_limits (customer TEXT PRIMARY KEY,"
     " next_slot REAL NOT NULL, paused_until REAL NOT NULL, day INTEGER NOT NULL,"
-    " day_count INTEGER NOT NULL)"
+    " day_count INTEGER NOT NULL, seen REAL NOT NULL DEFAULT 0)"
 )
+# Tables made before RateState.seen existed get the column (0: no clock step is detected
+# until the first reservation has written it).
+_RATE_SEEN = "ALTER TABLE rate_limits ADD COLUMN seen REAL NOT NULL DEFAULT 0"
 
 
 class SQLiteTokenStore(TokenStore):
@@ -151,7 +154,7 @@ class SQLiteTokenStore(TokenStore):
             connection.execute("PRAGMA synchronous=NORMAL")
             try:
                 check_opened(self.path, self._identity)  # the same file checks as _connection
-                connection.execute(_RATE_TABLE)
+                _create_rate_table(connection)
             except (OSError, TokenStoreError):
                 connection.close()
                 raise
@@ -354,11 +357,15 @@ class SQLiteTokenStore(TokenStore):
         def read() -> float:
             row = (
                 self._rate_connection()
-                .execute("SELECT paused_until FROM rate_limits WHERE customer = ?", (customer,))
+                .execute(
+                    "SELECT next_slot, paused_until, day, day_count, seen FROM rate_limits"
+                    " WHERE customer = ?",
+                    (customer,),
+                )
                 .fetchone()
             )
-            at = time.time() if now is None else now
-            return max(0.0, float(row[0]) - at) if row else 0.0
+            state = RateState(*row) if row else RateState()
+            return paused_for(state, time.time() if now is None else now)
 
         return self._guarded("rate limit", read)
 
@@ -368,7 +375,7 @@ class SQLiteTokenStore(TokenStore):
             db.execute("BEGIN IMMEDIATE")  # the write lock first: one reservation at a time
             try:
                 row = db.execute(
-                    "SELECT next_slot, paused_until, day, day_count FROM rate_limits"
+                    "SELECT next_slot, paused_until, day, day_count, seen FROM rate_limits"
                     " WHERE customer = ?",
                     (customer,),
                 ).fetchone()
@@ -378,13 +385,14 @@ class SQLiteTokenStore(TokenStore):
                 if new_state != state:
                     db.execute(
                         "INSERT OR REPLACE INTO rate_limits (customer, next_slot, paused_until,"
-                        " day, day_count) VALUES (?, ?, ?, ?, ?)",
+                        " day, day_count, seen) VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             customer,
                             new_state.next_slot,
                             new_state.paused_until,
                             new_state.day,
                             new_state.day_count,
+                            new_state.seen,
                         ),
                     )
             except BaseException:
@@ -441,3 +449,17 @@ class SQLiteTokenStore(TokenStore):
             lambda: self._connection().execute("DELETE FROM states WHERE expires_at < ?", (now,)),
         )
         return int(cursor.rowcount)
+
+
+def _create_rate_table(connection: sqlite3.Connection) -> None:
+    """The rate table, with the ``seen`` column even when an older version made it."""
+    connection.execute("BEGIN IMMEDIATE")  # one process at a time, so one ALTER TABLE
+    try:
+        connection.execute(_RATE_TABLE)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(rate_limits)")}
+        if "seen" not in columns:
+            connection.execute(_RATE_SEEN)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
