@@ -28,13 +28,15 @@ from gong_authlib import (
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores import (
     MemoryTokenStore,
+    PostgresTokenStore,
+    SQLiteTokenStore,
     TokenStore,
 )
 from gong_authlib.stores.ratelimit import RateState, reserve
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
-from tests.stores import two_stores
 from tests.servers import PostgresServer
+from tests.stores import two_stores
 
 KINDS = ["memory", "sqlite", "redis", "postgres"]
 START = 86_400.0 * 20_000 + 3600  # 01:00 UTC on some day

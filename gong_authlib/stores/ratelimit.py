@@ -116,8 +116,6 @@ class RateLimit:
         )
 
 
-# Gong's published budget: what gong_session and the httpx clients pace by unless told.
-DEFAULT_RATE_LIMIT = RateLimit()
 def _is_number(value: object) -> TypeGuard[float]:
     """A real number (bool is an int to Python, never a rate to us); NaN fails the checks."""
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -130,6 +128,10 @@ def _check_budget(where: str, per_second: object, per_day: object, margin: objec
         raise ValueError(f"{where}per_second is too small: {per_second!r}")
     if not (isinstance(per_day, int) and not isinstance(per_day, bool) and per_day > 0):
         raise ValueError(f"{where}per_day must be a positive integer, not {per_day!r}")
+
+
+# Gong's published budget: what gong_session and the httpx clients pace by unless told.
+DEFAULT_RATE_LIMIT = RateLimit()
 
 
 @dataclass(frozen=True)
