@@ -1,10 +1,13 @@
 """Authorizing one customer from a terminal: the authorize URL, the callback, the exchange.
 
 Used by ``gong-authlib authorize`` and the demo. With a loopback redirect URI, a server on
-127.0.0.1 waits for the callback that carries this flow's state (requests without it are
-ignored and counted); otherwise the person pastes the URL they were redirected to. Either
-way the state is checked, the code exchanged inside its 10 minutes, and the token stored
-before anything else happens.
+127.0.0.1 serves a one-time start URL (shown instead of Gong's URL: a browser's command line
+is readable by other local users) that sends the browser on to Gong with a nonce cookie, and
+waits for the callback that carries this flow's state *and* that cookie (other requests are
+ignored and counted). Otherwise the person pastes the URL they were redirected to: that flow
+is not bound to a browser, because only the person at the terminal can hand it a callback.
+Either way the state is checked, the code exchanged inside its 10 minutes, and the token
+stored before anything else happens.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gong_authlib.binding import binding_matches, browser_binding, new_nonce
 from gong_authlib.callback import LoopbackCallbackServer, is_loopback_redirect
 from gong_authlib.errors import GongAuthError, OAuthError, StateError
 from gong_authlib.exchange import exchange_and_store
@@ -29,7 +33,8 @@ class Authorization:
     customer: str
     token: Token
     requested: tuple[str, ...]
-    ignored_requests: int = 0  # loopback requests without this flow's state
+    ignored_requests: int = 0  # loopback callbacks without this flow's state and cookie
+    refused_starts: int = 0  # visits to the loopback start URL after the first
 
     @property
     def missing_scopes(self) -> list[str]:
@@ -49,33 +54,41 @@ def authorize_customer(
 ) -> Authorization:
     """Send a Gong tech admin through consent for ``customer`` and store the token.
 
-    ``open_url`` shows the authorize URL (a browser, a print). For a non-loopback redirect URI,
-    ``paste`` must return the URL the browser was redirected to. Raises OAuthError (denied,
-    timed out), StateError (forged or stale callback) and OSError (loopback port in use).
+    ``open_url`` shows the URL to open (a browser, a print): the loopback server's one-time
+    start URL, or Gong's authorize URL for a non-loopback redirect URI, where ``paste`` must
+    return the URL the browser was redirected to. Raises OAuthError (denied, timed out),
+    StateError (forged or stale callback) and OSError (loopback port in use).
     """
-    url, state = client.authorization_url(scopes, redirect_uri, customer=customer)
     if not is_loopback_redirect(redirect_uri):
         if paste is None:
             raise OAuthError("a non-loopback redirect URI needs the redirected URL pasted")
+        url, _ = client.authorization_url(scopes, redirect_uri, customer=customer)
         open_url(url)
         token = _exchange(client, store, customer, paste().strip(), redirect_uri)
         return Authorization(customer, token, tuple(scopes))
+
+    nonce = new_nonce()
+    url, state = client.authorization_url(
+        scopes, redirect_uri, customer=customer, binding=browser_binding(nonce)
+    )
 
     tokens: list[Token] = []
     errors: list[GongAuthError] = []
 
     def handle(params: dict[str, list[str]]) -> tuple[bool, str]:
         try:
-            tokens.append(_exchange(client, store, customer, params, redirect_uri))
+            tokens.append(_exchange(client, store, customer, params, redirect_uri, nonce=nonce))
         except GongAuthError as exc:
             errors.append(exc)
             return False, str(exc)
         return True, f"Customer {customer} is connected to Gong."
 
-    server = LoopbackCallbackServer(redirect_uri, handle, state=state)
+    server = LoopbackCallbackServer(
+        redirect_uri, handle, state=state, authorize_url=url, nonce=nonce
+    )
     server.start()
     try:
-        open_url(url)
+        open_url(server.start_url)
     except BaseException:
         server.wait(0)
         raise
@@ -89,7 +102,7 @@ def authorize_customer(
         raise errors[0]
     if not tokens:
         raise OAuthError(f"the callback could not be handled: {outcome[1]}")
-    return Authorization(customer, tokens[0], tuple(scopes), server.ignored)
+    return Authorization(customer, tokens[0], tuple(scopes), server.ignored, server.refused_starts)
 
 
 def _ignored_note(ignored: int) -> str:
@@ -105,8 +118,14 @@ def _exchange(
     customer: str,
     callback: str | Mapping[str, Any],
     redirect_uri: str,
+    *,
+    nonce: str | None = None,
 ) -> Token:
     pending, code = client.parse_callback(callback, redirect_uri=redirect_uri)
+    # The loopback server checked the browser's cookie already; this checks that the state
+    # consumed is the one bound to it.
+    if nonce is not None and not binding_matches(pending.binding, nonce):
+        raise StateError("the callback's state is not bound to the browser that started it")
     if pending.customer not in (None, customer):
         raise StateError(f"the callback's state was issued for customer {pending.customer!r}")
     # Persisted (with retries: the code is spent) before it is reported or used.

@@ -1,23 +1,34 @@
 """The OAuth callback server on the loopback interface, for command-line authorization.
 
-It binds 127.0.0.1 (or ::1) only, on the port of the registered redirect URI, and waits for
-the callback that carries *this* authorization's state. Any local process or web page can send
-requests to a loopback port, so a request without that state is answered with an error page
-and ignored: it neither ends the flow nor touches the store. The first request with the right
-state claims the flow atomically; a second one (a reload) is told the flow is over. The pages
-never show a code or token.
+It binds 127.0.0.1 (or ::1) only, on the port of the registered redirect URI. The browser is
+opened on a one-time *start URL* it serves (``/start/<random>``, no state in it), not on
+Gong's authorize URL: the first request there gets a 302 to Gong and an ``HttpOnly``,
+``SameSite=Lax`` cookie holding a nonce whose hash the state is bound to; any later request
+to the start URL is refused (one browser only). A browser's command line is readable by
+every local user, so a state seen there must not be enough to finish the flow with a code
+for someone else's Gong company (login CSRF).
+
+A callback counts only if it carries *this* flow's state and the starting browser's cookie,
+both checked before its code or error is read; any other request to the callback path is
+answered with an error page and ignored: it neither ends the flow nor touches the store. The
+first request that counts claims the flow atomically; a second one (a reload) is told the
+flow is over. The pages never show a code or token.
 """
 
 from __future__ import annotations
 
 import hmac
 import html
+import secrets
 import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from gong_authlib.binding import FlowCookie, binding_matches, browser_binding
+from gong_authlib.state import CODE_LIFETIME_SECONDS
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -45,8 +56,16 @@ _IGNORED_PAGE = (
     b"<!doctype html><html><head><meta charset=utf-8><title>Not this authorization - "
     b'gong-authlib</title></head><body><h1 id="result">Not this authorization</h1>'
     b'<p id="message">This request does not carry the state of the authorization that is '
-    b"running, so it was ignored. The authorization is still waiting for Gong's "
-    b"callback.</p></body></html>"
+    b"running together with the cookie of the browser that started it, so it was ignored. "
+    b"The authorization is still waiting for Gong's callback.</p></body></html>"
+)
+
+_START_USED_PAGE = _page(
+    False,
+    "This start link was already opened, by another browser or program. It works once, so "
+    "that only one browser can finish the authorization. If it was not you, press Ctrl-C in "
+    "the terminal and run authorize again.",
+    title="Start link already used",
 )
 
 
@@ -55,29 +74,76 @@ class _IPv6Server(ThreadingHTTPServer):
 
 
 class LoopbackCallbackServer:
-    """Serve ``redirect_uri`` on loopback until the callback carrying ``state`` is handled."""
+    """Serve ``redirect_uri`` on loopback until the callback carrying ``state`` is handled.
 
-    def __init__(self, redirect_uri: str, handle: CallbackHandler, *, state: str) -> None:
+    Send the browser to :attr:`start_url`: it redirects once to ``authorize_url`` (which
+    carries ``state``, issued bound to ``browser_binding(nonce)``) and gives the browser the
+    ``nonce`` cookie the callback must bring back.
+    """
+
+    def __init__(
+        self,
+        redirect_uri: str,
+        handle: CallbackHandler,
+        *,
+        state: str,
+        authorize_url: str,
+        nonce: str,
+    ) -> None:
         if not is_loopback_redirect(redirect_uri):
             raise ValueError("the redirect URI is not an http loopback URI")
-        if not state:
-            raise ValueError("the loopback server needs the state it waits for")
+        if not state or not nonce:
+            raise ValueError("the loopback server needs the state it waits for and its nonce")
         parts = urlsplit(redirect_uri)
         self.path = parts.path or "/"
         host = "::1" if parts.hostname == "::1" else "127.0.0.1"
         self.port = parts.port or 80
+        # The start URL is on the browser's command line, which other local users can read:
+        # it carries no state, and it works once.
+        self._start_path = f"/start/{secrets.token_urlsafe(16)}"
+        self.start_url = f"http://{parts.netloc}{self._start_path}"
+        self._authorize_url = authorize_url
+        # Cookies are not kept apart by port: the port in the name keeps two flows (or a web
+        # app on another loopback port) from overwriting each other's cookie.
+        self._cookie = FlowCookie(
+            f"gong_authlib_cli_{self.port}", nonce, CODE_LIFETIME_SECONDS, self.path, False
+        )
+        self._binding = browser_binding(nonce)
         self._handle = handle
         self._state = state.encode()
         self._claim_lock = threading.Lock()
         self._claimed = False
+        self._started = False
         self.done = threading.Event()
         self.outcome: tuple[bool, str] | None = None
-        self.ignored = 0  # requests to the callback path without this flow's state
+        self.ignored = 0  # requests to the callback path without this flow's state and cookie
+        self.refused_starts = 0  # requests to the start URL after the first
         self._server = self._bind(host)
 
     def _carries_state(self, params: dict[str, list[str]]) -> bool:
         states = params.get("state", [])
         return len(states) == 1 and hmac.compare_digest(states[0].encode(), self._state)
+
+    def _carries_cookie(self, cookie_headers: list[str]) -> bool:
+        """Whether the starting browser's nonce is among the request's cookies.
+
+        Every cookie of that name counts: a page on another loopback port may plant one of
+        the same name (cookies ignore ports), and that must not hide the real one.
+        """
+        for header in cookie_headers:
+            for pair in header.split(";"):
+                name, _, value = pair.strip().partition("=")
+                if name == self._cookie.name and binding_matches(self._binding, value):
+                    return True
+        return False
+
+    def _first_start(self) -> bool:
+        with self._claim_lock:
+            if self._started:
+                self.refused_starts += 1
+                return False
+            self._started = True
+            return True
 
     def _claim(self) -> bool:
         """True for exactly one request: the flow is handled once, whatever races it."""
@@ -97,11 +163,17 @@ class LoopbackCallbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if parts.path == owner._start_path:
+                    self._start()
+                    return
                 if parts.path != owner.path:
                     self._reply(404, b"<p>Not the OAuth callback.</p>")
                     return
                 params = parse_qs(parts.query, keep_blank_values=True)
-                if not owner._carries_state(params):
+                # Both before the callback's code or error is read: a request from anyone
+                # but the starting browser neither finishes nor aborts the flow.
+                cookies = self.headers.get_all("Cookie") or []
+                if not (owner._carries_state(params) and owner._carries_cookie(cookies)):
                     owner._ignore()
                     self._reply(400, _IGNORED_PAGE)
                     return
@@ -118,6 +190,18 @@ class LoopbackCallbackServer:
                 owner.outcome = (ok, message)
                 self._reply(200 if ok else 400, _page(ok, message))
                 owner.done.set()
+
+            def _start(self) -> None:
+                if not owner._first_start():
+                    self._reply(409, _START_USED_PAGE)
+                    return
+                self.send_response(302)
+                self.send_header("Location", owner._authorize_url)
+                self.send_header("Set-Cookie", owner._cookie.header())
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _reply(self, status: int, body: bytes) -> None:
                 self.send_response(status)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 from gong_authlib.testing import FakeGong
 from tests.helpers import GOOD_CONFIG, REPO_ROOT, integration_file
@@ -81,3 +85,27 @@ def make_world(gong: FakeGong, folder: Path, redirect_uri: str) -> CliWorld:
     integration_file(folder, text)
     world.env = {"GONG_CLIENT_ID": gong.client_id, "GONG_CLIENT_SECRET": gong.client_secret}
     return world
+
+
+START_URL = re.compile(r"(http://\S+/start/[A-Za-z0-9_-]+)")
+
+
+def shown_start_url(stderr: Iterable[str] | None) -> str:
+    """The loopback start URL `authorize` prints (the browser is sent there, not to Gong)."""
+    assert stderr is not None
+    for line in stderr:
+        match = START_URL.search(line)
+        if match:
+            return match.group(1)
+    raise AssertionError("authorize printed no start URL")
+
+
+def start_in_browser(
+    gong: FakeGong, start_url: str, *, company: str | None = None
+) -> tuple[requests.Session, str]:
+    """What the developer's browser does: open the start URL (keeping its cookie), consent at
+    FakeGong; returns the browser and the callback URL Gong redirected it to, not yet sent."""
+    browser = requests.Session()
+    started = browser.get(start_url, allow_redirects=False, timeout=10)
+    assert started.status_code == 302, started.text
+    return browser, gong.approve(started.headers["Location"], company=company)

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
 from tests.browser import chromium
-from tests.cliflow import free_port, make_world
+from tests.cliflow import free_port, make_world, shown_start_url
 from tests.services import require_programs
 
 pytestmark = pytest.mark.slow
@@ -29,14 +29,9 @@ def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.Monke
         gong.add_customer("globex")
         world = make_world(gong, tmp_path, redirect_uri)
         process = world.popen(*world.args("authorize", "--customer", "globex", "--no-browser"))
-        assert process.stderr is not None
-        url = next(
-            match.group(1)
-            for line in process.stderr
-            if (match := re.search(r"(http://\S+/oauth2/authorize\?\S+)", line))
-        )
+        start_url = shown_start_url(process.stderr)
         with chromium(tmp_path, monkeypatch) as driver:
-            driver.get(url)
+            driver.get(start_url)  # redirected on to Gong, with the flow's cookie
             assert "Authorize app" in driver.title
             company = driver.find_element(By.NAME, "company")
             company.find_element(By.CSS_SELECTOR, "option[value='globex']").click()
@@ -46,6 +41,13 @@ def test_authorize_with_a_real_browser(tmp_path: Path, monkeypatch: pytest.Monke
             )
             assert driver.current_url.startswith(redirect_uri)
             assert "You can close this window." in driver.page_source
+            (cookie,) = driver.get_cookies()  # the nonce the callback had to bring back
+            assert cookie["name"] == f"gong_authlib_cli_{urlsplit(redirect_uri).port}"
+            assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (
+                True,
+                "Lax",
+                "/callback",
+            )
         out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "Authorized customer globex." in out

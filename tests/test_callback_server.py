@@ -1,17 +1,29 @@
-"""The loopback callback server: waits for its own state, ignores the rest, handles once."""
+"""The loopback callback server: waits for its own state and the starting browser's cookie,
+ignores the rest, handles once."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import requests
 
-from gong_authlib.callback import LoopbackCallbackServer
+from gong_authlib.callback import CallbackHandler, LoopbackCallbackServer
 from gong_authlib.redaction import protect_third_party_loggers
 from tests.cliflow import free_port
 
 STATE = "s" * 43
+NONCE = "n" * 43
+GONG = "http://127.0.0.1:9/oauth2/authorize?state=" + STATE
+
+
+def _server(redirect: str, handle: CallbackHandler) -> LoopbackCallbackServer:
+    return LoopbackCallbackServer(redirect, handle, state=STATE, authorize_url=GONG, nonce=NONCE)
+
+
+def _cookie(redirect: str, nonce: str = NONCE) -> dict[str, str]:
+    return {f"gong_authlib_cli_{urlsplit(redirect).port}": nonce}
 
 
 def test_only_the_flows_state_is_handled_and_only_once() -> None:
@@ -26,16 +38,23 @@ def test_only_the_flows_state_is_handled_and_only_once() -> None:
         release.wait(10)  # hold the flow while a second, racing callback arrives
         return True, "connected"
 
-    server = LoopbackCallbackServer(redirect, handle, state=STATE)
+    server = _server(redirect, handle)
     server.start()
+    cookie = _cookie(redirect)
     try:
         for forged in ("?state=other&code=x", "?code=x", f"?state={STATE}&state=other", ""):
-            assert requests.get(redirect + forged, timeout=10).status_code == 400
+            assert requests.get(redirect + forged, cookies=cookie, timeout=10).status_code == 400
+        # The right state from anyone but the starting browser: no cookie, or another nonce.
+        for other in ({}, _cookie(redirect, "m" * 43), _cookie(redirect, "short")):
+            forged = f"{redirect}?state={STATE}&error=access_denied"
+            assert requests.get(forged, cookies=other, timeout=10).status_code == 400
         assert not server.done.is_set()
         with ThreadPoolExecutor(2) as pool:
-            first = pool.submit(requests.get, f"{redirect}?state={STATE}&code=c1", timeout=10)
+            first = pool.submit(
+                requests.get, f"{redirect}?state={STATE}&code=c1", cookies=cookie, timeout=10
+            )
             assert entered.wait(10)  # the first callback holds the flow
-            second = requests.get(f"{redirect}?state={STATE}&code=c2", timeout=10)
+            second = requests.get(f"{redirect}?state={STATE}&code=c2", cookies=cookie, timeout=10)
             release.set()
             assert first.result().status_code == 200
         assert second.status_code == 409
@@ -45,7 +64,7 @@ def test_only_the_flows_state_is_handled_and_only_once() -> None:
         outcome = server.wait(5)
     assert outcome == (True, "connected")
     assert [p["code"] for p in handled] == [["c1"]]
-    assert server.ignored == 4
+    assert server.ignored == 7
 
 
 def test_a_callback_arriving_as_the_wait_times_out_is_turned_away_not_half_handled() -> None:
@@ -59,15 +78,33 @@ def test_a_callback_arriving_as_the_wait_times_out_is_turned_away_not_half_handl
         handled.append(params)
         return True, "connected"
 
-    server = LoopbackCallbackServer(redirect, handle, state=STATE)
+    server = _server(redirect, handle)
     late: list[int] = []
     stop = server._server.shutdown
 
     def shutdown_after_a_late_callback() -> None:
-        late.append(requests.get(f"{redirect}?state={STATE}&code=c1", timeout=10).status_code)
+        callback = f"{redirect}?state={STATE}&code=c1"
+        late.append(requests.get(callback, cookies=_cookie(redirect), timeout=10).status_code)
         stop()
 
     server._server.shutdown = shutdown_after_a_late_callback  # type: ignore[method-assign]
     server.start()
     assert server.wait(0) is None
     assert (late, handled) == ([409], [])
+
+
+def test_a_planted_cookie_of_the_same_name_does_not_hide_the_browsers_own() -> None:
+    # Cookies ignore ports: a page on another loopback port can set one of the same name.
+    protect_third_party_loggers()
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    server = _server(redirect, lambda params: (True, "connected"))
+    name = next(iter(_cookie(redirect)))
+    server.start()
+    try:
+        headers = {"Cookie": f"{name}={'m' * 43}; other=1; {name}={NONCE}"}
+        page = requests.get(f"{redirect}?state={STATE}&code=c1", headers=headers, timeout=10)
+    finally:
+        outcome = server.wait(5)
+    assert page.status_code == 200
+    assert outcome == (True, "connected")
+    assert server.ignored == 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -16,7 +18,7 @@ import requests
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
-from tests.cliflow import CliWorld, free_port, make_world
+from tests.cliflow import CliWorld, free_port, make_world, shown_start_url, start_in_browser
 
 
 @pytest.fixture
@@ -32,6 +34,7 @@ def world(tmp_path: Path) -> Iterator[CliWorld]:
 
 
 def _authorize_url(process: subprocess.Popen[str]) -> str:
+    """Gong's authorize URL, for the pasted-URL flow (a non-loopback redirect URI)."""
     assert process.stderr is not None
     for line in process.stderr:
         match = re.search(r"(http://\S+/oauth2/authorize\?\S+)", line)
@@ -47,9 +50,8 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 def test_authorize_through_the_loopback_callback(world: CliWorld) -> None:
     process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
-    url = _authorize_url(process)
-    callback = world.gong.approve(url)
-    page = requests.get(callback, timeout=10)
+    browser, callback = start_in_browser(world.gong, shown_start_url(process.stderr))
+    page = browser.get(callback, timeout=10)
     assert page.status_code == 200
     assert "You can close this window." in page.text
     assert "code=" not in page.text
@@ -70,15 +72,16 @@ def test_denied_consent_exits_one(tmp_path: Path) -> None:
         gong.add_customer("acme")
         world = make_world(gong, tmp_path, redirect_uri)
         process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
-        url = _authorize_url(process)
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        browser = requests.Session()
+        url = browser.get(shown_start_url(process.stderr), allow_redirects=False, timeout=10)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url.headers["Location"]).query).items()}
         denied = requests.post(
             gong.authorize_url,
             data={**query, "decision": "deny"},
             allow_redirects=False,
             timeout=10,
         )
-        page = requests.get(denied.headers["Location"], timeout=10)
+        page = browser.get(denied.headers["Location"], timeout=10)
         assert "Authorization failed" in page.text
         code, _, err = _finish(process)
         assert code == 1
@@ -88,8 +91,7 @@ def test_denied_consent_exits_one(tmp_path: Path) -> None:
 
 def test_forged_requests_before_the_callback_do_not_end_the_flow(world: CliWorld) -> None:
     process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
-    url = _authorize_url(process)
-    callback = world.gong.approve(url)
+    browser, callback = start_in_browser(world.gong, shown_start_url(process.stderr))
     port_path = callback.split("?")[0]
     # Any local process or web page can send requests to the loopback port first.
     for forged in (
@@ -98,16 +100,16 @@ def test_forged_requests_before_the_callback_do_not_end_the_flow(world: CliWorld
         f"{port_path}?error=access_denied",
         port_path,
     ):
-        page = requests.get(forged, timeout=10)
+        page = browser.get(forged, timeout=10)
         assert page.status_code == 400
         assert "ignored" in page.text
-    page = requests.get(callback, timeout=10)
+    page = browser.get(callback, timeout=10)
     assert page.status_code == 200
     assert "You can close this window." in page.text
     code, out, err = _finish(process)
     assert code == 0, err
     assert "Authorized customer acme." in out
-    assert "ignored 4 requests to the callback that did not carry this authorization's state" in err
+    assert "ignored 4 requests to the callback that did not carry this authorization's" in err
     assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is not None
 
 
@@ -115,9 +117,8 @@ def test_forged_requests_then_timeout_say_what_happened(world: CliWorld) -> None
     process = world.popen(
         *world.args("authorize", "--customer", "acme", "--no-browser", "--timeout", "1")
     )
-    url = _authorize_url(process)
-    callback = world.gong.approve(url)
-    requests.get(callback.replace("state=", "state=forged"), timeout=10)
+    browser, callback = start_in_browser(world.gong, shown_start_url(process.stderr))
+    browser.get(callback.replace("state=", "state=forged"), timeout=10)
     code, _, err = _finish(process)
     assert code == 1
     assert "no callback with this authorization's state arrived within 1 s" in err
@@ -145,7 +146,7 @@ def test_port_in_use_exits_one(world: CliWorld) -> None:
 
 def test_ctrl_c_exits_130(world: CliWorld) -> None:
     process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
-    _authorize_url(process)
+    shown_start_url(process.stderr)
     process.send_signal(signal.SIGINT)
     code, _, err = _finish(process)
     assert code == 130
@@ -192,3 +193,106 @@ def test_missing_integration_file(world: CliWorld, tmp_path: Path) -> None:
     result = world.run("authorize", "--customer", "acme", "--config", str(tmp_path / "no.yaml"))
     assert result.returncode == 1
     assert "file not found" in result.stderr
+
+
+def test_the_state_without_the_starting_browsers_cookie_neither_finishes_nor_aborts(
+    tmp_path: Path,
+) -> None:
+    # The security review's attack: another local user learns the state (it used to be on
+    # the browser's command line) and sends it to the callback with a code for their own Gong
+    # company, or with error=access_denied. Without the starting browser's cookie, ignored.
+    protect_third_party_loggers()
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    with FakeGong(redirect_uris=[redirect_uri], auto_approve=False) as gong:
+        gong.add_customer("acme")
+        gong.add_customer("evilcorp")
+        world = make_world(gong, tmp_path, redirect_uri)
+        process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+        browser, callback = start_in_browser(gong, shown_start_url(process.stderr), company="acme")
+        state = parse_qs(urlsplit(callback).query)["state"][0]
+        own = (
+            gong.authorize_url
+            + "?"
+            + urlencode(
+                {
+                    "client_id": gong.client_id,
+                    "response_type": "code",
+                    "scope": "api:users:read",
+                    "redirect_uri": redirect_uri,
+                    "state": "the-attackers-own",
+                }
+            )
+        )
+        their_code = parse_qs(urlsplit(gong.approve(own, company="evilcorp")).query)["code"][0]
+        port = urlsplit(redirect_uri).port
+        for forged, cookies in (
+            ({"state": state, "code": their_code}, {}),
+            ({"state": state, "error": "access_denied"}, {}),
+            ({"state": state, "code": their_code}, {f"gong_authlib_cli_{port}": "n" * 43}),
+        ):
+            page = requests.get(redirect_uri, params=forged, cookies=cookies, timeout=10)
+            assert page.status_code == 400
+            assert "ignored" in page.text
+        page = browser.get(callback, timeout=10)
+        assert page.status_code == 200, page.text
+        code, out, err = _finish(process)
+    assert code == 0, err
+    assert "Authorized customer acme." in out
+    assert "ignored 3 requests to the callback" in err
+    token = SQLiteTokenStore(tmp_path / "tokens.db").get("acme")
+    assert token is not None
+    assert token.api_base_url == gong.emulator.customer_origins["acme"]
+    assert token.api_base_url != gong.emulator.customer_origins["evilcorp"]
+
+
+def test_the_start_url_works_once_and_carries_no_state(world: CliWorld) -> None:
+    process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    start = shown_start_url(process.stderr)
+    browser = requests.Session()
+    first = browser.get(start, allow_redirects=False, timeout=10)
+    assert first.status_code == 302
+    gong_url = first.headers["Location"]
+    assert gong_url.startswith(world.gong.authorize_url + "?")
+    assert parse_qs(urlsplit(gong_url).query)["state"][0] not in start
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith(f"gong_authlib_cli_{urlsplit(world.redirect_uri).port}=")
+    for attribute in ("HttpOnly", "SameSite=Lax", "Path=/callback", "Max-Age=600"):
+        assert attribute in cookie.split("; ")
+    # One browser only: any later visit, from anywhere, is refused and gets neither.
+    for again in (requests.get, browser.get):
+        refused = again(start, allow_redirects=False, timeout=10)
+        assert refused.status_code == 409
+        assert "already opened" in refused.text
+        assert "Location" not in refused.headers
+        assert "Set-Cookie" not in refused.headers
+    page = browser.get(world.gong.approve(gong_url), timeout=10)
+    assert page.status_code == 200
+    code, out, err = _finish(process)
+    assert code == 0, err
+    assert "Authorized customer acme." in out
+    assert "the start URL was opened 3 times and only the first was let through" in err
+
+
+def test_the_browsers_command_line_carries_only_the_start_url(
+    world: CliWorld, tmp_path: Path
+) -> None:
+    # The browser `authorize` opens is this script (webbrowser honours $BROWSER): it records
+    # its command line, which every local user can read, then behaves as a browser would.
+    argv = tmp_path / "browser-argv.txt"
+    script = tmp_path / "browser.py"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, pathlib, sys, requests\n"
+        f"pathlib.Path({str(argv)!r}).write_text(json.dumps(sys.argv[1:]))\n"
+        "requests.Session().get(sys.argv[1], timeout=10).raise_for_status()\n"
+    )
+    script.chmod(0o700)
+    world.env["BROWSER"] = str(script)
+    code, out, err = _finish(world.popen(*world.args("authorize", "--customer", "acme")))
+    assert code == 0, err
+    assert "Authorized customer acme." in out
+    (opened,) = json.loads(argv.read_text())
+    assert opened == shown_start_url(err.splitlines())
+    assert "state" not in opened
+    assert "oauth2/authorize" not in opened
+    assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is not None

@@ -91,7 +91,16 @@ def run(args: argparse.Namespace) -> int:
         plural = "request" if result.ignored_requests == 1 else "requests"
         sys.stderr.write(
             f"warning: ignored {result.ignored_requests} {plural} to the callback that did not "
-            "carry this authorization's state (another local program or page sent them)\n"
+            "carry this authorization's state and browser cookie (another local program or "
+            "page sent them)\n"
+        )
+    if result.refused_starts:
+        sys.stderr.write(
+            f"warning: the start URL was opened {result.refused_starts + 1} times and only the "
+            "first was let through. If your browser said 'Start link already used', another "
+            "local program opened it first and may have connected its own Gong company: run "
+            f"`gong-authlib tokens delete --customer {result.customer} --yes` and authorize "
+            "again\n"
         )
     sys.stdout.write(_summary(result, client.clock()))
     return EXIT_OK

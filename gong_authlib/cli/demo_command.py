@@ -115,7 +115,8 @@ class Narrator:
 
 
 def _browser(url: str) -> None:
-    """The tech admin's browser: follows Gong's redirect to the loopback callback."""
+    """The tech admin's browser: opens the start URL, keeps its cookie through Gong's
+    redirect back to the loopback callback."""
     response = requests.get(url, timeout=10)
     response.raise_for_status()
 
@@ -182,7 +183,10 @@ class _Demo:
                 redirect_uri=redirect_uri,
                 open_url=_browser,
             ).token
-            note(f"consent approved in FakeGong, callback on {redirect_uri}, state checked")
+            note(
+                f"consent approved in FakeGong, callback on {redirect_uri}, "
+                "state and browser cookie checked"
+            )
             note(
                 f"token stored in {self.store.path.name} (mode 0600): access "
                 f"sha256:{token.access_fingerprint}, expires in "

@@ -10,14 +10,8 @@ imported by this package.
 
 from __future__ import annotations
 
-from gong_authlib.web.core import (
-    COOKIE_NAME,
-    Connected,
-    ConnectFlow,
-    FlowCookie,
-    FlowStart,
-    browser_binding,
-)
+from gong_authlib.binding import FlowCookie, browser_binding
+from gong_authlib.web.core import COOKIE_NAME, Connected, ConnectFlow, FlowStart
 
 __all__ = [
     "COOKIE_NAME",

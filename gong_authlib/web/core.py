@@ -16,16 +16,20 @@ cookie with ``pending.binding`` (``hmac.compare_digest``) after ``parse_callback
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
+from gong_authlib.binding import (
+    FlowCookie,
+    binding_matches,
+    browser_binding,
+    is_nonce,
+    new_nonce,
+    path_covers,
+)
 from gong_authlib.callback import is_loopback_redirect
 from gong_authlib.errors import StateError
 from gong_authlib.exchange import WRITE_ATTEMPTS, exchange_and_store
@@ -42,48 +46,6 @@ if TYPE_CHECKING:
 log = get_logger("web")
 
 COOKIE_NAME = "gong_authlib_connect"
-_NONCE_BYTES = 32
-_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")  # fullmatch: "$" would let a trailing newline in
-
-
-def _under(path: str, prefix: str) -> bool:
-    """Whether a cookie with ``Path=prefix`` is sent to ``path`` (RFC 6265, 5.1.4)."""
-    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
-
-
-def browser_binding(nonce: str) -> str:
-    """What a state is bound to: the SHA-256 of the browser's nonce (never the nonce)."""
-    return hashlib.sha256(nonce.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class FlowCookie:
-    """The cookie ``start`` asks the framework to set; every attribute is already decided."""
-
-    name: str
-    value: str
-    max_age: int
-    path: str
-    secure: bool
-    httponly: bool = True
-    samesite: str = "Lax"
-
-    def header(self) -> str:
-        """The ``Set-Cookie`` header value, for frameworks without a cookie helper."""
-        parts = [
-            f"{self.name}={self.value}",
-            f"Max-Age={self.max_age}",
-            f"Path={self.path}",
-            f"SameSite={self.samesite}",
-        ]
-        if self.httponly:
-            parts.append("HttpOnly")
-        if self.secure:
-            parts.append("Secure")
-        return "; ".join(parts)
-
-    def __repr__(self) -> str:  # the nonce is a credential of the flow
-        return f"FlowCookie(name={self.name!r}, path={self.path!r}, secure={self.secure})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +89,7 @@ class ConnectFlow:
                 "workers, callbacks reaching another one are refused; pass state_store=store"
             )
         callback_path = urlsplit(redirect_uri).path or "/"
-        if not _under(callback_path, cookie_path):
+        if not path_covers(callback_path, cookie_path):
             raise ValueError(
                 f"cookie_path {cookie_path!r} does not cover the callback path "
                 f"{callback_path!r}: the browser would never send the connect cookie back"
@@ -173,9 +135,7 @@ class ConnectFlow:
         user may connect ``customer``; the flow trusts the caller on that.
         """
         check_customer(customer)
-        nonce = (
-            cookie if cookie and _NONCE.fullmatch(cookie) else secrets.token_urlsafe(_NONCE_BYTES)
-        )
+        nonce = cookie if cookie is not None and is_nonce(cookie) else new_nonce()
         extra = dict(self._authorize_params(customer)) if self._authorize_params else None
         url, _ = self.client.authorization_url(
             self.scopes,
@@ -199,7 +159,7 @@ class ConnectFlow:
         (consent denied, Gong refused the code), TokenEndpointError, and
         AuthorizationNotSaved when the token could not be stored after every retry.
         """
-        if not cookie or not _NONCE.fullmatch(cookie):
+        if not is_nonce(cookie):
             # Checked before the state is consumed: the browser that did start the flow can
             # still finish it.
             raise StateError(
@@ -212,9 +172,7 @@ class ConnectFlow:
         pending = self.client.states.consume(
             params.get("state", ""), redirect_uri=self.redirect_uri
         )
-        if not pending.binding or not hmac.compare_digest(
-            pending.binding.encode(), browser_binding(cookie).encode()
-        ):
+        if not binding_matches(pending.binding, cookie):
             raise StateError(
                 "this authorization was started in another browser: refusing to finish it "
                 "here (possible login CSRF); start connecting again"
