@@ -35,6 +35,7 @@ class Authorization:
     requested: tuple[str, ...]
     ignored_requests: int = 0  # loopback callbacks without this flow's state and cookie
     refused_starts: int = 0  # visits to the loopback start URL after the first
+    other_users: int = 0  # loopback requests from another local user's programs (Linux)
 
     @property
     def missing_scopes(self) -> list[str]:
@@ -96,13 +97,20 @@ def authorize_customer(
     if outcome is None:
         raise OAuthError(
             f"no callback with this authorization's state arrived within {timeout:g} s"
-            f"{_ignored_note(server.ignored)}; run authorize again"
+            f"{_ignored_note(server.ignored + server.other_users)}; run authorize again"
         )
     if errors:
         raise errors[0]
     if not tokens:
         raise OAuthError(f"the callback could not be handled: {outcome[1]}")
-    return Authorization(customer, tokens[0], tuple(scopes), server.ignored, server.refused_starts)
+    return Authorization(
+        customer,
+        tokens[0],
+        tuple(scopes),
+        ignored_requests=server.ignored,
+        refused_starts=server.refused_starts,
+        other_users=server.other_users,
+    )
 
 
 def _ignored_note(ignored: int) -> str:

@@ -8,6 +8,11 @@ to the start URL is refused (one browser only). A browser's command line is read
 every local user, so a state seen there must not be enough to finish the flow with a code
 for someone else's Gong company (login CSRF).
 
+On Linux, requests from another local user's programs are refused outright (the kernel says
+who opened each connection): they could read the start URL on the browser's command line and
+open it before the browser does. Elsewhere the one-time start URL is the guard, and a second
+visit is reported.
+
 A callback counts only if it carries *this* flow's state and the starting browser's cookie,
 both checked before its code or error is read; any other request to the callback path is
 answered with an error page and ignored: it neither ends the flow nor touches the store. The
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import os
 import secrets
 import socket
 import threading
@@ -28,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.binding import FlowCookie, binding_matches, browser_binding
+from gong_authlib.peers import loopback_peer_uid
 from gong_authlib.state import CODE_LIFETIME_SECONDS
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -58,6 +65,13 @@ _IGNORED_PAGE = (
     b'<p id="message">This request does not carry the state of the authorization that is '
     b"running together with the cookie of the browser that started it, so it was ignored. "
     b"The authorization is still waiting for Gong's callback.</p></body></html>"
+)
+
+_OTHER_USER_PAGE = _page(
+    False,
+    "This request comes from another user's program on this computer, so it was ignored. "
+    "The authorization is still waiting for the browser of the user who started it.",
+    title="Not this user's authorization",
 )
 
 _START_USED_PAGE = _page(
@@ -118,6 +132,7 @@ class LoopbackCallbackServer:
         self.outcome: tuple[bool, str] | None = None
         self.ignored = 0  # requests to the callback path without this flow's state and cookie
         self.refused_starts = 0  # requests to the start URL after the first
+        self.other_users = 0  # requests from another local user's programs (Linux)
         self._server = self._bind(host)
 
     def _carries_state(self, params: dict[str, list[str]]) -> bool:
@@ -136,6 +151,19 @@ class LoopbackCallbackServer:
                 if name == self._cookie.name and binding_matches(self._binding, value):
                     return True
         return False
+
+    def _from_another_user(self, client: Any) -> bool:
+        server = self._server.server_address
+        uid = loopback_peer_uid(
+            socket.AddressFamily(self._server.address_family),
+            (client[0], client[1]),
+            (str(server[0]), server[1]),
+        )
+        if uid is None or uid == os.geteuid():
+            return False
+        with self._claim_lock:
+            self.other_users += 1
+        return True
 
     def _first_start(self) -> bool:
         with self._claim_lock:
@@ -162,6 +190,9 @@ class LoopbackCallbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if owner._from_another_user(self.client_address):
+                    self._reply(403, _OTHER_USER_PAGE)
+                    return
                 parts = urlsplit(self.path)
                 if parts.path == owner._start_path:
                     self._start()

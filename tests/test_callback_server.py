@@ -3,15 +3,21 @@ ignores the rest, handles once."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from gong_authlib.callback import CallbackHandler, LoopbackCallbackServer
+from gong_authlib.peers import loopback_peer_uid
 from gong_authlib.redaction import protect_third_party_loggers
 from tests.cliflow import free_port
+from tests.unprivileged import as_nobody
 
 STATE = "s" * 43
 NONCE = "n" * 43
@@ -108,3 +114,49 @@ def test_a_planted_cookie_of_the_same_name_does_not_hide_the_browsers_own() -> N
     assert page.status_code == 200
     assert outcome == (True, "connected")
     assert server.ignored == 0
+
+
+def test_another_local_users_programs_are_turned_away_even_with_the_state_and_cookie() -> None:
+    # They can read the start URL on the browser's command line and race the browser to it.
+    protect_third_party_loggers()
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp: which user opened a connection is unknown here")
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    server = _server(redirect, lambda params: (True, "connected"))
+    server.start()
+    callback = f"{redirect}?state={STATE}&code=c1"
+    try:
+
+        def as_another_user() -> tuple[int, int, str]:
+            start = requests.get(server.start_url, allow_redirects=False, timeout=10)
+            finish = requests.get(callback, cookies=_cookie(redirect), timeout=10)
+            return start.status_code, finish.status_code, finish.text
+
+        start, finish, page = as_nobody(as_another_user)
+        assert (start, finish) == (403, 403)
+        assert "another user" in page
+        assert not server.done.is_set()
+        # The start URL was not used up by the refused visit, and the flow still finishes.
+        mine = requests.get(server.start_url, allow_redirects=False, timeout=10)
+        assert mine.status_code == 302
+        assert requests.get(callback, cookies=_cookie(redirect), timeout=10).status_code == 200
+    finally:
+        outcome = server.wait(5)
+    assert outcome == (True, "connected")
+    assert (server.other_users, server.ignored, server.refused_starts) == (2, 0, 0)
+
+
+def test_the_kernel_names_this_process_as_the_owner_of_its_own_connection() -> None:
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp here")
+    with (
+        socket.create_server(("127.0.0.1", 0)) as listener,
+        socket.create_connection(listener.getsockname()) as client,
+        listener.accept()[0],
+    ):
+        assert (
+            loopback_peer_uid(socket.AF_INET, client.getsockname(), listener.getsockname())
+            == os.geteuid()
+        )
+        # A pair no connection has: unknown, not a guess.
+        assert loopback_peer_uid(socket.AF_INET, listener.getsockname(), ("127.0.0.1", 9)) is None

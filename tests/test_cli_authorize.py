@@ -19,6 +19,7 @@ from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
 from tests.cliflow import CliWorld, free_port, make_world, shown_start_url, start_in_browser
+from tests.unprivileged import as_nobody
 
 
 @pytest.fixture
@@ -296,3 +297,25 @@ def test_the_browsers_command_line_carries_only_the_start_url(
     assert "state" not in opened
     assert "oauth2/authorize" not in opened
     assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is not None
+
+
+def test_another_local_user_racing_to_the_start_url_is_turned_away(world: CliWorld) -> None:
+    # The start URL is on the browser's command line too: another user's program that opens
+    # it first must get neither Gong's URL (the state) nor the cookie.
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp: which user opened a connection is unknown here")
+    process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+    start = shown_start_url(process.stderr)
+
+    def race() -> tuple[int, bool, bool]:
+        page = requests.get(start, allow_redirects=False, timeout=10)
+        return page.status_code, "Location" in page.headers, "Set-Cookie" in page.headers
+
+    assert as_nobody(race) == (403, False, False)
+    browser, callback = start_in_browser(world.gong, start)
+    assert browser.get(callback, timeout=10).status_code == 200
+    code, out, err = _finish(process)
+    assert code == 0, err
+    assert "Authorized customer acme." in out
+    assert "turned away 1 request from another local user's programs" in err
+    assert "start URL was opened" not in err

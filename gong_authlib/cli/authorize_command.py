@@ -94,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
             "carry this authorization's state and browser cookie (another local program or "
             "page sent them)\n"
         )
+    if result.other_users:
+        plural = "request" if result.other_users == 1 else "requests"
+        sys.stderr.write(
+            f"warning: turned away {result.other_users} {plural} from another local user's "
+            "programs (they can read the start URL on the browser's command line)\n"
+        )
     if result.refused_starts:
         sys.stderr.write(
             f"warning: the start URL was opened {result.refused_starts + 1} times and only the "
