@@ -132,9 +132,11 @@ def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
     authorize = commands.add_parser(
         "authorize",
         help="connect a customer: consent in Gong, then store its token",
-        description="Build the authorize URL from the integration file, open it (or print "
-        "it), receive the callback on a loopback redirect URI (or read the pasted callback "
-        "URL), check the state, exchange the code and store the customer's token.",
+        description="Build the authorize URL from the integration file. On a loopback "
+        "redirect URI, open (or print) a one-time local start URL that sends the browser to "
+        "Gong with a cookie the callback must bring back; otherwise open (or print) Gong's URL "
+        "and read the pasted callback URL. Check the state, exchange the code and store the "
+        "customer's token.",
         epilog=_examples(
             "gong-authlib authorize --customer globex",
             "gong-authlib authorize --config prod.gong.yaml --customer globex --no-browser",
@@ -151,7 +153,9 @@ def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
         help="one of the file's redirect_uris (default: its first loopback one, else its first)",
     )
     authorize.add_argument(
-        "--no-browser", action="store_true", help="print the URL instead of opening a browser"
+        "--no-browser",
+        action="store_true",
+        help="print the URL to open instead of opening a browser",
     )
     authorize.add_argument(
         "--timeout",
