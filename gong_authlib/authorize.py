@@ -97,7 +97,8 @@ def authorize_customer(
     if outcome is None:
         raise OAuthError(
             f"no callback with this authorization's state arrived within {timeout:g} s"
-            f"{_ignored_note(server.ignored + server.other_users)}; run authorize again"
+            f"{_ignored_note(server.ignored)}{_other_users_note(server.other_users)}; "
+            "run authorize again"
         )
     if errors:
         raise errors[0]
@@ -110,6 +111,16 @@ def authorize_customer(
         ignored_requests=server.ignored,
         refused_starts=server.refused_starts,
         other_users=server.other_users,
+    )
+
+
+def _other_users_note(count: int) -> str:
+    if not count:
+        return ""
+    what = "request" if count == 1 else "requests"
+    return (
+        f" ({count} {what} from another local user's programs turned away: run authorize as "
+        "the user whose browser consents)"
     )
 
 

@@ -70,7 +70,8 @@ _IGNORED_PAGE = (
 _OTHER_USER_PAGE = _page(
     False,
     "This request comes from another user's program on this computer, so it was ignored. "
-    "The authorization is still waiting for the browser of the user who started it.",
+    "The authorization is still waiting for the browser of the user who started it (run "
+    "authorize as the same user as the browser).",
     title="Not this user's authorization",
 )
 

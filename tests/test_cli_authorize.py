@@ -319,3 +319,19 @@ def test_another_local_user_racing_to_the_start_url_is_turned_away(world: CliWor
     assert "Authorized customer acme." in out
     assert "turned away 1 request from another local user's programs" in err
     assert "start URL was opened" not in err
+
+
+def test_a_timeout_after_another_users_requests_says_so(world: CliWorld) -> None:
+    # Also what a developer sees who runs authorize as root while their browser is not.
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp: which user opened a connection is unknown here")
+    process = world.popen(
+        *world.args("authorize", "--customer", "acme", "--no-browser", "--timeout", "1")
+    )
+    start = shown_start_url(process.stderr)
+    page = as_nobody(lambda: requests.get(start, allow_redirects=False, timeout=10).text)
+    assert "run authorize as the same user as the browser" in page
+    code, _, err = _finish(process)
+    assert code == 1
+    assert "1 request from another local user's programs turned away" in err
+    assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is None
