@@ -23,10 +23,11 @@ from gong_authlib.httpx_retry import AsyncGongRetryTransport, GongRetryTransport
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.paging import (
     PageRequest,
-    RepeatedCursor,
+    PagingError,
     first_page,
     is_nothing_found,
     next_page,
+    page_of,
 )
 from gong_authlib.retry import GongRetry, gong_retry
 from gong_authlib.stores.base import TokenStore
@@ -137,8 +138,9 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
             if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
-            yield answer
-            page = _next(page, method, answer, path, response)
+            body = _page(answer, path, response)
+            yield body
+            page = _next(page, method, body, path, response)
 
 
 class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
@@ -196,8 +198,9 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
             if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
-            yield answer
-            page = _next(page, method, answer, path, response)
+            body = _page(answer, path, response)
+            yield body
+            page = _next(page, method, body, path, response)
 
 
 def _retry_policy(retries: int, backoff_factor: float, limiter: RateLimiter | None) -> GongRetry:
@@ -217,16 +220,27 @@ def _limiter(
     return None if rate_limit is None else RateLimiter(store, rate_limit)
 
 
+def _page(answer: Any, path: str, response: httpx.Response) -> dict[str, Any]:
+    try:
+        return page_of(answer)
+    except PagingError as failure:
+        raise _paging_error(failure, path, response) from None
+
+
 def _next(
-    page: PageRequest, method: str, answer: Any, path: str, response: httpx.Response
+    page: PageRequest, method: str, answer: dict[str, Any], path: str, response: httpx.Response
 ) -> PageRequest | None:
     try:
         return next_page(page, method, answer)
-    except RepeatedCursor as repeated:
+    except PagingError as failure:
         # A server bug must not become an endless loop of calls.
-        raise httpx.HTTPStatusError(
-            f"{repeated} on {path}", request=response.request, response=response
-        ) from None
+        raise _paging_error(failure, path, response) from None
+
+
+def _paging_error(failure: PagingError, path: str, response: httpx.Response) -> Exception:
+    return httpx.HTTPStatusError(
+        f"{failure} on {path}", request=response.request, response=response
+    )
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -5,7 +5,9 @@ List endpoints answer ``{"records": {"cursor": "…", …}, "calls": […]}``; `
 on the last page. The next page is asked for with ``?cursor=…`` on GET endpoints and with
 ``"cursor": "…"`` in the JSON body on POST ones (``/v2/calls/extensive``). A window with no
 records is a 404 ``{"errors": ["No calls found corresponding to the provided filters"]}``:
-an empty result, not a failure. A cursor Gong already gave is refused (:class:`RepeatedCursor`):
+an empty result, not a failure (only that 404: a proxy's or a wrong path's "No endpoint found"
+is an error). An answer that is not a JSON object is refused (:class:`NotAPage`), and so is a
+cursor Gong already gave (:class:`RepeatedCursor`):
 a server bug must not become an endless loop of calls against the company's budget. Every
 front end (requests, httpx sync and async) pages with these functions, so they agree on what a
 page is; each raises a refusal as its own HTTP error, carrying the response.
@@ -18,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_NOTHING_FOUND = re.compile(r"^No .+ found\b", re.IGNORECASE)
+# Gong's own words for an empty window ("No calls found corresponding to the provided
+# filters"); looser matching would turn a wrong path's 404 into a silently empty result.
+_NOTHING_FOUND = re.compile(r"^No [\w -]+ found corresponding to\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +35,17 @@ class PageRequest:
     followed: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
-class RepeatedCursor(Exception):
-    """Gong answered a cursor it had already given: following it would loop forever.
-    Internal: each front end raises it as its own HTTP error."""
+class PagingError(Exception):
+    """A page that cannot be followed. Internal: each front end raises it as its own HTTP
+    error, carrying the response."""
+
+
+class RepeatedCursor(PagingError):
+    """Gong answered a cursor it had already given: following it would loop forever."""
+
+
+class NotAPage(PagingError):
+    """Gong's answer (with a success status) is not a JSON object."""
 
 
 def first_page(
@@ -42,9 +54,21 @@ def first_page(
     """The first page's request: the caller's own parameters, copied (later pages add to them)."""
     if json is not None and method.upper() == "GET":
         raise ValueError("GET endpoints take the cursor as a query parameter: pass params=")
+    start = (params if method.upper() == "GET" else json) or {}
+    cursor = start.get("cursor")
     return PageRequest(
-        dict(params) if params is not None else None, dict(json) if json is not None else None
+        dict(params) if params is not None else None,
+        dict(json) if json is not None else None,
+        # A caller resuming from a saved cursor: Gong giving it again is a loop too.
+        frozenset({cursor}) if isinstance(cursor, str) and cursor else frozenset(),
     )
+
+
+def page_of(answer: object) -> dict[str, Any]:
+    """``answer`` as a page, or NotAPage: a list, text or an HTML error page is no page."""
+    if not isinstance(answer, dict):
+        raise NotAPage("Gong's answer is not a JSON object")
+    return answer
 
 
 def next_page(previous: PageRequest, method: str, answer: object) -> PageRequest | None:

@@ -19,7 +19,14 @@ from gong_authlib.auth import GongAuth
 from gong_authlib.errors import OriginMismatch
 from gong_authlib.oauth import GongOAuthClient
 from gong_authlib.pacing import PacedAdapter
-from gong_authlib.paging import PageRequest, RepeatedCursor, first_page, is_nothing_found, next_page
+from gong_authlib.paging import (
+    PageRequest,
+    PagingError,
+    first_page,
+    is_nothing_found,
+    next_page,
+    page_of,
+)
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
 from gong_authlib.stores.ratelimit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
@@ -99,16 +106,17 @@ class GongSession(requests.Session):
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
-            if is_nothing_found(response.status_code, _answer(response)):
+            answer = _answer(response)
+            if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
-            answer: dict[str, Any] = response.json()
-            yield answer
             try:
-                page = next_page(page, method, answer)
-            except RepeatedCursor as repeated:
-                # A server bug must not become an endless loop of calls.
-                raise requests.HTTPError(f"{repeated} on {path}", response=response) from None
+                body = page_of(answer)
+                yield body
+                page = next_page(page, method, body)
+            except PagingError as failure:
+                # A server bug must not become an endless loop of calls, nor a bare KeyError.
+                raise requests.HTTPError(f"{failure} on {path}", response=response) from None
 
     def records(
         self,
@@ -128,8 +136,6 @@ class GongSession(requests.Session):
 
 
 def _answer(response: requests.Response) -> Any:
-    if response.status_code != 404:
-        return None  # only a 404's body is looked at before raise_for_status
     try:
         return response.json()
     except ValueError:

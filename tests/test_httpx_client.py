@@ -194,7 +194,13 @@ class _Pages(BaseHTTPRequestHandler):
             self._answer(401, {"requestId": "r", "errors": ["Access denied"]})
             return
         if urlsplit(self.path).path == "/v2/users":
-            self._answer(404, {"requestId": "r", "errors": ["No users found"]})
+            self._answer(
+                404,
+                {
+                    "requestId": "r",
+                    "errors": ["No users found corresponding to the provided filters"],
+                },
+            )
             return
         pages = type(self).LOOP if urlsplit(self.path).path == "/v2/loop" else type(self).PAGES
         ids, following = pages[cursor]

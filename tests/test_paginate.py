@@ -81,6 +81,34 @@ def test_other_failures_raise(gong: FakeGong) -> None:
         list(session.paginate("/v2/calls", params={"fromDateTime": "soon"}))
 
 
+def test_a_404_that_is_not_gongs_empty_window_is_an_error(gong: FakeGong) -> None:
+    session = _session(gong)
+    gong.inject("api", "body", status=404, body={"errors": ["No endpoint found for this path"]})
+    with pytest.raises(requests.HTTPError, match="404"):
+        list(session.paginate("/v2/users"))
+
+
+@pytest.mark.parametrize("kind", ["html", "list"])
+def test_a_success_that_is_not_a_page_is_a_clear_error(gong: FakeGong, kind: str) -> None:
+    session = _session(gong)
+    if kind == "html":
+        gong.inject("api", "html", status=200)
+    else:
+        gong.inject("api", "body", status=200, body=[{"id": "1"}])
+    with pytest.raises(requests.HTTPError, match="not a JSON object on /v2/users"):
+        list(session.paginate("/v2/users"))
+
+
+def test_a_resumed_cursor_given_again_is_a_loop(gong: FakeGong) -> None:
+    gong.set_records("acme", users=5)
+    session = _session(gong)
+    first = next(session.paginate("/v2/users"))
+    cursor = first["records"]["cursor"]
+    gong.inject("api", "body", status=200, body={"records": {"cursor": cursor}, "users": []})
+    with pytest.raises(requests.HTTPError, match="repeated a cursor"):
+        list(session.paginate("/v2/users", params={"cursor": cursor}))
+
+
 def test_every_page_takes_a_slot_of_the_budget(gong: FakeGong) -> None:
     gong.set_records("acme", users=6)
     store = MemoryTokenStore()
