@@ -27,7 +27,7 @@ log = get_logger("oauth")
 def _json_object(response: requests.Response) -> dict[str, Any] | None:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the decoder's limit
         return None
     return body if isinstance(body, dict) else None
 
@@ -156,8 +156,37 @@ class _Context:
 
 
 def _judge(body: dict[str, Any], context: _Context) -> TokenAnswer:
-    """Keep first, judge after: build the Token to persist, then say what is wrong."""
+    """Keep first, judge after: build the Token to persist, then say what is wrong.
+
+    Once the refresh token to keep is known, nothing may raise before the caller has
+    persisted it: a failure judging the rest (an input no check foresaw) still returns the
+    refresh token, under an unusable access token and the previous base URL.
+    """
     refresh = _refresh_token_to_keep(body, context)
+    try:
+        return _judge_rest(body, context, refresh)
+    except TokenEndpointError:
+        raise
+    except Exception as failure:  # the refresh token must survive any of them
+        previous = context.previous
+        if previous is None:  # a code exchange: nothing held before, the admin can retry
+            raise context.error("the token response could not be read") from None
+        kept = Token(
+            access_token="unusable",  # noqa: S106 - a placeholder, never sent (expired)
+            refresh_token=refresh,
+            expires_at=context.received_at,
+            api_base_url=previous.api_base_url,
+            scope=previous.scope,
+            issued_at=context.received_at,
+        )
+        problem = context.error(
+            f"the token response could not be read ({type(failure).__name__}); its refresh "
+            "token was kept"
+        )
+        return TokenAnswer(kept, problem)
+
+
+def _judge_rest(body: dict[str, Any], context: _Context, refresh: str) -> TokenAnswer:
     problems, lifetime = _access_problems(body)
     base, base_problem = _base_url(body, context)
     if base_problem:

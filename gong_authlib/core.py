@@ -80,6 +80,12 @@ _MISSING_SCOPE = re.compile(r"You don't have permission to use '([^'\s]{1,100})'
 _LIVE: weakref.WeakSet[CustomerToken] = weakref.WeakSet()
 
 
+def _same_grant(one: Token | None, other: Token | None) -> bool:
+    """The same refresh token: what tells a store's token from another's. Whole-Token
+    equality would compare ``extra`` too, where a NaN Gong sent never equals itself."""
+    return one is not None and other is not None and one.refresh_token == other.refresh_token
+
+
 def _fresh_locks_in_child() -> None:
     """After fork(): the stores have dropped their in-process locks (see stores.base);
     take the child's new ones. A lock a parent thread held at fork time would never be
@@ -138,8 +144,10 @@ class CustomerToken:
         # Read by the transports' hot paths without a lock: it is replaced, never mutated.
         self.current: Current | None = None
         self._thread_lock = store.thread_lock(customer)
-        # A token Gong issued that the store has not taken yet: the next call writes it first.
+        # A token Gong issued that the store has not taken yet: the next call writes it first,
+        # unless the store has moved past the token it was refreshed from (``_unsaved_from``).
         self._unsaved: Token | None = None
+        self._unsaved_from: Token | None = None
         self._scopes_reported: set[str] = set()
         _LIVE.add(self)
 
@@ -203,7 +211,7 @@ class CustomerToken:
         """
         try:
             errors = json.loads(body).get("errors")
-        except (ValueError, AttributeError, UnicodeDecodeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         if not isinstance(errors, list):
             return None
@@ -345,14 +353,31 @@ class CustomerToken:
 
     def _write_unsaved(self, wait: float) -> Current | None:
         """Write the token a failed store write left in memory; while the store still fails,
-        keep using it (None once written: the caller reads the store as usual)."""
+        keep using it (None once written or superseded: the caller reads the store as usual).
+
+        Written only over the token it was refreshed from: a write whose acknowledgement was
+        lost may have landed, and another process may have refreshed past it since (our token
+        is then spent), or the customer may have been authorized again. Writing it back then
+        would lose the customer, or the new authorization.
+        """
         token = self._unsaved
         assert token is not None
         try:
             with self.store.lock(
                 self.customer, lease=self.lock_lease, timeout=max(0.0, wait)
             ) as lease:
-                put_with_retries(self.store, self.customer, token, deadline=self._write_time(lease))
+                stored = self.store.get(self.customer)
+                if _same_grant(stored, self._unsaved_from):
+                    put_with_retries(
+                        self.store, self.customer, token, deadline=self._write_time(lease)
+                    )
+                elif not _same_grant(stored, token):
+                    log.warning(
+                        "customer %s: the store moved on from the token this one was refreshed "
+                        "from (refreshed elsewhere, authorized again or deleted); dropping the "
+                        "token kept in memory",
+                        self.customer,
+                    )
         except TokenStoreError as error:
             if self._is_stale(token):
                 raise
@@ -362,8 +387,8 @@ class CustomerToken:
                 error,
             )
             return self._adopt(token)
-        log.info("customer %s: the token kept in memory is stored now", self.customer)
-        self._unsaved = None
+        log.info("customer %s: the token kept in memory is settled in the store", self.customer)
+        self._unsaved = self._unsaved_from = None
         return None
 
     @staticmethod
@@ -384,7 +409,9 @@ class CustomerToken:
                 answer = self.client.refresh_answer(stored, customer=self.customer)
             except ReauthorizationRequired as rejected:
                 again, _ = self._read()
-                if again != stored:  # any change: someone refreshed (or re-authorized)
+                if not _same_grant(
+                    again, stored
+                ):  # any change: someone refreshed (or re-authorized)
                     log.info("customer %s was refreshed elsewhere meanwhile", self.customer)
                     return again
                 log.warning(
@@ -394,15 +421,39 @@ class CustomerToken:
                     fingerprint(stored.refresh_token),
                 )
                 self._record(REAUTHORIZATION_REQUIRED, rejected.description or "invalid_grant")
+                stored_meanwhile = self._stored_since_rejection(stored)
+                if stored_meanwhile is not None:
+                    return stored_meanwhile
                 raise
-        self._persist(answer.token, lease)  # persisted before anything judges or uses it
+        self._persist(answer.token, stored, lease)  # persisted before anything judges or uses it
         if answer.untrusted_origin:
             self._record(UNTRUSTED_ORIGIN, str(answer.problem))
         elif answer.problem is not None:
             raise answer.problem
         return answer.token
 
-    def _persist(self, token: Token, lease: Lease) -> None:
+    def _stored_since_rejection(self, rejected: Token) -> Token | None:
+        """A token another process stored between our re-read and our status write, with the
+        status cleared again; None if the rejected token is still the stored one.
+
+        ``put`` clears the status, so only a write that landed before ours can be hidden by
+        it: reading once more after the status write sees every such write.
+        """
+        try:
+            again, _ = self._read()
+        except (TokenStoreError, TokenNotFound):
+            return None
+        if _same_grant(again, rejected):
+            return None
+        log.info("customer %s was stored anew while Gong rejected the old token", self.customer)
+        self._record(None)
+        return again
+
+    def _persist(self, token: Token, spent: Token, lease: Lease) -> None:
+        # Held before the write starts: whatever interrupts the write (a store error, or a
+        # KeyboardInterrupt, gevent's Timeout, a signal handler's SystemExit), the next call
+        # finds the token here and writes it first.
+        self._unsaved, self._unsaved_from = token, spent
         try:
             lease.renew()  # a fresh lease for the write's retries, if the store can give one
         except TokenStoreError as error:
@@ -410,7 +461,6 @@ class CustomerToken:
         try:
             put_with_retries(self.store, self.customer, token, deadline=self._write_time(lease))
         except TokenStoreError:
-            self._unsaved = token
             self._adopt(token)
             log.error(
                 "customer %s: Gong issued a new token and the store did not take it; it is "
@@ -418,3 +468,4 @@ class CustomerToken:
                 self.customer,
             )
             raise
+        self._unsaved = self._unsaved_from = None

@@ -89,7 +89,7 @@ def jwt_expiry(token: str) -> float | None:
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # nested past the decoder's limit
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     if isinstance(exp, int | float) and not isinstance(exp, bool):

@@ -410,7 +410,7 @@ def test_kill_9_between_answer_and_write_is_the_documented_loss(
     if pid == 0:
         # In the child only: die the moment the answer is parsed, before the store write,
         # as a kill -9 landing in that window would.
-        setattr(session.auth.core, "_persist", lambda token, lease: os._exit(9))  # noqa: B010
+        setattr(session.auth.core, "_persist", lambda *_: os._exit(9))  # noqa: B010
         try:
             session.get("/v2/users")
         finally:

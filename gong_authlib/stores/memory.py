@@ -32,6 +32,10 @@ class MemoryTokenStore(TokenStore):
         self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
         self._guard = threading.Lock()
 
+    def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
+        self._guard = threading.Lock()  # a parent thread may have held it at fork() time
+
     def __repr__(self) -> str:
         return f"MemoryTokenStore(customers={len(self._data)})"
 

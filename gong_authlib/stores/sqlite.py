@@ -99,7 +99,9 @@ class SQLiteTokenStore(TokenStore):
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._rate_local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Every connection opened, with the process and thread it belongs to: closed with the
+        # store, or as soon as its thread has ended (see _keep).
+        self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._connections_guard = threading.Lock()
         self._prepare_file()
         self._guarded("open", self._migrate)
@@ -136,8 +138,7 @@ class SQLiteTokenStore(TokenStore):
                 connection.close()
                 raise
             local.connection, local.pid = connection, os.getpid()
-            with self._connections_guard:
-                self._connections.append(connection)
+            self._keep(connection)
         current: sqlite3.Connection = local.connection
         return current
 
@@ -159,14 +160,40 @@ class SQLiteTokenStore(TokenStore):
                 connection.close()
                 raise
             local.connection, local.pid = connection, os.getpid()
-            with self._connections_guard:
-                self._connections.append(connection)
+            self._keep(connection)
         current: sqlite3.Connection = local.connection
         return current
 
+    def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
+        # The child opens its own connections under this guard: a parent thread inside it at
+        # fork() time would leave it held forever here.
+        self._connections_guard = threading.Lock()
+
+    def _keep(self, connection: sqlite3.Connection) -> None:
+        """Track ``connection``, and close those of this process's threads that have ended.
+
+        Connections are per thread, and short-lived threads open them too (the refresh
+        lease's renewer, one per slow refresh; a server's thread per request): kept until
+        ``close()``, each would hold its file descriptors for the life of the process. A
+        parent's connections inherited by a forked child are left alone: closing one there
+        could checkpoint or remove the WAL under the parent.
+        """
+        pid = os.getpid()
+        with self._connections_guard:
+            kept = []
+            for entry in self._connections:
+                owner_pid, thread, old = entry
+                if owner_pid == pid and not thread.is_alive():
+                    old.close()
+                else:
+                    kept.append(entry)
+            kept.append((pid, threading.current_thread(), connection))
+            self._connections = kept
+
     def close(self) -> None:
         with self._connections_guard:
-            for connection in self._connections:
+            for _, _, connection in self._connections:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
