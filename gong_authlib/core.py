@@ -75,7 +75,13 @@ DEFAULT_LEEWAY = 300.0
 MIN_AGE_FOR_401_REFRESH = 60.0
 
 # Gong's answer to a call its app has no scope for: 401, not 403 (recorded real answers).
-_MISSING_SCOPE = re.compile(r"You don't have permission to use '([^'\s]{1,100})' in your app")
+# Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
+# Gong release respelling it must not turn every call back into a refresh.
+_MISSING_SCOPE = re.compile(
+    r"you don['\u2019]t have permission to use ['\"\u2018\u2019]([^'\"\u2018\u2019\s]{1,100})"
+    r"['\"\u2018\u2019] in your app",
+    re.IGNORECASE,
+)
 
 _LIVE: weakref.WeakSet[CustomerToken] = weakref.WeakSet()
 

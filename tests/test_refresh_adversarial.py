@@ -253,3 +253,26 @@ def test_fork_while_a_thread_opens_an_sqlite_connection_leaves_the_child_working
         leave.set()
         thread.join()
     assert code == 0, "the child blocked on the store's connection guard"
+
+
+MISSING_SCOPE_SPELLINGS = [
+    "You don\u2019t have permission to use \u2018api:calls:read:basic\u2019 in your app.",
+    'You don\'t have permission to use "api:calls:read:basic" in your app.',
+    "you don't have permission to use 'api:calls:read:basic' in your app",
+]
+
+
+@pytest.mark.parametrize("text", MISSING_SCOPE_SPELLINGS)
+def test_a_missing_scope_401_in_another_spelling_never_refreshes(
+    fake_gong: FakeGong, tmp_path: Path, text: str
+) -> None:
+    # Typographic quotes (a gateway or a new Gong release) or other case must not turn every
+    # call back into a refresh.
+    store = SQLiteTokenStore(tmp_path / "tokens.db")
+    authorize_into(fake_gong, store)
+    fake_gong.clock.advance(3600)  # old enough that a 401 could mean a dead token
+    session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
+    fake_gong.inject("api", "body", status=401, body={"errors": [text]}, times=3)
+    for _ in range(3):
+        assert session.get("/v2/calls").status_code == 401
+    assert fake_gong.stats.refreshes("acme") == 0
