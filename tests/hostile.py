@@ -6,7 +6,9 @@ in docs/reliability.md).
 
 from __future__ import annotations
 
+import itertools
 import os
+import string
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +47,26 @@ def many_environments(folder: Path, count: int = 20_000) -> Path:
     return integration_file(folder, GOOD_CONFIG + "environments:\n" + environments)
 
 
+def near_miss_scopes_in_environments(
+    folder: Path, count: int = 3000, environments: int = 50
+) -> Path:
+    """Scopes two letters off Gong's (each a "did you mean" search), checked per environment."""
+    letters = string.ascii_lowercase + string.digits + "-"
+    tails = {
+        "".join(letters_at.get(k, c) for k, c in enumerate("basic"))
+        for i, j in itertools.combinations(range(5), 2)
+        for a in letters
+        for b in letters
+        if (letters_at := {i: a, j: b})
+    } - {"basic"}
+    scopes = "".join(f"    - api:calls:read:{tail}\n" for tail in sorted(tails)[:count])
+    overrides = "".join(
+        f"  e{i}:\n    oauth:\n      validity_duration: 86400\n" for i in range(environments)
+    )
+    text = _with(SCOPE, SCOPE + scopes) + "environments:\n" + overrides
+    return integration_file(folder, text)
+
+
 def fifo_logo(folder: Path) -> Path:
     path = integration_file(folder)
     (folder / "assets" / "logo-small.png").unlink()
@@ -67,6 +89,10 @@ HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "long line": (long_line, "one bad contact amid 6,000 good ones on one line"),
     "long scope": (long_scope, "a 100,000-character scope"),
     "environments": (many_environments, "20,000 environments"),
+    "near-miss scopes": (
+        near_miss_scopes_in_environments,
+        "3,000 near-miss scopes in a file with 50 environments",
+    ),
     "fifo logo": (fifo_logo, "a logo path that is a named pipe"),
     "huge integer": (huge_integer, "a 5,000-digit integer"),
     "escapes": (terminal_escapes, "terminal escapes and a bidi override in the name"),

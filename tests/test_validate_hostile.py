@@ -15,7 +15,14 @@ import pytest
 from gong_authlib.config.diagnostics import did_you_mean, distance_within, edit_distance
 from gong_authlib.config.scopes import KNOWN_SCOPES
 from tests.helpers import run_cli_bounded
-from tests.hostile import bad_contacts, fifo_logo, long_line, long_scope, many_environments
+from tests.hostile import (
+    bad_contacts,
+    fifo_logo,
+    long_line,
+    long_scope,
+    many_environments,
+    near_miss_scopes_in_environments,
+)
 
 TIMEOUT = 20.0
 MAX_OUTPUT = 200_000
@@ -74,6 +81,16 @@ def test_twenty_thousand_environments(tmp_path: Path) -> None:
     code, output = _validate(tmp_path)
     assert code == 1
     assert "too-many-environments" in output
+
+
+def test_near_miss_scopes_checked_in_every_environment(tmp_path: Path) -> None:
+    # Each unknown scope used to cost a "did you mean" search, once per environment: this
+    # 85 KB file took 60 s. Suggestions are now looked for a bounded number of times.
+    near_miss_scopes_in_environments(tmp_path)
+    code, output = _validate(tmp_path)
+    assert code == 1
+    assert "2,980 more unknown-scope findings in gong-integration.yaml not shown" in output
+    assert "did you mean 'api:calls:read:basic'?" in output
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

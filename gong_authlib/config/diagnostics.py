@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -57,6 +58,11 @@ def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
 
 # "Did you mean" compares names of a few dozen characters; a longer word is no typo of one.
 MAX_SUGGESTION_LENGTH = 100
+# A rule looks for a suggestion for at most this many findings in one document: each costs a
+# comparison with every candidate (about a millisecond), and the reporters show only the first
+# 20 findings of a code. Unbounded, a file of near-miss scopes checked once per environment
+# took minutes.
+MAX_SUGGESTIONS = 50
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -110,6 +116,13 @@ def did_you_mean(word: str, candidates: Sequence[str], *, max_distance: int = 2)
     """
     if len(word) > MAX_SUGGESTION_LENGTH:
         return None
+    return _closest(word, tuple(candidates), max_distance)
+
+
+# Each environment's merged result repeats the base file's findings: their suggestions are
+# worked out once.
+@lru_cache(maxsize=1024)
+def _closest(word: str, candidates: tuple[str, ...], max_distance: int) -> str | None:
     best: tuple[int, str] | None = None
     for candidate in candidates:
         distance = distance_within(word, candidate, max_distance)

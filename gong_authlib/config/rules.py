@@ -41,7 +41,13 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from gong_authlib.config.controls import first_control
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, did_you_mean, quoted
+from gong_authlib.config.diagnostics import (
+    MAX_SUGGESTIONS,
+    Diagnostic,
+    NodePath,
+    did_you_mean,
+    quoted,
+)
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
     REFERENCE,
@@ -153,6 +159,7 @@ def _customer_origin_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, s
 def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
     known = list(KNOWN_SCOPES) + sorted(ctx.extra_scopes)
     seen: dict[str, int] = {}
+    suggestions_left = MAX_SUGGESTIONS
     for path, scope in ctx.strings("integration", "scopes"):
         if scope in seen:
             yield ctx.error(
@@ -164,7 +171,10 @@ def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
         seen[scope] = int(path[-1])
         if scope in KNOWN_SCOPES or scope in ctx.extra_scopes:
             continue
-        suggestion = COMMON_MISTAKES.get(scope) or did_you_mean(scope, known)
+        suggestion = COMMON_MISTAKES.get(scope)
+        if suggestion is None and suggestions_left > 0:
+            suggestions_left -= 1
+            suggestion = did_you_mean(scope, known)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         yield ctx.error(
             "unknown-scope",

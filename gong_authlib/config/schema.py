@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gong_authlib.config.diagnostics import (
+    MAX_SUGGESTIONS,
     Diagnostic,
     NodePath,
     did_you_mean,
@@ -120,10 +121,14 @@ _Handler = Callable[[YamlDocument, _Failure], list[Diagnostic]]
 def _unknown_keys(document: YamlDocument, failure: _Failure) -> list[Diagnostic]:
     allowed = sorted(failure.schema.get("properties", {}))
     out = []
+    suggestions_left = MAX_SUGGESTIONS
     for key in failure.instance:
         if key in allowed:
             continue
-        suggestion = did_you_mean(key, allowed)
+        suggestion = None
+        if suggestions_left > 0:
+            suggestions_left -= 1
+            suggestion = did_you_mean(key, allowed)
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         out.append(
             document.diagnostic(
