@@ -42,6 +42,23 @@ def _clean(output: str) -> None:
             f"redis://:{PASSWORD}@localhost:6379/0?socket_timeout=abc",
             "invalid value for the Redis URL option 'socket_timeout'",
         ),
+        # Values redis-py accepts when parsing and fails on at first use, outside RedisError.
+        *(
+            (
+                f"redis{tls}://:{PASSWORD}@localhost:6379/0?{option}={value}",
+                f"the Redis URL option {option!r} is",
+            )
+            for tls in ("", "s")
+            for option, value in (
+                ("socket_connect_timeout", "-1"),
+                ("socket_connect_timeout", "inf"),
+                ("socket_timeout", "nan"),
+                ("timeout", "1e400"),
+                ("health_check_interval", "99999999999999999999"),
+                ("protocol", "9"),
+                ("retry_on_error", "x"),
+            )
+        ),
         (f"host=db user=app password={PASSWORD}", "the token store URL has no scheme"),
         (f"postgresql://app:{PASSWORD}@[::1/db", "the PostgreSQL URL is malformed"),
         (f"postgresql://app:{PASSWORD}@db:99999/x", "port must be a number from 1 to 65535"),

@@ -18,6 +18,14 @@ SCHEMES = ("sqlite", "memory", "redis", "rediss", "unix", "postgresql", "postgre
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})://")
 _USAGE = "use sqlite:///path, redis://, postgresql:// or memory://"
 _SSL_CERT_REQS = ("none", "optional", "required")
+# redis-py parses these as any float and fails only at first use, outside its own errors: a
+# negative, NaN or huge timeout raises ValueError or OverflowError from the socket layer.
+_REDIS_SECONDS = {
+    "socket_timeout": 0.0,
+    "socket_connect_timeout": 0.0,
+    "health_check_interval": -1.0,
+}  # option -> the value it must exceed
+_MAX_SECONDS = 86_400.0
 
 
 def store_scheme(url: str) -> str:
@@ -63,11 +71,30 @@ def _check_redis(url: str, scheme: str) -> None:
     if scheme != "unix" and parts.path not in ("", "/") and not parts.path[1:].isdigit():
         raise TokenStoreError("the Redis database is a number: redis://host:port/0")
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "ssl_cert_reqs" and value.lower() not in _SSL_CERT_REQS:
-            raise TokenStoreError(
-                "the Redis URL option 'ssl_cert_reqs' is none, optional or required"
-            )
+        _check_redis_option(key, value)
     _check_redis_options(url)
+
+
+def _check_redis_option(key: str, value: str) -> None:
+    """Values redis-py would take and then fail on deep in a command (never echoed)."""
+    if key == "ssl_cert_reqs" and value.lower() not in _SSL_CERT_REQS:
+        raise TokenStoreError("the Redis URL option 'ssl_cert_reqs' is none, optional or required")
+    if key in _REDIS_SECONDS:
+        above = _REDIS_SECONDS[key]
+        try:
+            seconds = float(value)
+        except ValueError:
+            return  # not a number: redis-py's own parsing names the option
+        if not above < seconds <= _MAX_SECONDS:  # False for NaN too
+            lowest = "above 0" if above == 0 else "from 0"
+            raise TokenStoreError(
+                f"the Redis URL option {key!r} is a number of seconds {lowest} "
+                f"up to {_MAX_SECONDS:,.0f}"
+            )
+    if key == "protocol" and value not in ("2", "3"):
+        raise TokenStoreError("the Redis URL option 'protocol' is 2 or 3")
+    if key == "retry_on_error":
+        raise TokenStoreError("the Redis URL option 'retry_on_error' is not accepted in a URL")
 
 
 def _check_redis_options(url: str) -> None:
