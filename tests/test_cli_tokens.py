@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
+from gong_authlib.token import Token
 from tests.authflow import authorize_into
 from tests.cliflow import CliWorld, free_port, make_world
 from tests.helpers import run_cli
@@ -196,3 +198,52 @@ def test_a_malformed_trust_origin_is_a_usage_error(world: CliWorld) -> None:
     assert "--trust-origin: trusted_api_origins" in result.stderr
     assert "backslash" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\u202e"
+
+
+def test_list_and_show_escape_what_the_store_holds(tmp_path: Path) -> None:
+    # A store is shared (other tools, older versions, a token answer's fields): what it holds
+    # reaches the terminal escaped, and a name the library would refuse does not crash `list`.
+    token = Token(
+        access_token="access-" + "a" * 20,
+        refresh_token="refresh-" + "r" * 20,
+        expires_at=time.time() + 3600,
+        api_base_url=f"https://acme{ESCAPES}.api.gong.io",
+        scope=frozenset({f"api:users:read{ESCAPES}"}),
+        extra={f"field{ESCAPES}": 1},
+    )
+    with SQLiteTokenStore(tmp_path / "tokens.db") as store:
+        store.put("acme", token)
+    with sqlite3.connect(tmp_path / "tokens.db") as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(tokens)")]
+        others = ", ".join(c for c in columns if c != "customer")
+        db.execute(
+            f"INSERT INTO tokens (customer, {others}) SELECT ?, {others} FROM tokens"  # noqa: S608
+            " WHERE customer = 'acme'",
+            (f"evil{ESCAPES}",),
+        )
+    store_url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    runs = [
+        run_cli("tokens", "list", "--store", store_url, "--format", fmt, cwd=tmp_path)
+        for fmt in ("text", "json")
+    ] + [
+        run_cli("tokens", "show", "--store", store_url, "--customer", "acme", "--format", fmt)
+        for fmt in ("text", "json")
+    ]
+    for result in runs:
+        output = result.stdout + result.stderr
+        assert "internal error" not in output
+        for raw in ("\x1b", "\x07", "\u202e"):
+            assert raw not in output, output
+    listed, listed_json, shown, _ = runs
+    assert listed.returncode == 1  # the unusable name is reported, the others listed
+    assert "acme" in listed.stdout
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\u202e" in listed.stdout
+    assert "UNREADABLE  a customer name cannot contain control characters" in listed.stdout
+    assert [row["status"] for row in json.loads(listed_json.stdout)["customers"]] == [
+        "valid",
+        "unreadable",
+    ]
+    assert "https://acme\\x1b]0;pwned" in shown.stdout

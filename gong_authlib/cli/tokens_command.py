@@ -16,6 +16,7 @@ from gong_authlib.cli.common import (
     store_from,
 )
 from gong_authlib.clock import system_clock
+from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.errors import ConfigError, GongAuthError, ReauthorizationRequired
 from gong_authlib.stores import TokenStore
@@ -53,17 +54,27 @@ def _status(customer: str, token: Token | None, error: str | None, now: float) -
 def _read(store: TokenStore, customer: str) -> tuple[Token | None, str | None]:
     try:
         return store.get(customer), None
-    except GongAuthError as exc:  # one damaged entry must not hide the others
+    # One damaged entry must not hide the others; nor one whose name this library would
+    # refuse (ValueError), written by another tool or by hand into a shared store.
+    except (GongAuthError, ValueError) as exc:
         return None, str(exc)
 
 
+def _shown(value: object) -> str:
+    """A value from the store as one terminal-safe line: names, URLs and scopes came from
+    other tools and from token answers, so control and bidi characters come out escaped."""
+    text = " ".join(value) if isinstance(value, list) else str(value)
+    return escape_controls(text)
+
+
 def _text_row(row: dict[str, Any]) -> str:
+    customer = _shown(row["customer"])
     if row["status"] == "unreadable":
-        return f"{row['customer']:<20} UNREADABLE  {row['error']}"
+        return f"{customer:<20} UNREADABLE  {_shown(row['error'])}"
     expires = describe_seconds(row["expires_in_seconds"])
     return (
-        f"{row['customer']:<20} {row['status'][:7]:<8} expires in {expires:<8} "
-        f"{row['api_base_url']}  {' '.join(row['scopes'])}"
+        f"{customer:<20} {row['status'][:7]:<8} expires in {expires:<8} "
+        f"{_shown(row['api_base_url'])}  {_shown(row['scopes'])}"
     )
 
 
@@ -92,8 +103,7 @@ def show_command(args: argparse.Namespace) -> int:
     else:
         width = max(len(key) for key in row)
         for key, value in row.items():
-            shown = " ".join(value) if isinstance(value, list) else value
-            sys.stdout.write(f"{key:<{width}}  {shown}\n")
+            sys.stdout.write(f"{key:<{width}}  {_shown(value)}\n")
     return EXIT_OK
 
 
