@@ -335,3 +335,23 @@ def test_a_timeout_after_another_users_requests_says_so(world: CliWorld) -> None
     assert code == 1
     assert "1 request from another local user's programs turned away" in err
     assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is None
+
+
+def test_the_summary_escapes_what_the_token_answer_said() -> None:
+    # The API base URL and the granted scopes come from the token endpoint's answer.
+    from gong_authlib.authorize import Authorization
+    from gong_authlib.cli.authorize_command import _summary
+    from gong_authlib.token import Token
+
+    escapes = "\x1b]0;pwned\x07\x1b[2J\u202e"
+    token = Token(
+        access_token="a" * 20,
+        refresh_token="r" * 20,
+        expires_at=1000.0,
+        api_base_url=f"https://acme{escapes}.api.gong.io",
+        scope=frozenset({f"api:users:read{escapes}"}),
+    )
+    summary = _summary(Authorization("acme", token, ("api:calls:read:basic",)), 0.0)
+    assert not any(raw in summary for raw in ("\x1b", "\x07", "\u202e")), summary
+    assert "https://acme\\x1b]0;pwned\\x07\\x1b[2J\\u202e.api.gong.io" in summary
+    assert summary.count("\n") == 5

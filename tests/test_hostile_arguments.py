@@ -161,3 +161,30 @@ def test_an_argument_with_a_lone_surrogate(capsys: pytest.CaptureFixture[str]) -
 
     assert main(["plan", "\ud800"]) == 2  # found by the widened command-line fuzzer
     assert "not valid text" in capsys.readouterr().err
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\u202e"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", f"{ESCAPES}.yaml"),
+        ("fakegong", "--file", f"{ESCAPES}.yaml"),
+        ("fakegong", "--client-secret-env", f"X{ESCAPES}"),
+        ("validate", f"{ESCAPES}.yaml"),
+        ("tokens", "list", "--store", f"sqlite:///{ESCAPES}/tokens.db"),
+    ],
+    ids=["plan-path", "fakegong-file", "fakegong-secret-env", "validate-path", "sqlite-path"],
+)
+def test_errors_echo_arguments_escaped(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # File names come from pull requests (`validate $(git ls-files)`, `plan` in CI): a message
+    # that names one must not carry its escapes to the terminal raw.
+    (tmp_path / ESCAPES).write_text("not a folder")
+    result = run_cli(*args, cwd=tmp_path, timeout=10)
+    assert result.returncode in (1, 2), result.stderr
+    output = result.stdout + result.stderr
+    _clean(output)
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in output, output
+    assert "\\x1b]0;pwned" in output

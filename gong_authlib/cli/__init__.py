@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     problem = _argument_problem(arguments)
     if problem is not None:
-        sys.stderr.write(f"gong-authlib: error: {problem}\n")
+        sys.stderr.write(f"gong-authlib: error: {_printable(problem)}\n")
         return EXIT_USAGE
     args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     module_name, _, function_name = args.handler.partition(":")
@@ -48,10 +48,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except CommandError as exc:
-        sys.stderr.write(f"gong-authlib: {exc}\n")
+        sys.stderr.write(f"gong-authlib: {_printable(exc)}\n")
         return exc.code
     except Exception as exc:
         return _report(exc)
+
+
+def _printable(message: object) -> str:
+    """A message for the terminal: it may name a file, URL or value the user did not choose
+    (a file name from a pull request), so control and bidi characters come out escaped."""
+    from gong_authlib.config.controls import escape_controls
+
+    return escape_controls(str(message), keep_newlines=True)
 
 
 def _argument_problem(arguments: Sequence[str]) -> str | None:
@@ -78,12 +86,12 @@ def _report(exc: Exception) -> int:
         sys.stderr.write(render_text(exc.diagnostics, {}, 1, color=False))
         return EXIT_FINDINGS
     if isinstance(exc, GongAuthError):
-        sys.stderr.write(f"gong-authlib: error: {exc}\n")
+        sys.stderr.write(f"gong-authlib: error: {_printable(exc)}\n")
         return EXIT_FINDINGS
     if os.environ.get("GONG_AUTHLIB_DEBUG"):
         raise exc
     sys.stderr.write(
-        f"gong-authlib: internal error: {type(exc).__name__}: {exc}\n"
+        f"gong-authlib: internal error: {type(exc).__name__}: {_printable(exc)}\n"
         "Set GONG_AUTHLIB_DEBUG=1 to see the traceback, and please report it.\n"
     )
     return EXIT_USAGE

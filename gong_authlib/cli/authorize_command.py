@@ -10,6 +10,7 @@ from gong_authlib.authorize import Authorization, authorize_customer
 from gong_authlib.callback import is_loopback_redirect
 from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.common import client_from, config_from, describe_seconds, store_from
+from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.model import IntegrationConfig
 
 
@@ -59,7 +60,8 @@ def _summary(result: Authorization, now: float) -> str:
     ]
     if result.missing_scopes:
         lines.append(f"  NOT granted:    {' '.join(result.missing_scopes)}")
-    return "\n".join(lines) + "\n"
+    # Names, URLs and scopes from the token answer: escaped, as everything printed.
+    return escape_controls("\n".join(lines), keep_newlines=True) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     client = client_from(args, config)
     store = store_from(args, config)
     if is_loopback_redirect(redirect_uri):
-        sys.stderr.write(f"Waiting for the callback on {redirect_uri} ...\n")
+        sys.stderr.write(f"Waiting for the callback on {escape_controls(redirect_uri)} ...\n")
     try:
         result = authorize_customer(
             client,
