@@ -216,3 +216,86 @@ def test_nobody_cannot_be_made_to_chmod_roots_file(shared: Path) -> None:
 
     assert "symbolic link" in as_nobody(work)
     assert _mode(target) == 0o644
+
+
+def test_a_hard_link_to_another_file_is_refused_and_left_alone(shared: Path) -> None:
+    # O_NOFOLLOW does not see a hard link: as root, a second name for an empty root file
+    # elsewhere passed every check, was chmodded 0600 and became an SQLite database.
+    elsewhere = shared / "etc"
+    elsewhere.mkdir()
+    target = elsewhere / "empty.conf"
+    target.write_text("")
+    os.chmod(target, 0o644)
+    store = shared / "store"
+    store.mkdir(mode=0o700)
+    os.link(target, store / "tokens.db")
+    with pytest.raises(TokenStoreError, match="2 hard links"):
+        SQLiteTokenStore(store / "tokens.db")
+    assert _mode(target) == 0o644
+    assert target.read_bytes() == b""
+    assert sorted(p.name for p in store.iterdir()) == ["tokens.db"]
+
+
+def test_a_hard_linked_side_file_is_refused(shared: Path) -> None:
+    folder = shared / "store"
+    folder.mkdir(mode=0o700)
+    with SQLiteTokenStore(folder / "tokens.db") as store:
+        store.put("acme", make_token())
+    key = shared / "id_key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    os.chmod(key, 0o600)
+    os.link(key, folder / "tokens.db-wal")
+    with pytest.raises(TokenStoreError, match=r"tokens\.db-wal has 2 hard links"):
+        SQLiteTokenStore(folder / "tokens.db")
+    assert key.read_text() == "-----BEGIN PRIVATE KEY-----\n"
+
+
+def test_a_folder_writable_by_a_shared_group_is_refused(shared: Path) -> None:
+    # Owned by root but writable by a group (staff, say): any member could swap the store
+    # between the checks and SQLite's own open.
+    folder = shared / "group"
+    folder.mkdir()
+    os.chown(folder, 0, nobody().pw_gid)
+    os.chmod(folder, 0o775)  # noqa: S103 - the case under test
+    with pytest.raises(TokenStoreError, match="writable by its group"):
+        SQLiteTokenStore(folder / "tokens.db")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_folder_behind_another_users_symlink_is_refused(shared: Path) -> None:
+    # The symlink's owner can point it elsewhere between the checks and SQLite's open.
+    real = shared / "real"
+    real.mkdir(mode=0o700)
+    link = shared / "link"
+    link.symlink_to(real)
+    user = nobody()
+    os.lchown(link, user.pw_uid, user.pw_gid)
+    with pytest.raises(TokenStoreError, match="symbolic link owned by another user"):
+        SQLiteTokenStore(link / "tokens.db")
+    assert list(real.iterdir()) == []
+    own = shared / "own-link"
+    own.symlink_to(real)
+    with SQLiteTokenStore(own / "tokens.db") as store:  # our own link is fine
+        store.put("acme", make_token())
+
+
+def test_a_folder_writable_by_this_users_private_group_is_fine(shared: Path) -> None:
+    # umask 002 with user-private groups (Debian, Red Hat) makes folders group-writable by a
+    # group holding this user alone: no one else can write there.
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid())
+    try:
+        group = grp.getgrnam(me.pw_name)
+    except KeyError:
+        pytest.skip(f"no group named {me.pw_name}")
+    if set(group.gr_mem) - {me.pw_name}:
+        pytest.skip(f"group {me.pw_name} has other members")
+    folder = shared / "private-group"
+    folder.mkdir()
+    os.chown(folder, me.pw_uid, group.gr_gid)
+    os.chmod(folder, 0o775)  # noqa: S103 - the case under test
+    with SQLiteTokenStore(folder / "tokens.db") as store:
+        store.put("acme", make_token())
+    assert _mode(folder / "tokens.db") == 0o600

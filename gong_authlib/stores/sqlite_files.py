@@ -4,11 +4,16 @@ A store path is user input (a config file, ``--store``), and the store often run
 on a shared machine. So, before SQLite sees a path and before any ``chmod``:
 
 * the folder is created 0700 when missing; an existing folder must belong to this user (or
-  root), and a folder every user may write to must carry the sticky bit, otherwise another
-  user could swap the store or its side files;
+  root), and a folder other users may write to (every user, or a group other than this
+  user's private one) must carry the sticky bit, otherwise another user could swap the store
+  or its side files, even between the checks here and SQLite's own open; a folder reached
+  through a symbolic link needs that link to be this user's (or root's), since its owner can
+  re-point it at any moment;
 * the store file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and judged on its ``fstat``: a
-  symbolic link, a device, a FIFO, another user's file or a non-empty file that is not SQLite
-  is refused, and the mode is tightened through the descriptor (``fchmod``), never the path;
+  symbolic link, a device, a FIFO, another user's file, a file with other hard links (another
+  name for a file elsewhere: ``O_NOFOLLOW`` does not see those) or a non-empty file that is
+  not SQLite is refused, and the mode is tightened through the descriptor (``fchmod``),
+  never the path;
 * the ``-wal``, ``-shm`` and ``-journal`` files SQLite reuses must be this user's regular
   files with no access for anyone else (tightening one another user already holds open
   would not take its descriptor back, so they are refused instead). They are checked again
@@ -53,11 +58,30 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _private_group(gid: int) -> bool:
+    """A user-private group (the Debian and Red Hat convention): this user's name, no others."""
+    try:
+        import grp
+        import pwd
+
+        group, me = grp.getgrgid(gid), pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return False
+    return group.gr_name == me and set(group.gr_mem) <= {me}
+
+
 def prepare_folder(folder: Path) -> None:
     """Create the store's folder 0700, or check that an existing one cannot be tampered with."""
     if not os.path.lexists(folder):
         folder.mkdir(mode=0o700, parents=True)
-    info = folder.stat()  # a symlinked folder is fine: judge the folder it leads to
+    link = os.lstat(folder)
+    if stat.S_ISLNK(link.st_mode) and link.st_uid not in (os.geteuid(), 0):
+        raise _refuse(
+            folder,
+            f"its folder is a symbolic link owned by another user (uid {link.st_uid}), who "
+            "could point it elsewhere",
+        )
+    info = folder.stat()  # a symlink of our own to a folder: judge the folder it leads to
     if not stat.S_ISDIR(info.st_mode):
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
     if info.st_uid not in (os.geteuid(), 0):
@@ -69,6 +93,16 @@ def prepare_folder(folder: Path) -> None:
             folder,
             "its folder is writable by every user and has no sticky bit, so anyone could "
             "replace the store; use a private folder (mode 0700)",
+        )
+    if (
+        info.st_mode & stat.S_IWGRP
+        and not info.st_mode & stat.S_ISVTX
+        and not _private_group(info.st_gid)
+    ):
+        raise _refuse(
+            folder,
+            f"its folder is writable by its group (gid {info.st_gid}) and has no sticky bit, "
+            "so any member could replace the store; use a private folder (mode 0700)",
         )
 
 
@@ -86,6 +120,8 @@ def check_side_files(path: Path) -> None:
             raise _refuse(
                 path, f"{side} is owned by another user (uid {info.st_uid}); remove it if unused"
             )
+        if info.st_nlink != 1:
+            raise _refuse(path, f"{side} has {info.st_nlink} hard links; remove it if unused")
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
             raise _refuse(
@@ -118,6 +154,10 @@ def prepare_store_file(path: Path) -> tuple[int, int]:
             raise _refuse(path, f"it is {_kind(info.st_mode)}, not a regular file")
         if not _owned_by_me(info):
             raise _refuse(path, f"it is owned by another user (uid {info.st_uid})")
+        if info.st_nlink != 1:
+            raise _refuse(
+                path, f"it has {info.st_nlink} hard links: it may be another file's second name"
+            )
         if not created and info.st_size > 0 and os.pread(fd, 16, 0) != _SQLITE_MAGIC:
             raise _refuse(path, "the file is not a gong-authlib SQLite store")
         check_side_files(path)
