@@ -153,3 +153,26 @@ def test_plan_values_are_shown_on_one_line_with_escapes() -> None:
     from gong_authlib.config.plan import show
 
     assert show("integration.name", "a\x1b]0;x\x07\nb\u202e") == '"a\\x1b]0;x\\x07\\nb\\u202e"'
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("token_store:\n      url", f'"redis://:{SECRET}@cache.acme.example/0\\e"'),
+        ("token_store:\n      encryption_key", f'"{SECRET}\\u202e"'),
+        ("oauth:\n      client_secret", f"[{SECRET}]"),
+    ],
+    ids=["store-url", "encryption-key", "client-secret"],
+)
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_secret_fields_in_an_environment_are_never_echoed(
+    tmp_path: Path, field: str, value: str, fmt: str
+) -> None:
+    # Findings on the environments section itself (control characters, schema) name the raw
+    # path `environments.prod.…`: it is as secret as the base file's field.
+    path = integration_file(
+        tmp_path, GOOD_CONFIG + f"environments:\n  prod:\n    {field}: {value}\n"
+    )
+    result = run_cli("validate", "--format", fmt, path.name, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert SECRET not in result.stdout + result.stderr

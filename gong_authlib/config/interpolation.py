@@ -20,8 +20,12 @@ SECRET_FIELDS = frozenset({"oauth.client_secret", "token_store.url", "token_stor
 
 
 def is_secret_field(dotted_path: str) -> bool:
-    """True for ``oauth.client_secret`` and the like, including list items below them."""
-    return dotted_path.split("[", 1)[0] in SECRET_FIELDS
+    """True for ``oauth.client_secret`` and the like, including list items below them, and
+    for the same fields overridden under ``environments.NAME.`` (a name may hold dots)."""
+    field = dotted_path.split("[", 1)[0]
+    if field.startswith("environments."):
+        return any(field.endswith(f".{secret}") for secret in SECRET_FIELDS)
+    return field in SECRET_FIELDS
 
 
 REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
