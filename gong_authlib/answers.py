@@ -9,8 +9,10 @@ ever echoes a token.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -37,6 +39,19 @@ def _short(text: Any, limit: int = 200) -> str | None:
         return None
     value = str(text)
     return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _said(text: Any, secrets: Collection[str]) -> str | None:
+    """What the endpoint said, cut short, with any secret it quoted back replaced: some servers
+    repeat the grant they refuse in ``error_description``, which ends in logs and terminals."""
+    if text is None:
+        return None
+    value = str(text)
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                value = value.replace(form, "<redacted>")
+    return _short(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,7 @@ def parse_token_response(
     previous: Token | None,
     customer: str | None,
     trusted_origins: frozenset[str] = frozenset(),
+    sent_secrets: Collection[str] = (),
 ) -> Token:
     """Turn a token-endpoint answer into a Token or the right error. Never echoes a token."""
     return parse_token_answer(
@@ -94,6 +110,7 @@ def parse_token_response(
         previous=previous,
         customer=customer,
         trusted_origins=trusted_origins,
+        sent_secrets=sent_secrets,
     ).usable()
 
 
@@ -104,9 +121,12 @@ def parse_token_answer(
     previous: Token | None,
     customer: str | None,
     trusted_origins: frozenset[str] = frozenset(),
+    sent_secrets: Collection[str] = (),
 ) -> TokenAnswer:
     """Turn a token-endpoint answer into a :class:`TokenAnswer`, or raise if nothing was
-    granted (an OAuth error, 5xx, garbage, no refresh token to keep). Never echoes a token."""
+    granted (an OAuth error, 5xx, garbage, no refresh token to keep). Never echoes a token,
+    nor any of ``sent_secrets`` (the code, refresh token and client secret the request
+    carried) that an error answer quotes back."""
     status = response.status_code
     body = _json_object(response)
     request_id = _short(body.get("requestId")) if body else None
@@ -121,8 +141,8 @@ def parse_token_answer(
             f"Gong's token endpoint answered with {what}", status=status, request_id=request_id
         )
     if "error" in body:
-        error = _short(body.get("error")) or "error"
-        description = _short(body.get("error_description"))
+        error = _said(body.get("error"), sent_secrets) or "error"
+        description = _said(body.get("error_description"), sent_secrets)
         if error == "invalid_grant":
             raise ReauthorizationRequired(customer, description)
         detail = f": {description}" if description else ""

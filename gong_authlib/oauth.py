@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 import requests
 from authlib.common.urls import add_params_to_uri, url_decode
@@ -287,12 +287,14 @@ class GongOAuthClient:
         except requests.RequestException as exc:
             # Never the exception's text: it holds the URL, and the URL holds the secret.
             raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None
+        sent = [v for k, v in parse_qsl(body) if k in _SECRET_PARAMS]
         return parse_token_answer(
             response,
             received_at=self.clock(),
             previous=previous,
             customer=customer,
             trusted_origins=self.trusted_api_origins,
+            sent_secrets=[*sent, self._client_secret],
         )
 
 
@@ -335,6 +337,10 @@ def callback_code(params: Mapping[str, str]) -> str:
     if not code:
         raise OAuthError("the callback carries neither a code nor an error")
     return code
+
+
+# Request parameters whose values an error answer must not carry back into a message.
+_SECRET_PARAMS = frozenset({"code", "refresh_token", "client_secret", "code_verifier"})
 
 
 def _failure_kind(exc: requests.RequestException) -> str:

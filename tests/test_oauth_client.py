@@ -430,3 +430,37 @@ def test_an_empty_base_url_on_refresh_keeps_the_previous_one(
     fresh = client.refresh(token)
     assert fresh.api_base_url == token.api_base_url
     assert Token.from_json(fresh.to_json()) == fresh  # storable and readable again
+
+
+@pytest.mark.parametrize("error", ["invalid_grant", "invalid_request"])
+def test_an_error_description_echoing_the_secret_is_not_repeated(
+    fake_gong: FakeGong, error: str
+) -> None:
+    # Some servers quote the grant they refuse; the message and its description must not.
+    client = fake_gong.oauth_client()
+    token = _authorize(fake_gong, client)
+    description = f"refresh token {token.refresh_token} is not valid (client {client.client_id})"
+    fake_gong.inject(
+        "token", "body", status=400, body={"error": error, "error_description": description}
+    )
+    with pytest.raises(OAuthError) as caught:
+        client.refresh(token)
+    assert token.refresh_token not in str(caught.value)
+    assert token.refresh_token not in repr(caught.value)
+    assert token.refresh_token not in str(caught.value.description)
+    assert "refresh token <redacted> is not valid" in str(caught.value)
+
+
+def test_an_error_description_echoing_the_code_is_not_repeated(fake_gong: FakeGong) -> None:
+    client = fake_gong.oauth_client()
+    url, _ = client.authorization_url(SCOPES, fake_gong.redirect_uri)
+    _, code = client.parse_callback(fake_gong.approve(url), redirect_uri=fake_gong.redirect_uri)
+    fake_gong.inject(
+        "token",
+        "body",
+        status=400,
+        body={"error": "invalid_request", "error_description": f"bad code={code}"},
+    )
+    with pytest.raises(OAuthError) as caught:
+        client.exchange_code(code, fake_gong.redirect_uri)
+    assert code not in str(caught.value)
