@@ -3,8 +3,10 @@ form bodies, Location fragments, other spellings, and secrets echoed elsewhere."
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 from vcr.request import Request
 
@@ -104,3 +106,48 @@ def test_content_length_follows_the_scrubbed_body() -> None:
     body = json.dumps({"data": {"access_token": ACCESS}})
     recorded = scrubber.response(_response(body, Content_Length=str(len(body))))
     assert recorded["headers"]["Content-Length"] == [str(len(recorded["body"]["string"]))]
+
+
+CLIENT_SECRET = "fakegong-secret-0123456789abcdef"
+
+
+def test_the_client_secret_of_a_basic_header_is_scrubbed_where_it_reappears() -> None:
+    # The header itself is replaced; the secret it carried must be known for the second pass.
+    scrubber = SecretScrubber()
+    credentials = base64.b64encode(f"client-id:{quote(CLIENT_SECRET)}".encode()).decode()
+    request = Request(
+        "POST",
+        "https://app.gong.io/oauth2/generate-customer-token?grant_type=authorization_code",
+        b"",
+        {"Authorization": f"Basic {credentials}"},
+    )
+    assert scrubber.request(request).headers["Authorization"] == "Basic SCRUBBED-CLIENT-CREDENTIALS"
+    body = json.dumps({"error": "invalid_client", "error_description": f"bad {CLIENT_SECRET}"})
+    cleaned = _body(scrubber.response(_response(body)))
+    assert CLIENT_SECRET not in cleaned
+    assert "SCRUBBED-CLIENT-SECRET-1" in cleaned
+
+
+def test_json_inside_a_json_string() -> None:
+    scrubber = SecretScrubber()
+    body = json.dumps({"payload": json.dumps({"data": {"refresh_token": REFRESH}})})
+    cleaned = _body(scrubber.response(_response(body)))
+    _clean(cleaned)
+    inner = json.loads(json.loads(cleaned)["payload"])
+    assert inner["data"]["refresh_token"] == "SCRUBBED-REFRESH-TOKEN-1"
+
+
+def test_a_secret_echoed_with_json_escaped_slashes() -> None:
+    # PHP and some gateways write "/" as "\/" in JSON; a secret with a slash then reappears so.
+    scrubber = SecretScrubber()
+    slashed = "gongfake-rt-0123/456789abcdef"
+    scrubber.response(_response(json.dumps({"refresh_token": slashed})))
+    page = '<script>var t = "' + slashed.replace("/", "\\/") + '";</script>'
+    cleaned = _body(scrubber.response(_response(page, Content_Type="text/html")))
+    assert "gongfake-rt-0123" not in cleaned
+    assert "SCRUBBED-REFRESH-TOKEN-1" in cleaned
+
+
+def test_json_nested_past_the_recursion_limit_is_recorded_as_is() -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    assert _body(SecretScrubber().response(_response(body))) == body

@@ -20,10 +20,11 @@ Use::
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from gong_authlib.redaction import protect_third_party_loggers
 
@@ -57,7 +58,8 @@ class SecretScrubber:
     """Replaces secrets with numbered placeholders; one instance per recording session.
 
     Two passes over everything recorded. First by structure: query strings, URL fragments,
-    form bodies and JSON of any depth (lists too), by parameter or field name in any case.
+    form bodies and JSON of any depth (lists too, and JSON carried in a string), by
+    parameter or field name in any case; a Basic header's client secret is remembered.
     Then by value: every secret seen so far is replaced wherever it appears again (an
     ``error_description`` echoing a refresh token, an HTML page, another header).
     """
@@ -98,29 +100,53 @@ class SecretScrubber:
     def _authorization(self, value: str) -> str:
         scheme, _, credentials = value.partition(" ")
         if scheme.lower() == "basic":
+            self._learn_basic(credentials.strip())
             return "Basic SCRUBBED-CLIENT-CREDENTIALS"
         if scheme.lower() == "bearer":
             return "Bearer " + self.placeholder(credentials, "ACCESS-TOKEN")
         return "SCRUBBED-AUTHORIZATION"
+
+    def _learn_basic(self, credentials: str) -> None:
+        """Remember the client secret in ``id:secret`` (form-encoded, RFC 6749 2.3.1), so an
+        answer that quotes it back is scrubbed by the second pass."""
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return
+        _, colon, secret = decoded.partition(":")
+        if colon and secret:
+            self.placeholder(unquote_plus(secret), "CLIENT-SECRET")
+            self.placeholder(secret, "CLIENT-SECRET")
 
     def _walk(self, node: Any) -> Any:
         if isinstance(node, dict):
             return {
                 key: (
                     self._named(key, value, SECRET_BODY_FIELDS)
-                    if isinstance(key, str) and isinstance(value, str)
+                    if isinstance(key, str)
+                    and isinstance(value, str)
+                    and key.lower() in SECRET_BODY_FIELDS
                     else self._walk(value)
                 )
                 for key, value in node.items()
             }
         if isinstance(node, list):
             return [self._walk(item) for item in node]
+        if isinstance(node, str) and node[:1] in ("{", "["):
+            # JSON carried as a string (a webhook payload, a gateway's wrapped answer); left
+            # as written unless it held a secret.
+            try:
+                data = json.loads(node)
+            except (ValueError, RecursionError):
+                return node
+            walked = self._walk(data)
+            return node if walked == data else json.dumps(walked)
         return node
 
     def _json_body(self, raw: bytes) -> bytes | None:
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         if not isinstance(data, (dict, list)):
             return None
@@ -147,7 +173,8 @@ class SecretScrubber:
         with self._lock:
             known = [(v, p) for v, p in self._placeholders.items() if len(v) >= MIN_ECHO_LENGTH]
         for value, placeholder in known:
-            for form in {value, quote(value, safe="")}:
+            # as sent, percent-encoded, and with JSON's optional "\/" for "/"
+            for form in {value, quote(value, safe=""), value.replace("/", "\\/")}:
                 raw = raw.replace(form.encode(), placeholder.encode())
         return raw
 
