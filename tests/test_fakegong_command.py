@@ -252,3 +252,30 @@ def test_a_client_secret_from_the_environment_is_never_printed() -> None:
         printed = "".join(lines)
         assert "APP_SECRET" in printed
         assert secret not in printed + err
+
+
+def test_the_text_banner_escapes_control_characters() -> None:
+    # Settings may come from a file in a repository: what they hold is shown escaped.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gong_authlib",
+            "fakegong",
+            "--port",
+            str(free_port()),
+            "--client-id",
+            "app\x1b]0;pwned\x07\u202e",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(4)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert banner[3] == "  client_id:      app\\x1b]0;pwned\\x07\\u202e\n", banner

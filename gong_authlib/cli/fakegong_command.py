@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.config.controls import escape_controls
 from gong_authlib.stores.base import check_customer
 
 DEFAULT_PORT = 9100
@@ -284,5 +285,6 @@ def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> No
             *(f"  customer {name}: {origin}" for name, origin in origins.items()),
             "  trust the customer origins: oauth.trusted_api_origins or --trust-origin",
         ]
-        sys.stdout.write("\n".join(lines) + "\n")
+        # Settings may come from a file in a repository: shown escaped, as everything printed.
+        sys.stdout.write(escape_controls("\n".join(lines), keep_newlines=True) + "\n")
     sys.stdout.flush()
