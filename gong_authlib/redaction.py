@@ -16,7 +16,10 @@ _SECRET_PARAMS = re.compile(
 )
 # A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
 _URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)")
-_DSN_PASSWORD = re.compile(r"(?P<name>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)")
+# ``sslpassword`` is the client key's passphrase: a password too.
+_DSN_PASSWORD = re.compile(
+    r"(?P<name>\b(?:ssl)?password\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)", re.IGNORECASE
+)
 # Token answers as JSON: vcrpy logs each recorded response body at DEBUG while recording.
 _SECRET_FIELDS = re.compile(
     r'(?P<name>"(?:access_token|refresh_token|client_secret)"\s*:\s*")(?P<value>[^"]+)'

@@ -188,3 +188,18 @@ def test_errors_echo_arguments_escaped(tmp_path: Path, args: tuple[str, ...]) ->
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in output, output
     assert "\\x1b]0;pwned" in output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"conninfo host=db user=app sslpassword={PASSWORD}",
+        f"postgresql://app@db/x?sslmode=require&sslpassword={PASSWORD}",
+        f"host=db PASSWORD = '{PASSWORD}'",
+    ],
+)
+def test_redaction_covers_libpq_password_spellings(text: str) -> None:
+    # sslpassword (the client key's passphrase) is a password too.
+    from gong_authlib.redaction import redact
+
+    assert PASSWORD not in redact(text)
