@@ -45,10 +45,8 @@ def _every_candidate(word: str, candidates: list[str]) -> str | None:
     return best if edit_distance(word, best) <= 2 else None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def file_rows(runs: int) -> list[str]:
+    """Each hostile file beside the good one, whole `validate` commands interleaved."""
     with tempfile.TemporaryDirectory() as scratch:
         good = Path(scratch) / "good"
         good.mkdir()
@@ -61,21 +59,27 @@ def main() -> None:
             folders[name] = folder
         times: dict[str, list[float]] = {name: [] for name in folders}
         sizes: dict[str, int] = {}
-        for _ in range(args.runs):  # interleaved: machine noise hits every file alike
+        for _ in range(runs):  # interleaved: machine noise hits every file alike
             for name, folder in folders.items():
                 seconds, sizes[name] = _run(folder)
                 times[name].append(seconds)
         base = statistics.median(times["good file"])
-        print(f"validate, whole command, median of {args.runs} runs")
-        print("| file | bytes | median ms | output bytes | ratio to the good file |")
-        print("|---|---:|---:|---:|---:|")
+        out = [
+            "| file | bytes | median ms | output bytes | ratio to the good file |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for name, folder in folders.items():
             median = statistics.median(times[name])
             size = (folder / "gong-integration.yaml").stat().st_size
-            print(
+            out.append(
                 f"| {name} | {size:,} | {median * 1000:.0f} | {sizes[name]:,} "
                 f"| {median / base:.2f}x |"
             )
+    return out
+
+
+def did_you_mean_line() -> str:
+    """The length-filtered "did you mean" against comparing every candidate in full."""
     rng = random.Random(16)  # noqa: S311 - benchmark data, not secrets
     scopes = list(KNOWN_SCOPES)
     typos = []
@@ -90,12 +94,31 @@ def main() -> None:
     full = [_every_candidate(t, scopes) for t in typos]
     theirs = time.perf_counter() - start
     agree = sum(a == b for a, b in zip(filtered, full, strict=True))
-    print(f"did you mean, {len(typos):,} one-edit scope typos against {len(scopes)} scopes:")
-    print(
-        f"  length filter {ours * 1e6 / len(typos):.0f} us each, every candidate "
-        f"{theirs * 1e6 / len(typos):.0f} us each: {ours / theirs:.2f}x; same answer for "
-        f"{agree:,} of {len(typos):,}"
+    return (
+        f"Did you mean, {len(typos):,} one-edit scope typos against {len(scopes)} scopes: "
+        f"length filter {ours * 1e6 / len(typos):.0f} µs each, every candidate "
+        f"{theirs * 1e6 / len(typos):.0f} µs each ({ours / theirs:.2f}x); same answer for "
+        f"{agree:,} of {len(typos):,}."
     )
+
+
+def section(runs: int = 5) -> list[str]:
+    """The markdown section for docs/benchmarks.md."""
+    return [
+        f"## Hostile integration files: `validate`, whole command (median of {runs} runs)",
+        "",
+        *file_rows(runs),
+        "",
+        did_you_mean_line(),
+        "",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print("\n".join(section(args.runs)))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import auth, fleet, httpx_auth, stores
+from benchmarks import auth, fleet, hostile, httpx_auth, states, stores
 from benchmarks.validate import ROOT, SCHEMA, time_command
 from tests.servers import _postgres_bin
 from tests.storm import async_storm_worker, process_storm
@@ -277,6 +277,10 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
         "One token call per expiry is the target: the waiting callers adopt the stored token.",
         "",
     ]
+    print("states …", flush=True)
+    out += states.section(1000)
+    print("hostile files …", flush=True)
+    out += hostile.section(5)
     print("fleet pacing …", flush=True)
     out += fleet.section()
     out += [
