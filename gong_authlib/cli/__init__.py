@@ -34,10 +34,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         sys.stderr.write(f"gong-authlib: error: {_printable(problem)}\n")
         return EXIT_USAGE
-    args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
+    parser = build_parser(_command_name(arguments))
+    args = parser.parse_args(arguments)
+    verbosity = args.verbose + getattr(args, "verbose_after", 0)
+    if verbosity and args.quiet:
+        parser.error("-v/--verbose and -q/--quiet contradict each other")
     module_name, _, function_name = args.handler.partition(":")
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
+        _show_logs(verbosity, quiet=args.quiet or getattr(args, "narrates_failures", False))
         code: int = handler(args)
         return code
     except KeyboardInterrupt:
@@ -74,6 +79,23 @@ def _argument_problem(arguments: Sequence[str]) -> str | None:
         except UnicodeEncodeError:
             return "an argument is not valid text (a lone surrogate)"
     return None
+
+
+def _command_name(arguments: list[str]) -> str | None:
+    """The subcommand, skipping the options that may come before it (``-v tokens list``)."""
+    return next((a for a in arguments if not a.startswith("-")), None)
+
+
+def _show_logs(verbosity: int, *, quiet: bool) -> None:
+    """Send log records to stderr, unless the command never logs and -v was not given.
+
+    A command whose modules never imported :mod:`logging` (validate, schema) has no records
+    to show; importing it only to configure it would slow every pre-commit run.
+    """
+    if verbosity or "logging" in sys.modules:
+        from gong_authlib.cli.verbosity import send_logs_to_stderr
+
+        send_logs_to_stderr(verbosity, quiet=quiet and not verbosity)
 
 
 def _report(exc: Exception) -> int:

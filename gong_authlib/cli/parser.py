@@ -23,6 +23,51 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _ShowVersion(argparse.Action):
+    """Like argparse's "version" action, but reads the package versions only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from gong_authlib.cli.version import version_report
+
+        sys.stdout.write(version_report())
+        parser.exit()
+
+
+def _output_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """-v/--verbose and -q/--quiet, accepted before the command and after it.
+
+    After the command they count into their own ``verbose_after`` (argparse copies a
+    subcommand's namespace over the parent's, which would reset a count given before it).
+    """
+    group = parser.add_argument_group("output options")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose_after" if after_command else "verbose",
+        default=argparse.SUPPRESS if after_command else 0,
+        help="show the library's logs on stderr (redacted): -v INFO, -vv DEBUG",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="show only errors on stderr, for scripts",
+    )
+
+
+def _on_every_command(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in {id(p): p for p in action.choices.values()}.values():
+                _output_options(command, after_command=True)
+                _on_every_command(command)
+
+
 def _examples(*lines: str, codes: str = "0 success, 1 failure, 2 usage error") -> str:
     body = "\n".join(f"  {line}" for line in lines)
     return f"examples:\n{body}\n\nexit codes: {codes}"
@@ -250,6 +295,8 @@ def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
         formatter_class=RAW,
     )
     demo.add_argument("--no-color", action="store_true", help="never colour the output")
+    # The demo provokes failures on purpose and narrates them; their warnings would be noise.
+    demo.set_defaults(narrates_failures=True)
     demo.set_defaults(handler="gong_authlib.cli.demo_command:run")
 
 
@@ -339,8 +386,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     Building every subcommand costs a few milliseconds that ``validate`` in a pre-commit hook
     would pay on every commit; the help and errors of the command that runs are the same.
     """
-    from gong_authlib import __version__
-
     parser = Parser(
         prog="gong-authlib",
         description="Gong OAuth apps as code: validate and plan the integration file, "
@@ -348,10 +393,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="Run `gong-authlib COMMAND --help` for a command's options and examples.",
         formatter_class=RAW,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_ShowVersion,
+        help="show the versions of gong-authlib, the packages it uses and Python, then exit",
+    )
+    _output_options(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     adders = [_COMMANDS[command]] if command in _COMMANDS else list(_COMMANDS.values())
     for add in adders:
         add(commands)
+    _on_every_command(parser)
     return parser

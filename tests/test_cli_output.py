@@ -1,0 +1,95 @@
+"""Global output options through real processes: -v/--verbose, -q/--quiet, --version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib.testing import FakeGong
+from tests.authflow import authorize_into
+from tests.cliflow import CliWorld, free_port, make_world
+from tests.helpers import run_cli
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[CliWorld]:
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    with FakeGong(redirect_uris=[redirect_uri]) as gong:
+        gong.add_customer("acme")
+        world = make_world(gong, tmp_path, redirect_uri)
+        with SQLiteTokenStore(tmp_path / "tokens.db") as store:
+            authorize_into(gong, store, "acme")
+        yield world
+
+
+def _secrets(world: CliWorld) -> list[str]:
+    with SQLiteTokenStore(world.folder / "tokens.db") as store:
+        token = store.get("acme")
+    assert token is not None
+    return [token.access_token, token.refresh_token, world.gong.client_secret]
+
+
+@pytest.mark.parametrize("where", ["before", "after"], ids=["-v before the command", "-v after it"])
+def test_verbose_shows_the_refresh_and_no_secret(world: CliWorld, where: str) -> None:
+    before = _secrets(world)
+    command = ["tokens", "refresh", "--customer", "acme"]
+    args = ["-v", *world.args(*command)] if where == "before" else world.args(*command, "-v")
+    result = world.run(*args)
+    assert result.returncode == 0, result.stderr
+    assert "INFO    gong_authlib.auth: refreshing customer acme" in result.stderr
+    assert "INFO    gong_authlib.oauth: refreshed customer acme" in result.stderr
+    assert "DEBUG" not in result.stderr
+    for secret in before + _secrets(world):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_very_verbose_shows_the_wire_redacted(world: CliWorld) -> None:
+    before = _secrets(world)
+    result = world.run("-vv", *world.args("tokens", "refresh", "--customer", "acme"))
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG   urllib3.connectionpool:" in result.stderr
+    assert "refresh_token=<redacted>" in result.stderr
+    for secret in before + _secrets(world):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_logs_never_mix_into_json_output(world: CliWorld) -> None:
+    result = world.run(
+        *world.args("tokens", "refresh", "--customer", "acme", "--format", "json"), "-vv"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["customer"] == "acme"
+    assert "refreshing customer acme" in result.stderr
+
+
+def test_default_shows_warnings_and_quiet_hides_them(world: CliWorld) -> None:
+    world.gong.revoke("acme")  # the refresh is rejected: a warning, then the command's error
+    default = world.run(*world.args("tokens", "refresh", "--customer", "acme"))
+    assert default.returncode == 1
+    assert "gong-authlib: WARNING: customer acme must authorize the app again" in default.stderr
+    assert "INFO" not in default.stderr
+    quiet = world.run("--quiet", *world.args("tokens", "refresh", "--customer", "acme"))
+    assert quiet.returncode == 1
+    assert "WARNING" not in quiet.stderr
+    assert "gong-authlib authorize --customer acme" in quiet.stderr  # the error itself stays
+
+
+def test_verbose_and_quiet_together_are_a_usage_error() -> None:
+    result = run_cli("-v", "validate", "--quiet", "config.example.yaml")
+    assert result.returncode == 2
+    assert "-v/--verbose and -q/--quiet contradict each other" in result.stderr
+
+
+def test_version_names_the_packages_a_bug_report_needs() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("gong-authlib 0.")
+    names = [line.split()[0] for line in lines[1:]]
+    for name in ("requests", "authlib", "urllib3", "redis", "psycopg", "Python"):
+        assert name in names
+    assert "not installed" not in result.stdout  # the dev install has every extra
