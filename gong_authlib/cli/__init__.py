@@ -14,6 +14,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -27,18 +31,34 @@ class CommandError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gong_authlib.cli.parser import build_parser
-
     arguments = list(sys.argv[1:] if argv is None else argv)
     problem = _argument_problem(arguments)
     if problem is not None:
         sys.stderr.write(f"gong-authlib: error: {_printable(problem)}\n")
         return EXIT_USAGE
+    changes_exit_2 = _detailed_exitcode(arguments)
+    try:
+        args, verbosity = _parse(arguments)
+    except SystemExit as exc:
+        if exc.code == EXIT_USAGE and changes_exit_2:
+            return EXIT_FINDINGS
+        raise
+    return _run(args, verbosity, changes_exit_2)
+
+
+def _parse(arguments: list[str]) -> tuple[argparse.Namespace, int]:
+    """The arguments and the verbosity (-v counted before and after the command)."""
+    from gong_authlib.cli.parser import build_parser
+
     parser = build_parser(_command_name(arguments))
     args = parser.parse_args(arguments)
-    verbosity = args.verbose + getattr(args, "verbose_after", 0)
+    verbosity: int = args.verbose + getattr(args, "verbose_after", 0)
     if verbosity and args.quiet:
         parser.error("-v/--verbose and -q/--quiet contradict each other")
+    return args, verbosity
+
+
+def _run(args: argparse.Namespace, verbosity: int, changes_exit_2: bool) -> int:
     module_name, _, function_name = args.handler.partition(":")
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
@@ -54,9 +74,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except CommandError as exc:
         sys.stderr.write(f"gong-authlib: {_printable(exc)}\n")
-        return exc.code
+        return _error_code(exc.code, changes_exit_2)
     except Exception as exc:
-        return _report(exc)
+        return _error_code(_report(exc), changes_exit_2)
+
+
+def _detailed_exitcode(arguments: list[str]) -> bool:
+    """Whether this is ``plan --detailed-exitcode`` (or an abbreviation argparse accepts)."""
+    return _command_name(arguments) == "plan" and any(
+        a.startswith("--d") and "--detailed-exitcode".startswith(a) for a in arguments
+    )
+
+
+def _error_code(code: int, changes_exit_2: bool) -> int:
+    """Under ``plan --detailed-exitcode`` 2 means "changes present" (Terraform's contract): an
+    error, usage and internal ones included, must then exit 1, or CI reads it as a plan."""
+    return EXIT_FINDINGS if changes_exit_2 and code == EXIT_USAGE else code
 
 
 def _printable(message: object) -> str:

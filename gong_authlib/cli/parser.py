@@ -139,8 +139,8 @@ def _add_plan(commands: argparse._SubParsersAction[Parser]) -> None:
             "gong-authlib plan gong-integration.yaml",
             "gong-authlib plan --against origin/main --format markdown gong-integration.yaml",
             "gong-authlib plan --against old.gong.yaml --detailed-exitcode new.gong.yaml",
-            codes="0 success (with --detailed-exitcode: no changes), 1 error, "
-            "2 changes present (with --detailed-exitcode) or usage error",
+            codes="0 success, 1 error, 2 usage error; with --detailed-exitcode: 0 no "
+            "changes, 2 changes present, 1 any error (usage errors included)",
         ),
         formatter_class=RAW,
     )
@@ -153,7 +153,7 @@ def _add_plan(commands: argparse._SubParsersAction[Parser]) -> None:
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes, 0 when there are none",
+        help="exit 2 when there are changes, 0 when there are none, 1 on any error",
     )
     plan.add_argument("--no-color", action="store_true", help="never colour the output")
     plan.set_defaults(handler="gong_authlib.cli.plan_command:run")

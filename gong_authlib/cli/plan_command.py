@@ -40,13 +40,26 @@ def _from_git(path: Path, ref: str) -> tuple[YamlDocument | None, str]:
             f"{path} is not in a git repository: pass --against OLD_FILE", EXIT_USAGE
         )
     if _git(folder, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
-        raise CommandError(f"--against {ref}: no such git revision or file", EXIT_USAGE)
+        raise CommandError(
+            f"--against {ref}: no such git revision or file{_shallow_hint(folder)}", EXIT_USAGE
+        )
     relative = path.resolve().relative_to(Path(top.stdout.decode().strip()).resolve())
     label = f"{ref}:{relative.as_posix()}"
     shown = _git(folder, "show", label)
     if shown.returncode != 0:
         return None, label  # the file is new since ref: the plan creates the integration
     return read_source(shown.stdout, label), label
+
+
+def _shallow_hint(folder: Path) -> str:
+    # CI checkouts fetch one commit by default: the base ref is simply not there yet.
+    shallow = _git(folder, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+    if not shallow:
+        return ""
+    return (
+        "; this is a shallow clone: fetch the history (actions/checkout with fetch-depth: 0) "
+        "or the base ref (git fetch origin BRANCH)"
+    )
 
 
 def _old_side(path: Path, against: str) -> tuple[YamlDocument | None, str, bool]:
