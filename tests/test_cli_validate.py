@@ -17,11 +17,11 @@ def test_valid_file_exits_zero() -> None:
 
 
 def test_findings_exit_one_with_terraform_like_text() -> None:
-    result = run_cli("validate", str(BAD / "unknown-scope.yaml"))
+    result = run_cli("validate", str(BAD / "scope-typo.yaml"))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("error[unknown-scope]: unknown scope 'api:calls:read'")
-    assert lines[1] == f"  --> {BAD / 'unknown-scope.yaml'}:12:7"
+    assert lines[0].startswith("error[scope-typo]: scope 'api:calls:read' is not a Gong scope")
+    assert lines[1] == f"  --> {BAD / 'scope-typo.yaml'}:12:7"
     assert lines[3] == "  12 |     - api:calls:read"
     assert lines[4] == "     |       ^^^^^^^^^^^^^^"
     assert "= help: did you mean 'api:calls:read:basic'?" in result.stdout
@@ -90,7 +90,7 @@ def test_literal_secret_never_printed_in_any_format() -> None:
 
 
 def test_extra_scope_flag() -> None:
-    path = str(BAD / "unknown-scope.yaml")
+    path = str(BAD / "scope-typo.yaml")
     assert run_cli("validate", path).returncode == 1
     assert run_cli("validate", "--extra-scope", "api:calls:read", path).returncode == 0
 

@@ -48,7 +48,7 @@ def test_good_files_have_no_diagnostics(path: Path) -> None:
 
 
 def test_diagnostic_paths_name_the_node() -> None:
-    [diagnostic] = validate_file(CONFIG_DATA / "bad" / "unknown-scope.yaml")
+    [diagnostic] = validate_file(CONFIG_DATA / "bad" / "scope-typo.yaml")
     assert diagnostic.path == "integration.scopes[1]"
     assert diagnostic.suggestion == "api:calls:read:basic"
     assert diagnostic.severity == "error"
@@ -79,13 +79,13 @@ def test_extra_scopes_accept_a_scope_gong_added(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_not_only_the_first() -> None:
-    text = (CONFIG_DATA / "bad" / "unknown-scope.yaml").read_text()
+    text = (CONFIG_DATA / "bad" / "scope-typo.yaml").read_text()
     many = text.replace("integrations@acme.example", "nobody").replace(
         "https://help.acme.example/gong", "http://help.acme.example/gong"
     )
-    path = CONFIG_DATA / "bad" / "unknown-scope.yaml"
+    path = CONFIG_DATA / "bad" / "scope-typo.yaml"
     codes = {d.code for d in _validate_text(path.parent, many)}
-    assert {"unknown-scope", "invalid-email", "insecure-url"} <= codes
+    assert {"scope-typo", "invalid-email", "insecure-url"} <= codes
 
 
 def _validate_text(folder: Path, text: str) -> list[Diagnostic]:

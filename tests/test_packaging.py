@@ -65,7 +65,7 @@ def test_pre_commit_hook_through_real_pre_commit(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     integration_file(project)
-    bad = (CONFIG_DATA / "bad" / "unknown-scope.yaml").read_text().replace("../assets/", "assets/")
+    bad = (CONFIG_DATA / "bad" / "scope-typo.yaml").read_text().replace("../assets/", "assets/")
     (project / "broken.gong.yaml").write_text(bad)
     (project / "other.yaml").write_text("not: [an integration file\n")
     git_env = {
@@ -102,7 +102,7 @@ def test_pre_commit_hook_through_real_pre_commit(tmp_path: Path) -> None:
     assert "Passed" in good.stdout
     broken = try_repo("gong-integration.yaml", "broken.gong.yaml", "other.yaml")
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "error[unknown-scope]" in broken.stdout
+    assert "error[scope-typo]" in broken.stdout
     assert "broken.gong.yaml:12:7" in broken.stdout
     # other.yaml does not match the hook's `files` pattern, so its syntax error is not reported.
     assert "other.yaml" not in broken.stdout.split("- hook id")[-1]

@@ -65,7 +65,7 @@ def test_schema_avoids_anyof_and_oneof() -> None:
 def test_scope_examples_match_the_known_scope_list() -> None:
     items = load_schema()["properties"]["integration"]["properties"]["scopes"]["items"]
     assert items["examples"] == sorted(KNOWN_SCOPES)
-    assert len(KNOWN_SCOPES) == 42
+    assert len(KNOWN_SCOPES) == 44
 
 
 def test_repository_schema_folder_is_the_shipped_file() -> None:

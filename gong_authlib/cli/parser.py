@@ -125,6 +125,11 @@ def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
         metavar="SCOPE",
         help="accept a scope Gong added after this release (repeatable)",
     )
+    validate.add_argument(
+        "--strict-scopes",
+        action="store_true",
+        help="make every unknown scope an error, not a warning (as validation.strict_scopes)",
+    )
     validate.set_defaults(handler="gong_authlib.cli.validate_command:run")
 
 

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
                 base_dir=folder_of(name),
                 extra_scopes=args.extra_scope,
                 environment=args.env,
+                strict_scopes=args.strict_scopes,
             )
         )
     if args.format == "json":

@@ -177,6 +177,7 @@ DIAGNOSTIC_CODES = frozenset(
         "invalid-value",
         # Gong's rules
         "unknown-scope",
+        "scope-typo",
         "duplicate-scope",
         "duplicate-item",
         "insecure-url",

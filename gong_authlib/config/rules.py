@@ -6,7 +6,9 @@ and yields diagnostics with a stable code:
 =========================  ========  =====================================================
 code                       severity  meaning
 =========================  ========  =====================================================
-unknown-scope              error     not a scope Gong grants (did you mean …)
+scope-typo                 error     a near-miss of a known scope (did you mean …)
+unknown-scope              warning   a well-formed scope this release does not know (an
+                                     error with strict_scopes, or when not scope-shaped)
 duplicate-scope            error     the same scope twice
 duplicate-item             error     the same redirect URI, contact, domain or origin twice
 insecure-url               error     http where Gong needs https (loopback redirects excepted),
@@ -41,20 +43,14 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from gong_authlib.config.controls import first_control
-from gong_authlib.config.diagnostics import (
-    MAX_SUGGESTIONS,
-    Diagnostic,
-    NodePath,
-    did_you_mean,
-    quoted,
-)
+from gong_authlib.config.diagnostics import Diagnostic, NodePath, quoted
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
     REFERENCE,
     has_reference,
     malformed_reference,
 )
-from gong_authlib.config.scopes import COMMON_MISTAKES, KNOWN_SCOPES
+from gong_authlib.config.scopes import KNOWN_SCOPES, judge_scope
 from gong_authlib.config.yamlsource import YamlDocument
 from gong_authlib.origins import is_gong_api_url
 
@@ -79,12 +75,18 @@ class RuleContext:
     """What a rule may look at: the document, its folder and the scopes accepted as known."""
 
     def __init__(
-        self, document: YamlDocument, base_dir: Path, extra_scopes: Collection[str]
+        self,
+        document: YamlDocument,
+        base_dir: Path,
+        extra_scopes: Collection[str],
+        *,
+        strict_scopes: bool = False,
     ) -> None:
         self.document = document
         self.data: dict[str, Any] = document.data if isinstance(document.data, dict) else {}
         self.base_dir = base_dir
         self.extra_scopes = frozenset(extra_scopes)
+        self.strict_scopes = strict_scopes
 
     def get(self, *path: str) -> Any:
         node: Any = self.data
@@ -105,8 +107,8 @@ class RuleContext:
     def error(self, code: str, message: str, path: NodePath, **kwargs: Any) -> Diagnostic:
         return self.document.diagnostic(code, message, path, **kwargs)
 
-    def warning(self, code: str, message: str, path: NodePath) -> Diagnostic:
-        return self.document.diagnostic(code, message, path, severity="warning")
+    def warning(self, code: str, message: str, path: NodePath, **kwargs: Any) -> Diagnostic:
+        return self.document.diagnostic(code, message, path, severity="warning", **kwargs)
 
 
 def _split(url: str) -> SplitResult | None:
@@ -157,9 +159,8 @@ def _customer_origin_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, s
 
 
 def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
-    known = list(KNOWN_SCOPES) + sorted(ctx.extra_scopes)
+    known = frozenset(KNOWN_SCOPES) | ctx.extra_scopes
     seen: dict[str, int] = {}
-    suggestions_left = MAX_SUGGESTIONS
     for path, scope in ctx.strings("integration", "scopes"):
         if scope in seen:
             yield ctx.error(
@@ -169,20 +170,29 @@ def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
             )
             continue
         seen[scope] = int(path[-1])
-        if scope in KNOWN_SCOPES or scope in ctx.extra_scopes:
-            continue
-        suggestion = COMMON_MISTAKES.get(scope)
-        if suggestion is None and suggestions_left > 0:
-            suggestions_left -= 1
-            suggestion = did_you_mean(scope, known)
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        yield ctx.error(
-            "unknown-scope",
-            f"unknown scope {quoted(scope)}{hint} (if Gong added it after this release, list it "
-            "under validation.extra_scopes)",
-            path,
-            suggestion=suggestion,
-        )
+        verdict = judge_scope(scope, known)
+        if verdict.kind != "known":
+            yield _scope_finding(ctx, path, scope, verdict.kind, verdict.suggestion)
+
+
+_IF_NEW = "if Gong added it after this release, list it under validation.extra_scopes"
+
+
+def _scope_finding(
+    ctx: RuleContext, path: NodePath, scope: str, kind: str, suggestion: str | None
+) -> Diagnostic:
+    hint = f"; did you mean {quoted(suggestion)}?" if suggestion else ""
+    if kind == "typo":
+        message = f"scope {quoted(scope)} is not a Gong scope{hint} ({_IF_NEW})"
+        return ctx.error("scope-typo", message, path, suggestion=suggestion)
+    if kind == "malformed":
+        message = f"{quoted(scope)} is not a Gong scope (they read api:<resource>:<verb>){hint}"
+        return ctx.error("unknown-scope", message, path, suggestion=suggestion)
+    message = f"scope {quoted(scope)} is unknown to this release{hint} ({_IF_NEW})"
+    if ctx.strict_scopes:
+        strict = f"{message}; strict_scopes is on"
+        return ctx.error("unknown-scope", strict, path, suggestion=suggestion)
+    return ctx.warning("unknown-scope", message, path, suggestion=suggestion)
 
 
 def check_duplicates(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -600,7 +610,11 @@ RULES: tuple[Rule, ...] = (
 
 
 def rule_diagnostics(
-    document: YamlDocument, base_dir: Path, extra_scopes: Collection[str] = ()
+    document: YamlDocument,
+    base_dir: Path,
+    extra_scopes: Collection[str] = (),
+    *,
+    strict_scopes: bool = False,
 ) -> list[Diagnostic]:
-    ctx = RuleContext(document, base_dir, extra_scopes)
+    ctx = RuleContext(document, base_dir, extra_scopes, strict_scopes=strict_scopes)
     return [diagnostic for rule in RULES for diagnostic in rule(ctx)]

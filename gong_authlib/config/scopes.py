@@ -1,11 +1,25 @@
-"""The Gong API scopes this release knows, with the endpoints each one opens.
+"""The Gong API scopes this release knows, with the endpoints each one opens, and how a scope
+this release does not know is judged.
 
-Sources: Gong's API reference and public connectors (see gong-facts.md). Gong adds scopes over
-time: a scope missing here is accepted when listed under ``validation.extra_scopes`` in the
-integration file or passed as ``--extra-scope`` to ``gong-authlib validate``.
+Sources: Gong's API reference, Gong's own error texts and public connectors. Gong adds scopes
+over time, so an unknown scope is judged by :func:`judge_scope`:
+
+- a near-miss of a known scope (``api:user:read``, the truncated ``api:calls:read``) is a typo:
+  an error, since Gong would refuse the whole authorization;
+- a well-formed scope (``api:<resource>:<verb>…``) that is no near-miss is probably one Gong
+  added after this release: a warning (an error with ``validation.strict_scopes``);
+- anything else is not a scope at all: an error.
+
+Listing a scope under ``validation.extra_scopes`` (or ``--extra-scope``) makes it known.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Literal, NamedTuple
+
+from gong_authlib.config.diagnostics import did_you_mean
 
 KNOWN_SCOPES: dict[str, str] = {
     "api:calls:read:basic": "GET /v2/calls, /v2/calls/{id}",
@@ -50,6 +64,8 @@ KNOWN_SCOPES: dict[str, str] = {
     "api:tasks:write": "/v2/tasks",
     "api:provisioning:read": "(endpoint not confirmed)",
     "api:provisioning:read-write": "(endpoint not confirmed)",
+    "api:coaching:read": "GET /v2/coaching",
+    "api:ai-briefer:read": "POST /v2/entities/get-brief",
 }
 
 # Scopes seen in public code that Gong does not grant, with what the author most likely meant.
@@ -60,3 +76,48 @@ COMMON_MISTAKES: dict[str, str] = {
 
 # Scopes whose grant is needed by gong-authlib's own commands.
 INTEGRATION_SETTINGS_SCOPE = "api:integration-settings:write"
+
+# Gong's scopes: lower-case words joined by hyphens, "api", a resource, then one or more verbs.
+WELL_FORMED_SCOPE = re.compile(r"^api:[a-z0-9]+(?:-[a-z0-9]+)*(?::[a-z0-9]+(?:-[a-z0-9]+)*)+$")
+# Terraform's "did you mean" threshold: within two edits, a scope is a slip of the keyboard.
+TYPO_DISTANCE = 2
+# Looser, for the hint on a scope that is probably new: close enough to be worth showing.
+HINT_DISTANCE = 4
+
+ScopeKind = Literal["known", "typo", "unknown", "malformed"]
+
+
+class ScopeVerdict(NamedTuple):
+    kind: ScopeKind
+    suggestion: str | None = None
+
+
+def _resource(scope: str) -> str:
+    return scope.split(":")[1] if scope.count(":") >= 1 else ""
+
+
+def judge_scope(scope: str, known: Collection[str]) -> ScopeVerdict:
+    """Whether ``scope`` is known, a typo of a known scope, a well-formed unknown scope or not a
+    scope at all, with the closest known scope when there is one worth naming.
+
+    The one place that measures how close a scope is to the known ones.
+    """
+    if scope in known:
+        return ScopeVerdict("known")
+    candidates = sorted(known)
+    if not WELL_FORMED_SCOPE.match(scope):
+        return ScopeVerdict("malformed", did_you_mean(scope.strip().lower(), candidates))
+    mistake = COMMON_MISTAKES.get(scope)
+    if mistake:
+        return ScopeVerdict("typo", mistake)
+    near = did_you_mean(scope, candidates, max_distance=TYPO_DISTANCE)
+    resources = {_resource(candidate) for candidate in candidates}
+    # api:logs:write is two edits from api:flows:write, but "logs" is a resource spelled right:
+    # a new verb on a known resource is a new scope, not a typo.
+    if near and (_resource(near) == _resource(scope) or _resource(scope) not in resources):
+        return ScopeVerdict("typo", near)
+    same_resource = [c for c in candidates if _resource(c) == _resource(scope)]
+    hint = did_you_mean(scope, same_resource, max_distance=len(scope)) if same_resource else None
+    return ScopeVerdict(
+        "unknown", hint or did_you_mean(scope, candidates, max_distance=HINT_DISTANCE)
+    )

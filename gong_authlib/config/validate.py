@@ -57,10 +57,14 @@ def _unreadable(name: str, reason: str) -> YamlDocument:
     return document
 
 
-def _file_extra_scopes(document: YamlDocument) -> list[str]:
+def _validation_settings(document: YamlDocument) -> dict[str, object]:
     data = document.data
     validation = data.get("validation") if isinstance(data, dict) else None
-    scopes = validation.get("extra_scopes") if isinstance(validation, dict) else None
+    return validation if isinstance(validation, dict) else {}
+
+
+def _file_extra_scopes(document: YamlDocument) -> list[str]:
+    scopes = _validation_settings(document).get("extra_scopes")
     return [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
 
 
@@ -70,11 +74,13 @@ def check_document(
     base_dir: Path,
     extra_scopes: Collection[str] = (),
     environment: str | None = None,
+    strict_scopes: bool = False,
 ) -> list[Diagnostic]:
     """All diagnostics of a parsed document, sorted by position.
 
     Without ``environment``, the file and every environment's merged result are checked;
-    with it, only that environment's merged result.
+    with it, only that environment's merged result. ``strict_scopes`` (or the file's
+    ``validation.strict_scopes``) makes every unknown scope an error.
     """
     found = list(document.diagnostics)
     if document.data is None and found:
@@ -90,12 +96,16 @@ def check_document(
         document = first_environments(document, MAX_ENVIRONMENTS)
     seen: set[tuple[str, int, int]] = set()
     if environment is None:
-        for diagnostic in _content_diagnostics(document, base_dir, extra_scopes, structural):
+        for diagnostic in _content_diagnostics(
+            document, base_dir, extra_scopes, structural, strict_scopes
+        ):
             seen.add((diagnostic.code, diagnostic.line, diagnostic.column))
             found.append(diagnostic)
     chosen = [environment] if environment else names
     for name, merged in zip(chosen, merged_documents(document, chosen), strict=True):
-        for diagnostic in _content_diagnostics(merged, base_dir, extra_scopes, structural):
+        for diagnostic in _content_diagnostics(
+            merged, base_dir, extra_scopes, structural, strict_scopes
+        ):
             key = (diagnostic.code, diagnostic.line, diagnostic.column)
             if key not in seen:  # the same finding in the base file is reported once
                 seen.add(key)
@@ -105,11 +115,17 @@ def check_document(
 
 
 def _content_diagnostics(
-    document: YamlDocument, base_dir: Path, extra_scopes: Collection[str], structural: set[str]
+    document: YamlDocument,
+    base_dir: Path,
+    extra_scopes: Collection[str],
+    structural: set[str],
+    strict_scopes: bool,
 ) -> list[Diagnostic]:
     schema_found = schema_diagnostics(document)
     extras = [*extra_scopes, *_file_extra_scopes(document)]
-    merged = _merge(schema_found, rule_diagnostics(document, base_dir, extras))
+    strict = strict_scopes or _validation_settings(document).get("strict_scopes") is True
+    found = rule_diagnostics(document, base_dir, extras, strict_scopes=strict)
+    merged = _merge(schema_found, found)
     # A node YAML already complained about (an alias, a custom tag) holds a placeholder: what
     # the schema or the rules would say about it is noise.
     return [d for d in merged if d.path not in structural]
@@ -152,6 +168,7 @@ def validate_file(
     *,
     extra_scopes: Collection[str] = (),
     environment: str | None = None,
+    strict_scopes: bool = False,
 ) -> list[Diagnostic]:
     """Every diagnostic for the integration file at ``path`` (errors and warnings).
 
@@ -164,4 +181,5 @@ def validate_file(
         base_dir=folder_of(path),
         extra_scopes=extra_scopes,
         environment=environment,
+        strict_scopes=strict_scopes,
     )
