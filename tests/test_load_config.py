@@ -43,6 +43,16 @@ def test_relative_sqlite_path_is_relative_to_the_file(config_dir: Path) -> None:
     assert [k.reveal() for k in config.token_store.encryption_keys] == ["k" * 44]
 
 
+@pytest.mark.parametrize("keys", ["new,old", "new, old", " new old\n", "new,,old,"])
+def test_one_variable_holds_several_keys_newest_first(config_dir: Path, keys: str) -> None:
+    # Dropping the old key after a rotation edits one variable, not two list entries.
+    config = load_config(
+        config_dir / "gong-integration.yaml", environ={**ENV, "GONG_AUTHLIB_KEY": keys}
+    )
+    assert config.token_store is not None
+    assert [k.reveal() for k in config.token_store.encryption_keys] == ["new", "old"]
+
+
 def test_secrets_never_show_in_repr_or_str(config_dir: Path) -> None:
     config = load_config(config_dir / "gong-integration.yaml", environ=ENV)
     for text in (repr(config), str(config), f"{config.oauth}"):

@@ -227,6 +227,7 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             "gong-authlib tokens show --customer globex --format json",
             "gong-authlib tokens refresh --customer globex",
             "gong-authlib tokens delete --customer globex --yes",
+            "GONG_AUTHLIB_KEYS='NEW,OLD' gong-authlib tokens rotate-key --yes",
         ),
         formatter_class=RAW,
     )
@@ -241,6 +242,11 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             "tokens refresh --customer globex",
         ),
         ("delete", "forget a customer's token", "tokens delete --customer globex --yes"),
+        (
+            "rotate-key",
+            "re-encrypt every stored token with the newest encryption key",
+            "tokens rotate-key --yes",
+        ),
     ):
         action = actions.add_parser(
             name,
@@ -249,13 +255,22 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             epilog=_examples(f"gong-authlib {example}"),
             formatter_class=RAW,
         )
-        if name != "list":
+        if name not in ("list", "rotate-key"):
             action.add_argument("--customer", required=True, type=customer_name)
         _config_options(action)
         action.add_argument("--format", choices=("text", "json"), default="text")
-        if name == "delete":
+        if name in ("delete", "rotate-key"):
             action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         action.set_defaults(handler=f"gong_authlib.cli.tokens_command:{name}_command")
+    rotate = actions.choices["rotate-key"]
+    rotate.description = (
+        "Re-encrypt every stored token with the newest key of token_store.encryption_key. "
+        "Shows what it will do first (how many tokens, which key by fingerprint) and refuses, "
+        "changing nothing, unless the configured keys decrypt every token. Safe order: 1. add "
+        "the new key as the newest to every app that reads the store, and deploy; 2. run this; "
+        "3. drop the old key."
+    )
+    rotate.set_defaults(handler="gong_authlib.cli.rotate_key_command:run")
 
 
 def _add_origins(commands: argparse._SubParsersAction[Parser]) -> None:

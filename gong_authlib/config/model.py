@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,13 @@ def _resolve_all(
     return resolved, problems
 
 
+def key_list(value: str) -> list[str]:
+    """The Fernet keys in one value, newest first: ``${env:GONG_AUTHLIB_KEYS}`` may hold several,
+    separated by commas or spaces, so dropping an old key edits one variable, not two entries.
+    Fernet keys are url-safe base64, which holds neither."""
+    return [key for key in re.split(r"[\s,]+", value) if key]
+
+
 def _sqlite_relative_to(url: str, base_dir: Path) -> str:
     # sqlite:///relative/path is relative to the integration file, not the working directory,
     # so the same file works from any folder (pre-commit, CI, a service's WorkingDirectory).
@@ -302,6 +310,6 @@ def _build(
             key_paths = [("token_store", "encryption_key")] if raw_keys else []
         token_store = TokenStoreSettings(
             url=Secret(_sqlite_relative_to(resolved[("token_store", "url")], base_dir)),
-            encryption_keys=tuple(Secret(resolved[p]) for p in key_paths),
+            encryption_keys=tuple(Secret(k) for p in key_paths for k in key_list(resolved[p])),
         )
     return IntegrationConfig(file, integration, oauth, token_store)
