@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,8 +41,9 @@ def test_verbose_shows_the_refresh_and_no_secret(world: CliWorld, where: str) ->
     args = ["-v", *world.args(*command)] if where == "before" else world.args(*command, "-v")
     result = world.run(*args)
     assert result.returncode == 0, result.stderr
-    assert "INFO    gong_authlib.auth: refreshing customer acme" in result.stderr
-    assert "INFO    gong_authlib.oauth: refreshed customer acme" in result.stderr
+    # the logger names may move between modules; the level and the package may not
+    assert re.search(r"INFO    gong_authlib\.\w+: refreshing customer acme", result.stderr)
+    assert re.search(r"INFO    gong_authlib\.\w+: refreshed customer acme", result.stderr)
     assert "DEBUG" not in result.stderr
     for secret in before + _secrets(world):
         assert secret not in result.stdout + result.stderr
