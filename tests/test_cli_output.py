@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +96,15 @@ def test_version_names_the_packages_a_bug_report_needs() -> None:
     for name in ("requests", "authlib", "urllib3", "redis", "psycopg", "Python"):
         assert name in names
     assert "not installed" not in result.stdout  # the dev install has every extra
+
+
+def test_main_in_process_leaves_logging_as_it_found_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # The fuzzer and embedding applications call main() in-process, many times over.
+    from gong_authlib.cli import main
+
+    root, ours, wire = (logging.getLogger(n) for n in ("", "gong_authlib", "urllib3"))
+    before = (list(root.handlers), root.level, ours.level, wire.level)
+    for options in (["-vv"], ["--quiet"], []):
+        assert main([*options, "schema", "--path"]) == 0
+    assert (list(root.handlers), root.level, ours.level, wire.level) == before
+    assert capsys.readouterr().out.count("gong-integration.schema.json") == 3

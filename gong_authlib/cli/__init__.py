@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -62,9 +62,8 @@ def _run(args: argparse.Namespace, verbosity: int, changes_exit_2: bool) -> int:
     module_name, _, function_name = args.handler.partition(":")
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
-        _show_logs(verbosity, quiet=args.quiet or getattr(args, "narrates_failures", False))
-        code: int = handler(args)
-        return code
+        quiet = args.quiet or (getattr(args, "narrates_failures", False) and not verbosity)
+        return _with_logs(handler, args, verbosity, quiet=quiet)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
@@ -119,16 +118,24 @@ def _command_name(arguments: list[str]) -> str | None:
     return next((a for a in arguments if not a.startswith("-")), None)
 
 
-def _show_logs(verbosity: int, *, quiet: bool) -> None:
-    """Send log records to stderr, unless the command never logs and -v was not given.
+def _with_logs(
+    handler: Callable[[argparse.Namespace], int],
+    args: argparse.Namespace,
+    verbosity: int,
+    *,
+    quiet: bool,
+) -> int:
+    """Run the command with log records on stderr, unless it never logs and -v was not given.
 
     A command whose modules never imported :mod:`logging` (validate, schema) has no records
     to show; importing it only to configure it would slow every pre-commit run.
     """
-    if verbosity or "logging" in sys.modules:
-        from gong_authlib.cli.verbosity import send_logs_to_stderr
+    if not verbosity and "logging" not in sys.modules:
+        return handler(args)
+    from gong_authlib.cli.verbosity import logs_to_stderr
 
-        send_logs_to_stderr(verbosity, quiet=quiet and not verbosity)
+    with logs_to_stderr(verbosity, quiet=quiet):
+        return handler(args)
 
 
 def _report(exc: Exception) -> int:
