@@ -29,6 +29,7 @@ ENVIRON = {"GONG_CLIENT_ID": "i", "GONG_CLIENT_SECRET": "s", "GONG_AUTHLIB_KEY":
         ("api:brand-new:read", "unknown", None),
         ("API:users:read", "malformed", "api:users:read"),
         ("calls:read", "malformed", None),
+        ("api:users:" + "r" * 200, "malformed", None),  # shaped like a scope, but absurd
         ("api:calls", "malformed", "api:calls:create"),  # a truncation: the first it prefixes
     ],
 )

@@ -32,11 +32,11 @@ class CommandError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    changes_exit_2 = _detailed_exitcode(arguments)
     problem = _argument_problem(arguments)
     if problem is not None:
         sys.stderr.write(f"gong-authlib: error: {_printable(problem)}\n")
-        return EXIT_USAGE
-    changes_exit_2 = _detailed_exitcode(arguments)
+        return _error_code(EXIT_USAGE, changes_exit_2)
     try:
         args, verbosity = _parse(arguments)
     except SystemExit as exc:

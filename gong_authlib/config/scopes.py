@@ -16,7 +16,7 @@ Listing a scope under ``validation.extra_scopes`` (or ``--extra-scope``) makes i
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from gong_authlib.config.diagnostics import did_you_mean
@@ -79,6 +79,8 @@ INTEGRATION_SETTINGS_SCOPE = "api:integration-settings:write"
 
 # Gong's scopes: lower-case words joined by hyphens, "api", a resource, then one or more verbs.
 WELL_FORMED_SCOPE = re.compile(r"^api:[a-z0-9]+(?:-[a-z0-9]+)*(?::[a-z0-9]+(?:-[a-z0-9]+)*)+$")
+# Gong's longest scope is under 40 characters; anything far longer is no scope Gong will add.
+MAX_SCOPE_LENGTH = 100
 # Terraform's "did you mean" threshold: within two edits, a scope is a slip of the keyboard.
 TYPO_DISTANCE = 2
 # Looser, for the hint on a scope that is probably new: close enough to be worth showing.
@@ -96,28 +98,39 @@ def _resource(scope: str) -> str:
     return scope.split(":")[1] if scope.count(":") >= 1 else ""
 
 
-def judge_scope(scope: str, known: Collection[str]) -> ScopeVerdict:
+@lru_cache(maxsize=8)
+def _candidates(known: frozenset[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The known scopes sorted, and grouped by resource: once per set, not once per scope."""
+    ordered = sorted(known)
+    by_resource: dict[str, list[str]] = {}
+    for candidate in ordered:
+        by_resource.setdefault(_resource(candidate), []).append(candidate)
+    return ordered, by_resource
+
+
+def judge_scope(scope: str, known: frozenset[str]) -> ScopeVerdict:
     """Whether ``scope`` is known, a typo of a known scope, a well-formed unknown scope or not a
     scope at all, with the closest known scope when there is one worth naming.
 
-    The one place that measures how close a scope is to the known ones.
+    The one place that measures how close a scope is to the known ones; every comparison goes
+    through :func:`did_you_mean` with a small bound, so a file of many scopes stays linear.
     """
     if scope in known:
         return ScopeVerdict("known")
-    candidates = sorted(known)
-    if not WELL_FORMED_SCOPE.match(scope):
+    candidates, by_resource = _candidates(known)
+    if len(scope) > MAX_SCOPE_LENGTH or not WELL_FORMED_SCOPE.match(scope):
         return ScopeVerdict("malformed", did_you_mean(scope.strip().lower(), candidates))
     mistake = COMMON_MISTAKES.get(scope)
     if mistake:
         return ScopeVerdict("typo", mistake)
+    resource = _resource(scope)
     near = did_you_mean(scope, candidates, max_distance=TYPO_DISTANCE)
-    resources = {_resource(candidate) for candidate in candidates}
     # api:logs:write is two edits from api:flows:write, but "logs" is a resource spelled right:
     # a new verb on a known resource is a new scope, not a typo.
-    if near and (_resource(near) == _resource(scope) or _resource(scope) not in resources):
+    if near and (_resource(near) == resource or resource not in by_resource):
         return ScopeVerdict("typo", near)
-    same_resource = [c for c in candidates if _resource(c) == _resource(scope)]
-    hint = did_you_mean(scope, same_resource, max_distance=len(scope)) if same_resource else None
+    same_resource = by_resource.get(resource, [])
+    hint = did_you_mean(scope, same_resource, max_distance=HINT_DISTANCE)
     return ScopeVerdict(
         "unknown", hint or did_you_mean(scope, candidates, max_distance=HINT_DISTANCE)
     )
