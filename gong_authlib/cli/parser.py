@@ -264,11 +264,14 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
         action.set_defaults(handler=f"gong_authlib.cli.tokens_command:{name}_command")
     rotate = actions.choices["rotate-key"]
     rotate.description = (
-        "Re-encrypt every stored token with the newest key of token_store.encryption_key. "
-        "Shows what it will do first (how many tokens, which key by fingerprint) and refuses, "
-        "changing nothing, unless the configured keys decrypt every token. Safe order: 1. add "
-        "the new key as the newest to every app that reads the store, and deploy; 2. run this; "
-        "3. drop the old key."
+        "Re-encrypt every stored token with the newest key of token_store.encryption_key.\n"
+        "Shows what it will do first (how many tokens, which key by fingerprint) and refuses,\n"
+        "changing nothing, unless the configured keys decrypt every token.\n\n"
+        "The safe order:\n"
+        "  1. add the new key as the newest to every app that reads the store, and deploy\n"
+        "     (GONG_AUTHLIB_KEYS='NEW,OLD');\n"
+        "  2. gong-authlib tokens rotate-key;\n"
+        "  3. drop the old key (GONG_AUTHLIB_KEYS='NEW') and deploy."
     )
     rotate.set_defaults(handler="gong_authlib.cli.rotate_key_command:run")
 
