@@ -93,7 +93,7 @@ def test_version_names_the_packages_a_bug_report_needs() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("gong-authlib 0.")
     names = [line.split()[0] for line in lines[1:]]
-    for name in ("requests", "authlib", "urllib3", "redis", "psycopg", "Python"):
+    for name in ("requests", "httpx", "authlib", "urllib3", "redis", "psycopg", "Python"):
         assert name in names
     assert "not installed" not in result.stdout  # the dev install has every extra
 

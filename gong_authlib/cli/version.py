@@ -9,7 +9,16 @@ import platform
 from importlib import metadata
 
 # The packages whose versions change how tokens are fetched, sent and stored.
-REPORTED = ("requests", "authlib", "urllib3", "cryptography", "redis", "psycopg", "PyYAML")
+REPORTED = (
+    "requests",
+    "httpx",
+    "authlib",
+    "urllib3",
+    "cryptography",
+    "redis",
+    "psycopg",
+    "PyYAML",
+)
 
 
 def _version(distribution: str) -> str:
