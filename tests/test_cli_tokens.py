@@ -40,9 +40,9 @@ def test_list_text_and_json(world: CliWorld) -> None:
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["acme", "globex"]
-    assert "valid" in lines[0]
+    assert "active" in lines[0]
     payload = json.loads(world.run(*world.args("tokens", "list", "--format", "json")).stdout)
-    assert payload["format_version"] == "1"
+    assert payload["format_version"] == "2"
     assert [row["customer"] for row in payload["customers"]] == ["acme", "globex"]
     assert payload["customers"][0]["api_base_url"] == world.gong.trusted_origins[0]
     token = _store(world).get("acme")
@@ -67,7 +67,7 @@ def test_show(world: CliWorld) -> None:
     token = _store(world).get("globex")
     assert token is not None
     assert row["access_token_sha256"] == token.access_fingerprint
-    assert row["status"] == "valid"
+    assert row["status"] == "active"
     missing = world.run(*world.args("tokens", "show", "--customer", "nobody"))
     assert missing.returncode == 1
     assert "no token stored for customer 'nobody'" in missing.stderr

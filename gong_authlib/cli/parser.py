@@ -218,12 +218,16 @@ def _add_authorize(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
+    from gong_authlib.cli.health import HEALTH
+
     tokens = commands.add_parser(
         "tokens",
-        help="list, show, refresh or delete stored customer tokens",
+        help="list, check, show, refresh, delete or re-encrypt stored customer tokens",
         description="Inspect and manage the stored tokens. Never prints a token.",
         epilog=_examples(
             "gong-authlib tokens list",
+            "gong-authlib tokens list --status reauthorization-required",
+            "gong-authlib tokens check || alert 'a Gong customer needs attention'",
             "gong-authlib tokens show --customer globex --format json",
             "gong-authlib tokens refresh --customer globex",
             "gong-authlib tokens delete --customer globex --yes",
@@ -234,7 +238,17 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
     actions = tokens.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     actions.required = True
     for name, text, example in (
-        ("list", "every customer's token status", "tokens list --format json"),
+        (
+            "list",
+            "every customer's health: active, expired, reauthorization required, untrusted "
+            "origin or unreadable",
+            "tokens list --status attention --format json",
+        ),
+        (
+            "check",
+            "exit 1 when any customer needs attention (for cron and monitoring)",
+            "tokens check --format json",
+        ),
         ("show", "one customer's token status in detail", "tokens show --customer globex"),
         (
             "refresh",
@@ -255,10 +269,20 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             epilog=_examples(f"gong-authlib {example}"),
             formatter_class=RAW,
         )
-        if name not in ("list", "rotate-key"):
+        if name not in ("list", "check", "rotate-key"):
             action.add_argument("--customer", required=True, type=customer_name)
         _config_options(action)
         action.add_argument("--format", choices=("text", "json"), default="text")
+        if name == "list":
+            action.add_argument(
+                "--status",
+                action="append",
+                choices=(*HEALTH, "attention"),
+                metavar="STATUS",
+                help="show only customers in STATUS (repeatable): active, expired, "
+                "reauthorization-required, untrusted-origin, unreadable, or attention (the "
+                "last three)",
+            )
         if name in ("delete", "rotate-key"):
             action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         action.set_defaults(handler=f"gong_authlib.cli.tokens_command:{name}_command")

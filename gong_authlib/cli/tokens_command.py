@@ -1,9 +1,12 @@
-"""``gong-authlib tokens list|show|refresh|delete``: stored tokens, never printed."""
+"""``gong-authlib tokens list|show|check|refresh|delete``: stored tokens, never printed;
+each customer's health (:mod:`gong_authlib.cli.health`) from its token and the store's status.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from gong_authlib.auth import GongAuth
@@ -15,12 +18,16 @@ from gong_authlib.cli.common import (
     emit_json,
     store_from,
 )
+from gong_authlib.cli.health import HEALTH, NEEDS_ATTENTION, health
 from gong_authlib.clock import system_clock
 from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.errors import ConfigError, GongAuthError, ReauthorizationRequired
-from gong_authlib.stores import TokenStore
+from gong_authlib.stores import CustomerStatus, TokenStore
+from gong_authlib.stores.base import ACTIVE_STATUS
 from gong_authlib.token import Token, fingerprint
+
+JSON_FORMAT_VERSION = "2"  # 2: health names ("active", not "valid"), status_since/_reason
 
 
 def _optional_config(args: argparse.Namespace) -> IntegrationConfig | None:
@@ -33,77 +40,129 @@ def _optional_config(args: argparse.Namespace) -> IntegrationConfig | None:
         raise
 
 
-def _status(customer: str, token: Token | None, error: str | None, now: float) -> dict[str, Any]:
-    if token is None:
-        return {"customer": customer, "status": "unreadable", "error": error}
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
+
+
+def _status(
+    customer: str, token: Token | None, status: CustomerStatus | None, error: str | None, now: float
+) -> dict[str, Any]:
+    if token is None or status is None:
+        return {"customer": customer, "status": "unreadable", "attention": True, "error": error}
+    state = health(token, status, now)
     remaining = token.expires_at - now
     return {
         "customer": customer,
-        "status": "valid" if remaining > 0 else "expired (refreshed on next use)",
+        "status": state,
+        "attention": state in NEEDS_ATTENTION,
+        "status_since": None if status.since is None else _iso(status.since),
+        "status_reason": status.reason,
         "expires_at": token.expires.isoformat(),
         "expires_in_seconds": round(remaining),
         "api_base_url": token.api_base_url,
         "scopes": sorted(token.scope),
         "access_token_sha256": fingerprint(token.access_token),
         "refresh_token_sha256": fingerprint(token.refresh_token),
-        "issued_at": token.expires.fromtimestamp(token.issued_at, token.expires.tzinfo).isoformat(),
+        "issued_at": _iso(token.issued_at),
         "extra_fields": sorted(token.extra),
     }
 
 
-def _read(store: TokenStore, customer: str) -> tuple[Token | None, str | None]:
+def _read(
+    store: TokenStore, customer: str
+) -> tuple[Token | None, CustomerStatus | None, str | None]:
     try:
-        return store.get(customer), None
+        token, status = store.get_with_status(customer)
     # One damaged entry must not hide the others; nor one whose name this library would
     # refuse (ValueError), written by another tool or by hand into a shared store.
     except (GongAuthError, ValueError) as exc:
-        return None, str(exc)
+        return None, None, str(exc)
+    return token, status, None
+
+
+def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    config = _optional_config(args)
+    with store_from(args, config) as store:
+        now = system_clock()
+        return [_status(c, *_read(store, c), now) for c in store.customers()]
 
 
 def _shown(value: object) -> str:
-    """A value from the store as one terminal-safe line: names, URLs and scopes came from
-    other tools and from token answers, so control and bidi characters come out escaped."""
+    """A value from the store as one terminal-safe line: names, URLs, scopes and Gong's reasons
+    came from other tools and from token answers, so control and bidi characters come out
+    escaped."""
     text = " ".join(value) if isinstance(value, list) else str(value)
     return escape_controls(text)
 
 
 def _text_row(row: dict[str, Any]) -> str:
-    customer = _shown(row["customer"])
+    name = f"{_shown(row['customer']):<20}"
     if row["status"] == "unreadable":
-        return f"{customer:<20} UNREADABLE  {_shown(row['error'])}"
+        return f"{name} UNREADABLE  {_shown(row['error'])}"
     expires = describe_seconds(row["expires_in_seconds"])
+    if row["attention"]:
+        since = f" since {row['status_since']}" if row["status_since"] else ""
+        reason = f": {_shown(row['status_reason'])}" if row["status_reason"] else ""
+        return f"{name} {row['status'].upper()}{since}{reason}  {_shown(row['api_base_url'])}"
     return (
-        f"{customer:<20} {row['status'][:7]:<8} expires in {expires:<8} "
+        f"{name} {row['status']:<8} expires in {expires:<8} "
         f"{_shown(row['api_base_url'])}  {_shown(row['scopes'])}"
     )
 
 
 def list_command(args: argparse.Namespace) -> int:
-    config = _optional_config(args)
-    with store_from(args, config) as store:
-        rows = [_status(c, *_read(store, c), system_clock()) for c in store.customers()]
+    rows = _rows(args)
+    wanted = set(args.status or HEALTH)
+    if "attention" in wanted:
+        wanted |= NEEDS_ATTENTION
+    shown = [row for row in rows if row["status"] in wanted]
     if args.format == "json":
-        emit_json({"format_version": "1", "customers": rows})
+        emit_json({"format_version": JSON_FORMAT_VERSION, "customers": shown})
     elif not rows:
         sys.stdout.write("No customers authorized yet: run `gong-authlib authorize`.\n")
     else:
-        sys.stdout.write("".join(_text_row(row) + "\n" for row in rows))
+        sys.stdout.write("".join(_text_row(row) + "\n" for row in shown))
     return EXIT_FINDINGS if any(r["status"] == "unreadable" for r in rows) else EXIT_OK
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """For cron and monitoring: exit 1 when any customer needs attention."""
+    rows = _rows(args)
+    attention = [row for row in rows if row["attention"]]
+    if args.format == "json":
+        emit_json(
+            {
+                "format_version": JSON_FORMAT_VERSION,
+                "customers": len(rows),
+                "healthy": not attention,
+                "attention": attention,
+            }
+        )
+    elif attention:
+        sys.stdout.write("".join(_text_row(row) + "\n" for row in attention))
+        sys.stdout.write(
+            f"{len(attention)} of {len(rows)} customer(s) need attention: re-authorize with "
+            "`gong-authlib authorize --customer NAME`, or fix the key or origin named above.\n"
+        )
+    else:
+        sys.stdout.write(f"{len(rows)} customer(s), none needs attention.\n")
+    return EXIT_FINDINGS if attention else EXIT_OK
 
 
 def show_command(args: argparse.Namespace) -> int:
     config = _optional_config(args)
     with store_from(args, config) as store:
-        token = store.get(args.customer)
+        token, status = store.get_with_status(args.customer)
     if token is None:
         raise CommandError(f"no token stored for customer {args.customer!r}")
-    row = _status(args.customer, token, None, system_clock())
+    row = _status(args.customer, token, status, None, system_clock())
     if args.format == "json":
-        emit_json({"format_version": "1", **row})
+        emit_json({"format_version": JSON_FORMAT_VERSION, **row})
     else:
         width = max(len(key) for key in row)
         for key, value in row.items():
-            sys.stdout.write(f"{key:<{width}}  {_shown(value)}\n")
+            if value is not None and key != "attention":
+                sys.stdout.write(f"{key:<{width}}  {_shown(value)}\n")
     return EXIT_OK
 
 
@@ -119,9 +178,9 @@ def refresh_command(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"{exc}; run `gong-authlib authorize --customer {args.customer}`"
             ) from None
-    row = _status(args.customer, token, None, system_clock())
+    row = _status(args.customer, token, ACTIVE_STATUS, None, system_clock())
     if args.format == "json":
-        emit_json({"format_version": "1", **row})
+        emit_json({"format_version": JSON_FORMAT_VERSION, **row})
     else:
         sys.stdout.write(
             f"Refreshed customer {args.customer}: access sha256:{row['access_token_sha256']}, "
@@ -144,7 +203,9 @@ def delete_command(args: argparse.Namespace) -> int:
     if not existed:
         raise CommandError(f"no token stored for customer {args.customer!r}")
     if args.format == "json":
-        emit_json({"format_version": "1", "customer": args.customer, "deleted": True})
+        emit_json(
+            {"format_version": JSON_FORMAT_VERSION, "customer": args.customer, "deleted": True}
+        )
     else:
         sys.stdout.write(f"Deleted the token of customer {args.customer}.\n")
     return EXIT_OK
