@@ -106,8 +106,9 @@ def test_check_exits_1_while_any_customer_needs_attention(world: CliWorld) -> No
         "attention": [],
     }
     with _store(world) as store:
-        store.set_status("acme", UNTRUSTED_ORIGIN, reason="https://evil.example is not Gong")
+        store.set_status("acme", UNTRUSTED_ORIGIN, reason="https://evil.example\x1b[2J is not Gong")
     sick = world.run(*world.args("tokens", "check"))
+    assert "\x1b" not in sick.stdout  # the reason came from the network: escaped
     assert sick.returncode == 1
     assert sick.stdout.startswith("acme")
     assert "UNTRUSTED-ORIGIN since" in sick.stdout
