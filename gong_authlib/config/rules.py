@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from gong_authlib.config.controls import first_control
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, quoted
+from gong_authlib.config.diagnostics import MAX_SUGGESTIONS, Diagnostic, NodePath, quoted
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
     REFERENCE,
@@ -161,6 +161,7 @@ def _customer_origin_fields(ctx: RuleContext) -> Iterator[tuple[NodePath, str, s
 def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
     known = frozenset(KNOWN_SCOPES) | ctx.extra_scopes
     seen: dict[str, int] = {}
+    suggestions_left = MAX_SUGGESTIONS
     for path, scope in ctx.strings("integration", "scopes"):
         if scope in seen:
             yield ctx.error(
@@ -170,8 +171,11 @@ def check_scopes(ctx: RuleContext) -> Iterator[Diagnostic]:
             )
             continue
         seen[scope] = int(path[-1])
-        verdict = judge_scope(scope, known)
+        # Typos are always told apart (a bounded, cached comparison); the looser search for a
+        # hint on a new scope is made for the first MAX_SUGGESTIONS findings only.
+        verdict = judge_scope(scope, known, hint=suggestions_left > 0)
         if verdict.kind != "known":
+            suggestions_left -= 1
             yield _scope_finding(ctx, path, scope, verdict.kind, verdict.suggestion)
 
 

@@ -108,18 +108,22 @@ def _candidates(known: frozenset[str]) -> tuple[list[str], dict[str, list[str]]]
     return ordered, by_resource
 
 
-def judge_scope(scope: str, known: frozenset[str]) -> ScopeVerdict:
+# Each environment's merged result repeats the base file's scopes: each is judged once.
+@lru_cache(maxsize=8192)
+def judge_scope(scope: str, known: frozenset[str], *, hint: bool = True) -> ScopeVerdict:
     """Whether ``scope`` is known, a typo of a known scope, a well-formed unknown scope or not a
     scope at all, with the closest known scope when there is one worth naming.
 
     The one place that measures how close a scope is to the known ones; every comparison goes
     through :func:`did_you_mean` with a small bound, so a file of many scopes stays linear.
+    ``hint=False`` skips the looser searches that only name a close scope in a message.
     """
     if scope in known:
         return ScopeVerdict("known")
     candidates, by_resource = _candidates(known)
     if len(scope) > MAX_SCOPE_LENGTH or not WELL_FORMED_SCOPE.match(scope):
-        return ScopeVerdict("malformed", did_you_mean(scope.strip().lower(), candidates))
+        suggestion = did_you_mean(scope.strip().lower(), candidates) if hint else None
+        return ScopeVerdict("malformed", suggestion)
     mistake = COMMON_MISTAKES.get(scope)
     if mistake:
         return ScopeVerdict("typo", mistake)
@@ -129,8 +133,9 @@ def judge_scope(scope: str, known: frozenset[str]) -> ScopeVerdict:
     # a new verb on a known resource is a new scope, not a typo.
     if near and (_resource(near) == resource or resource not in by_resource):
         return ScopeVerdict("typo", near)
-    same_resource = by_resource.get(resource, [])
-    hint = did_you_mean(scope, same_resource, max_distance=HINT_DISTANCE)
+    if not hint:
+        return ScopeVerdict("unknown")
+    same = did_you_mean(scope, by_resource.get(resource, []), max_distance=HINT_DISTANCE)
     return ScopeVerdict(
-        "unknown", hint or did_you_mean(scope, candidates, max_distance=HINT_DISTANCE)
+        "unknown", same or did_you_mean(scope, candidates, max_distance=HINT_DISTANCE)
     )
