@@ -243,7 +243,7 @@ def test_list_and_show_escape_what_the_store_holds(tmp_path: Path) -> None:
     assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\u202e" in listed.stdout
     assert "UNREADABLE  a customer name cannot contain control characters" in listed.stdout
     assert [row["status"] for row in json.loads(listed_json.stdout)["customers"]] == [
-        "valid",
+        "active",  # format 2 (issue 15): health names
         "unreadable",
     ]
     assert "https://acme\\x1b]0;pwned" in shown.stdout
