@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Generator
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
@@ -23,23 +22,18 @@ import anyio.lowlevel
 import anyio.to_thread
 import httpx
 
-from gong_authlib.clock import Clock
-from gong_authlib.core import DEFAULT_LEEWAY, Current, CustomerToken
+from gong_authlib.core import Current, CustomerToken
 from gong_authlib.errors import RequestNotReplayable, TokenStoreError
+from gong_authlib.frontend import TokenFrontEnd
 from gong_authlib.httpx_retry import replayable
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
 
 # anyio imports its asyncio backend on first use: a tenth of a second of imports on the event
 # loop at the first stale path of every process. Pay it here, at import, instead (an anyio that
 # moved the module still works, lazily).
 with contextlib.suppress(ImportError):
     import anyio._backends._asyncio
-
-if TYPE_CHECKING:
-    from gong_authlib.oauth import GongOAuthClient
-    from gong_authlib.token import Token
 
 __all__ = ["GongHttpxAuth"]
 
@@ -78,7 +72,7 @@ def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
     return current, host, parts.port, parts.scheme
 
 
-class GongHttpxAuth(httpx.Auth):
+class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
     """Attach ``customer``'s Gong bearer token to httpx requests sent to its API origin.
 
     Works with ``httpx.Client`` and ``httpx.AsyncClient``. Requests to any other origin raise
@@ -86,50 +80,8 @@ class GongHttpxAuth(httpx.Auth):
     and GongAuth objects, in any number of threads, tasks and processes, may share one store.
     """
 
-    def __init__(
-        self,
-        client: GongOAuthClient,
-        store: TokenStore,
-        customer: str,
-        *,
-        leeway: float = DEFAULT_LEEWAY,
-        lock_lease: float = DEFAULT_LEASE,
-        lock_timeout: float | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self.core = CustomerToken(
-            client,
-            store,
-            customer,
-            leeway=leeway,
-            lock_lease=lock_lease,
-            lock_timeout=lock_timeout,
-            clock=clock,
-        )
-        self._clock = self.core.clock  # one attribute hop less on the hot path
-        self._origin: tuple[Current | None, bytes, int | None, str] = (None, b"", None, "")
-
-    def __repr__(self) -> str:
-        return f"GongHttpxAuth(customer={self.customer!r}, store={self.store!r})"
-
-    # -- what callers can ask ------------------------------------------------------------
-
-    @property
-    def customer(self) -> str:
-        return self.core.customer
-
-    @property
-    def store(self) -> TokenStore:
-        return self.core.store
-
-    @property
-    def token(self) -> Token:
-        """The current token, loaded from the store (and refreshed) if needed. Blocking."""
-        return self.core.fresh().token
-
-    def refresh(self, *, if_current: Token | None = None) -> Token:
-        """Refresh now under the customer's locks; see :meth:`CustomerToken.refresh`."""
-        return self.core.refresh(if_current=if_current)
+    # The token's origin as httpx gives a URL's parts, recomputed when the token changes.
+    _origin: tuple[Current | None, bytes, int | None, str] = (None, b"", None, "")
 
     async def fresh_async(self) -> Current:
         """:meth:`CustomerToken.fresh` for async code (an aiohttp adapter, say): the hot path

@@ -1,0 +1,83 @@
+"""TokenFrontEnd: what every transport's auth (requests, httpx) exposes of its token core.
+
+``GongAuth`` and ``GongHttpxAuth`` differ only in how they attach a header and read a 401;
+building the :class:`~gong_authlib.core.CustomerToken` and answering "which customer, which
+token, refresh now" is written once here, so the two front ends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from gong_authlib.clock import Clock
+from gong_authlib.core import DEFAULT_LEEWAY, CustomerToken
+from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
+from gong_authlib.token import Token
+
+
+class TokenFrontEnd:
+    """One customer's token core, and the questions callers ask of it."""
+
+    def __init__(
+        self,
+        client: GongOAuthClient,
+        store: TokenStore,
+        customer: str,
+        *,
+        leeway: float = DEFAULT_LEEWAY,
+        lock_lease: float = DEFAULT_LEASE,
+        lock_timeout: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.core = CustomerToken(
+            client,
+            store,
+            customer,
+            leeway=leeway,
+            lock_lease=lock_lease,
+            lock_timeout=lock_timeout,
+            clock=clock,
+        )
+        self._clock = self.core.clock  # held here too: one attribute hop less on hot paths
+        self._built()
+
+    def _built(self) -> None:
+        """For a front end's own per-instance state, set once the core exists."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(customer={self.customer!r}, store={self.store!r})"
+
+    @property
+    def client(self) -> GongOAuthClient:
+        return self.core.client
+
+    @property
+    def store(self) -> TokenStore:
+        return self.core.store
+
+    @property
+    def customer(self) -> str:
+        return self.core.customer
+
+    @property
+    def leeway(self) -> float:
+        return self.core.leeway
+
+    @property
+    def token(self) -> Token:
+        """The current token, loaded from the store (and refreshed) if needed. Blocking."""
+        return self.core.fresh().token
+
+    @property
+    def api_base_url(self) -> str:
+        return self.core.fresh().token.api_base_url
+
+    def refresh(self, *, if_current: Token | None = None) -> Token:
+        """Refresh now, whatever the expiry, under the same locks as an automatic refresh.
+
+        With ``if_current``, a no-op when the stored token is no longer that one (another
+        caller refreshed it already); see :meth:`CustomerToken.refresh`.
+        """
+        return self.core.refresh(if_current=if_current)
+
+    def effective_leeway(self, token: Token) -> float:
+        return self.core.effective_leeway(token)
