@@ -26,12 +26,18 @@ from gong_authlib.paging import (
     PagingError,
     first_page,
     is_nothing_found,
+    json_or_none,
     next_page,
     page_of,
 )
 from gong_authlib.retry import GongRetry, gong_retry
 from gong_authlib.stores.base import TokenStore
-from gong_authlib.stores.ratelimit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
+from gong_authlib.stores.ratelimit import (
+    DEFAULT_RATE_LIMIT,
+    RateLimit,
+    RateLimiter,
+    limiter_for,
+)
 
 __all__ = [
     "DEFAULT_HTTPX_TIMEOUT",
@@ -134,7 +140,7 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
-            answer = _answer(response)
+            answer = json_or_none(response)
             if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
@@ -194,7 +200,7 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = await self.request(method, path, params=page.params, json=page.json)
-            answer = _answer(response)
+            answer = json_or_none(response)
             if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
@@ -210,14 +216,6 @@ def _retry_policy(retries: int, backoff_factor: float, limiter: RateLimiter | No
     return gong_retry(
         total=retries, backoff_factor=backoff_factor, max_retry_after=limiter.limit.max_wait
     )
-
-
-def _limiter(
-    store: TokenStore, rate_limit: RateLimit | None, rate_limiter: RateLimiter | None
-) -> RateLimiter | None:
-    if rate_limiter is not None:
-        return rate_limiter
-    return None if rate_limit is None else RateLimiter(store, rate_limit)
 
 
 def _page(answer: Any, path: str, response: httpx.Response) -> dict[str, Any]:
@@ -241,13 +239,6 @@ def _paging_error(failure: PagingError, path: str, response: httpx.Response) -> 
     return httpx.HTTPStatusError(
         f"{failure} on {path}", request=response.request, response=response
     )
-
-
-def _answer(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def gong_httpx_client(
@@ -282,7 +273,7 @@ def gong_httpx_client(
         backoff_factor=backoff_factor,
         timeout=timeout,
         transport=transport,
-        limiter=_limiter(store, rate_limit, rate_limiter),
+        limiter=limiter_for(store, rate_limit, rate_limiter),
         **(client_options or {}),
     )
 
@@ -314,6 +305,6 @@ def gong_async_client(
         backoff_factor=backoff_factor,
         timeout=timeout,
         transport=transport,
-        limiter=_limiter(store, rate_limit, rate_limiter),
+        limiter=limiter_for(store, rate_limit, rate_limiter),
         **(client_options or {}),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 # Gong's own words for an empty window ("No calls found corresponding to the provided
 # filters"); looser matching would turn a wrong path's 404 into a silently empty result.
@@ -96,3 +96,15 @@ def is_nothing_found(status: int, answer: object) -> bool:
     return isinstance(errors, list) and any(
         isinstance(error, str) and _NOTHING_FOUND.match(error) for error in errors
     )
+
+
+class _Answer(Protocol):
+    def json(self) -> Any: ...
+
+
+def json_or_none(response: _Answer) -> Any:
+    """A response's JSON (requests' or httpx's), or None when its body is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

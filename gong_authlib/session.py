@@ -24,12 +24,18 @@ from gong_authlib.paging import (
     PagingError,
     first_page,
     is_nothing_found,
+    json_or_none,
     next_page,
     page_of,
 )
 from gong_authlib.retry import gong_retry
 from gong_authlib.stores.base import TokenStore
-from gong_authlib.stores.ratelimit import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter
+from gong_authlib.stores.ratelimit import (
+    DEFAULT_RATE_LIMIT,
+    RateLimit,
+    RateLimiter,
+    limiter_for,
+)
 
 # (connect, read) seconds: Gong's heavier endpoints (extensive calls, transcripts) are slow.
 DEFAULT_API_TIMEOUT = (5.0, 60.0)
@@ -106,7 +112,7 @@ class GongSession(requests.Session):
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
-            answer = _answer(response)
+            answer = json_or_none(response)
             if is_nothing_found(response.status_code, answer):
                 return
             response.raise_for_status()
@@ -135,13 +141,6 @@ class GongSession(requests.Session):
         return f"GongSession(customer={self.customer!r})"
 
 
-def _answer(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def gong_session(
     client: GongOAuthClient,
     store: TokenStore,
@@ -162,9 +161,7 @@ def gong_session(
     ``auth_options`` go to :class:`GongAuth` (``leeway``, ``lock_lease``, ``clock`` …).
     """
     auth = GongAuth(client, store, customer, **auth_options)
-    limiter = rate_limiter
-    if limiter is None and rate_limit is not None:
-        limiter = RateLimiter(store, rate_limit)
+    limiter = limiter_for(store, rate_limit, rate_limiter)
     return GongSession(
         auth, retries=retries, backoff_factor=backoff_factor, timeout=timeout, limiter=limiter
     )

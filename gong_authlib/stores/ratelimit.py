@@ -357,3 +357,13 @@ class RateLimiter:
         )
         log.info("customer %s: %s, %.1fs, longer than max_wait", customer, reason, wait)
         raise RateLimitExceeded(customer, wait, retry_at, f"{reason} (longer than max_wait)")
+
+
+def limiter_for(
+    store: TokenStore, rate_limit: RateLimit | None, rate_limiter: RateLimiter | None
+) -> RateLimiter | None:
+    """What the session and client factories pace by: an explicit ``rate_limiter`` first,
+    else one over ``store`` for ``rate_limit``; None (no pacing) when ``rate_limit`` is None."""
+    if rate_limiter is not None:
+        return rate_limiter
+    return None if rate_limit is None else RateLimiter(store, rate_limit)
