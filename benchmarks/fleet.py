@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks.stores import _pct, _servers
 from gong_authlib import RateLimit, open_store
-from gong_authlib.stores.ratelimit import Budget
+from gong_authlib.stores.rate_budget import Budget
 from tests.fleet import FleetResult, run_fleet
 
 # No waiting and no refusals: what is measured is the atomic step alone.

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from gong_authlib.config.diagnostics import did_you_mean, edit_distance
-from gong_authlib.config.scopes import KNOWN_SCOPES
+from gong_authlib.gong.scopes import KNOWN_SCOPES
 from tests.helpers import integration_file
 from tests.hostile import HOSTILE_FILES
 

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 
 from gong_authlib import GongHttpxAuth, GongOAuthClient
-from gong_authlib.core import Current
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.token import Token
+from gong_authlib.tokens.customer_token import Current
 
 ORIGIN = "https://us-49467.api.gong.io"
 ACCESS = "bench-access-token-" + "x" * 600  # Gong's access tokens are long JWTs
@@ -224,8 +224,8 @@ class InlineRefreshAuth(GongHttpxAuth):
 def loop_stall(tasks: int = 50, refresh_seconds: float = 1.0) -> dict[str, tuple[float, int]]:
     """Longest gap of a 20 ms ticker while ``tasks`` requests wait out a slow refresh, and
     the token calls made, for GongHttpxAuth and for the naive inline adapter."""
-    from gong_authlib.httpx_client import GongAsyncClient
     from gong_authlib.testing import FakeGong
+    from gong_authlib.transport.httpx.client import GongAsyncClient
 
     results = {}
     for name, kind in (

@@ -14,6 +14,7 @@ from gong_authlib.errors import (
     AuthorizationNotSaved,
     ConfigError,
     DailyQuotaExhausted,
+    Diagnostic,
     GongAuthError,
     OAuthError,
     OriginMismatch,
@@ -30,27 +31,26 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
-    "CustomerToken": "gong_authlib.core",
-    "CustomerStatus": "gong_authlib.stores",
-    "Diagnostic": "gong_authlib.config.diagnostics",
-    "GongAuth": "gong_authlib.auth",
-    "GongHttpxAuth": "gong_authlib.httpx_auth",
-    "GongOAuthClient": "gong_authlib.oauth",
-    "GongSession": "gong_authlib.session",
-    "MemoryTokenStore": "gong_authlib.stores",
-    "PostgresTokenStore": "gong_authlib.stores",
-    "RateLimit": "gong_authlib.stores.ratelimit",
-    "RateLimiter": "gong_authlib.stores.ratelimit",
-    "RedisTokenStore": "gong_authlib.stores",
-    "SQLiteTokenStore": "gong_authlib.stores",
-    "TokenStore": "gong_authlib.stores",
-    "gong_session": "gong_authlib.session",
-    "gong_async_client": "gong_authlib.httpx_client",
-    "gong_httpx_client": "gong_authlib.httpx_client",
-    "open_store": "gong_authlib.stores",
-    "MemoryStateStore": "gong_authlib.state",
-    "PendingAuthorization": "gong_authlib.state",
-    "StateStore": "gong_authlib.state",
+    "CustomerToken": "gong_authlib.tokens.customer_token",
+    "CustomerStatus": "gong_authlib.stores.status",
+    "GongAuth": "gong_authlib.transport.requests.auth",
+    "GongHttpxAuth": "gong_authlib.transport.httpx.auth",
+    "GongOAuthClient": "gong_authlib.oauth.client",
+    "GongSession": "gong_authlib.transport.requests.session",
+    "MemoryTokenStore": "gong_authlib.stores.memory",
+    "PostgresTokenStore": "gong_authlib.stores.postgres",
+    "RateLimit": "gong_authlib.tokens.pacing",
+    "RateLimiter": "gong_authlib.tokens.pacing",
+    "RedisTokenStore": "gong_authlib.stores.redis",
+    "SQLiteTokenStore": "gong_authlib.stores.sqlite",
+    "TokenStore": "gong_authlib.stores.contracts",
+    "gong_session": "gong_authlib.transport.requests.session",
+    "gong_async_client": "gong_authlib.transport.httpx.client",
+    "gong_httpx_client": "gong_authlib.transport.httpx.client",
+    "open_store": "gong_authlib.stores.urls",
+    "MemoryStateStore": "gong_authlib.oauth.state",
+    "PendingAuthorization": "gong_authlib.oauth.state",
+    "StateStore": "gong_authlib.oauth.state",
     "Token": "gong_authlib.token",
     "IntegrationConfig": "gong_authlib.config.model",
     "Secret": "gong_authlib.secret",
@@ -62,28 +62,25 @@ _LAZY: dict[str, str] = {
 _EXTRAS = {"httpx": "httpx", "anyio": "httpx"}
 
 if TYPE_CHECKING:
-    from gong_authlib.auth import GongAuth
-    from gong_authlib.config.diagnostics import Diagnostic
     from gong_authlib.config.model import IntegrationConfig, load_config
     from gong_authlib.config.validate import validate_file
-    from gong_authlib.core import CustomerToken
-    from gong_authlib.httpx_auth import GongHttpxAuth
-    from gong_authlib.httpx_client import gong_async_client, gong_httpx_client
-    from gong_authlib.oauth import GongOAuthClient
+    from gong_authlib.oauth.client import GongOAuthClient
+    from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
     from gong_authlib.secret import Secret
-    from gong_authlib.session import GongSession, gong_session
-    from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
-    from gong_authlib.stores import (
-        CustomerStatus,
-        MemoryTokenStore,
-        PostgresTokenStore,
-        RedisTokenStore,
-        SQLiteTokenStore,
-        TokenStore,
-        open_store,
-    )
-    from gong_authlib.stores.ratelimit import RateLimit, RateLimiter
+    from gong_authlib.stores.contracts import TokenStore
+    from gong_authlib.stores.memory import MemoryTokenStore
+    from gong_authlib.stores.postgres import PostgresTokenStore
+    from gong_authlib.stores.redis import RedisTokenStore
+    from gong_authlib.stores.sqlite import SQLiteTokenStore
+    from gong_authlib.stores.status import CustomerStatus
+    from gong_authlib.stores.urls import open_store
     from gong_authlib.token import Token
+    from gong_authlib.tokens.customer_token import CustomerToken
+    from gong_authlib.tokens.pacing import RateLimit, RateLimiter
+    from gong_authlib.transport.httpx.auth import GongHttpxAuth
+    from gong_authlib.transport.httpx.client import gong_async_client, gong_httpx_client
+    from gong_authlib.transport.requests.auth import GongAuth
+    from gong_authlib.transport.requests.session import GongSession, gong_session
 
 __all__ = [
     "AuthorizationNotSaved",

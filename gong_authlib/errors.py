@@ -23,15 +23,14 @@ they name the customer, the HTTP status, Gong's ``requestId`` and a short finger
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gong_authlib.config.diagnostics import Diagnostic
+from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "AuthorizationNotSaved",
     "ConfigError",
     "DailyQuotaExhausted",
+    "Diagnostic",
     "GongAuthError",
     "OAuthError",
     "OriginMismatch",
@@ -43,6 +42,35 @@ __all__ = [
     "TokenNotFound",
     "TokenStoreError",
 ]
+
+
+Severity = Literal["error", "warning"]
+
+
+# Defined beside ConfigError, which carries it, so the foundation depends on nothing above it;
+# the integration file's rules (gong_authlib.config) make them.
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding. ``line`` and ``column`` are 1-based; 0 means "the whole file"."""
+
+    severity: Severity
+    code: str
+    message: str
+    path: str = ""
+    line: int = 0
+    column: int = 0
+    end_column: int = 0
+    file: str = ""
+    suggestion: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
 
 
 class GongAuthError(Exception):

@@ -1,9 +1,8 @@
 """Where a bearer token may go: origins and base URLs, read exactly as urllib3 reads them.
 
 Neutral ground for every transport (requests, httpx) and for the token endpoint's answer: a
-token is attached only to its customer's API origin, and an ``api_base_url_for_customer`` is
-accepted only if it is a plain https URL of a host under Gong's API domain, or an origin
-trusted explicitly (``trusted_api_origins``: a local FakeGong, a proxy of your own).
+token is attached only to its customer's API origin. Which origins are Gong's is a fact about
+Gong, kept in :mod:`gong_authlib.gong.hosts`; this module only reads URLs.
 
 The checks parse with :func:`urllib3.util.parse_url`, the parser requests and urllib3 use to
 open the connection, never with :mod:`urllib.parse`, whose idea of the host differs for
@@ -18,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
-
-from gong_authlib.endpoints import GONG_API_DOMAIN
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from urllib3.util import Url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# The names of this machine's own interfaces that a redirect URI may use over plain http.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class BaseUrlError(ValueError):
@@ -106,27 +106,12 @@ def normalize_origins(origins: Iterable[str]) -> frozenset[str]:
     return frozenset(normalized)
 
 
-def untrusted_reason(url: str, trusted_origins: frozenset[str] = frozenset()) -> str | None:
-    """Why a token must not be sent to ``url``'s origin, or None if it may.
-
-    Trusted: a plain https URL whose host is ``gong.io`` or under it, or an origin listed in
-    ``trusted_origins`` (a FakeGong, a proxy of your own).
-    """
-    try:
-        parse_base_url(url)
-        origin = origin_of(url)
-    except ValueError as problem:
-        return str(problem)
-    if origin in trusted_origins:
-        return None
-    host = (_parse(url).host or "").lower()
-    if origin.startswith("https://") and (
-        host == GONG_API_DOMAIN or host.endswith("." + GONG_API_DOMAIN)
-    ):
-        return None
-    return f"{origin} is not an https host under {GONG_API_DOMAIN} nor in trusted_api_origins"
+def host_of(url: str) -> str:
+    """The lower-cased host urllib3 would connect to for ``url`` (ValueError if unparsable)."""
+    return (_parse(url).host or "").lower()
 
 
-def is_gong_api_url(url: str, trusted_origins: frozenset[str] = frozenset()) -> bool:
-    """True for plain ``https://<anything>.gong.io`` URLs and for origins trusted explicitly."""
-    return untrusted_reason(url, trusted_origins) is None
+def is_loopback_redirect(redirect_uri: str) -> bool:
+    """True for an ``http://`` redirect URI on a loopback host (a command-line callback)."""
+    parts = urlsplit(redirect_uri)
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS

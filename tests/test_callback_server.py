@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from gong_authlib.callback import CallbackHandler, LoopbackCallbackServer
-from gong_authlib.peers import loopback_peer_uid
+from gong_authlib.loopback.peers import loopback_peer_uid
+from gong_authlib.loopback.server import CallbackHandler, LoopbackCallbackServer
 from gong_authlib.redaction import protect_third_party_loggers
 from tests.cliflow import free_port
 from tests.unprivileged import as_nobody

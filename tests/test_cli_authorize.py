@@ -339,8 +339,8 @@ def test_a_timeout_after_another_users_requests_says_so(world: CliWorld) -> None
 
 def test_the_summary_escapes_what_the_token_answer_said() -> None:
     # The API base URL and the granted scopes come from the token endpoint's answer.
-    from gong_authlib.authorize import Authorization
     from gong_authlib.cli.authorize_command import _summary
+    from gong_authlib.loopback.authorize import Authorization
     from gong_authlib.token import Token
 
     escapes = "\x1b]0;pwned\x07\x1b[2J\u202e"

@@ -13,9 +13,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES, Diagnostic
+from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
 from gong_authlib.config.validate import check_document
 from gong_authlib.config.yamlsource import read_source
+from gong_authlib.errors import Diagnostic
 from tests.helpers import CONFIG_DATA, REPO_ROOT, integration_file
 
 GOOD_TEXT = (CONFIG_DATA / "good.yaml").read_text()

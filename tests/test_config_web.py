@@ -91,7 +91,7 @@ def test_open_store_uses_the_file_store_and_its_keys(tmp_path: Path) -> None:
     store = config.open_store()
     assert isinstance(store, SQLiteTokenStore)
     assert store.path == tmp_path / "tokens.db"
-    from tests.test_store_contract import make_token
+    from tests.test_contract_tokens import make_token
 
     with store:
         store.put("acme", make_token(1))

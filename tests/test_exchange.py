@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from gong_authlib import AuthorizationNotSaved, CustomerToken
-from gong_authlib.authorize import authorize_customer
-from gong_authlib.exchange import exchange_and_store, store_new_token
+from gong_authlib.loopback.authorize import authorize_customer
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
-from tests.test_store_contract import make_token
+from gong_authlib.tokens.exchange import exchange_and_store, store_new_token
+from tests.test_contract_tokens import make_token
 from tests.test_web_flow import FlakyStore
 
 REMOTE = "https://app.acme.example/oauth/gong/callback"

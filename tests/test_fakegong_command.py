@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.testing import FakeGong, LiveClock
 from tests.cliflow import free_port

@@ -30,10 +30,10 @@ from gong_authlib import (
     gong_httpx_client,
     gong_session,
 )
-from gong_authlib.core import Current
 from gong_authlib.stores import MemoryTokenStore, TokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
+from gong_authlib.tokens.customer_token import Current
 from tests.authflow import authorize_into
 from tests.stores import make_store
 
@@ -627,7 +627,7 @@ def test_the_httpx_names_are_exported() -> None:
 
     for name in ("GongHttpxAuth", "gong_httpx_client", "gong_async_client"):
         assert name in gong_authlib.__all__
-        assert getattr(gong_authlib, name).__module__.startswith("gong_authlib.httpx_")
+        assert getattr(gong_authlib, name).__module__.startswith("gong_authlib.transport.httpx.")
 
 
 # -- process storms ----------------------------------------------------------------------------

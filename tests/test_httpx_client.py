@@ -23,8 +23,7 @@ from gong_authlib import (
     gong_httpx_client,
     gong_session,
 )
-from gong_authlib.httpx_client import DEFAULT_HTTPX_TIMEOUT, GongAsyncClient
-from gong_authlib.paging import (
+from gong_authlib.gong.paging import (
     PageRequest,
     RepeatedCursor,
     first_page,
@@ -34,6 +33,7 @@ from gong_authlib.paging import (
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
+from gong_authlib.transport.httpx.client import DEFAULT_HTTPX_TIMEOUT, GongAsyncClient
 from tests.authflow import authorize_into
 
 SETTINGS = {

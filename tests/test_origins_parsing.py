@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from urllib3.util import parse_url
 
-from gong_authlib.oauth import is_gong_api_url, origin_of
-from gong_authlib.origins import BaseUrlError, normalize_origins, parse_base_url
+from gong_authlib.gong.hosts import is_gong_api_url
+from gong_authlib.origins import BaseUrlError, normalize_origins, origin_of, parse_base_url
 
 
 @pytest.mark.parametrize(

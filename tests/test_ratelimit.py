@@ -25,14 +25,14 @@ from gong_authlib import (
     RateLimitExceeded,
     gong_session,
 )
-from gong_authlib.retry import gong_retry
+from gong_authlib.gong.retry import gong_retry
 from gong_authlib.stores import (
     MemoryTokenStore,
     PostgresTokenStore,
     SQLiteTokenStore,
     TokenStore,
 )
-from gong_authlib.stores.ratelimit import RateState, reserve
+from gong_authlib.stores.rate_budget import RateState, reserve
 from gong_authlib.testing import FakeClock, FakeGong
 from tests.authflow import authorize_into
 from tests.servers import PostgresServer

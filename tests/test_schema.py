@@ -9,7 +9,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from gong_authlib.config.schema import load_schema, schema_path
-from gong_authlib.config.scopes import KNOWN_SCOPES
+from gong_authlib.gong.scopes import KNOWN_SCOPES
 from tests.helpers import REPO_ROOT
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gong_authlib import ConfigError, load_config
-from gong_authlib.config.scopes import KNOWN_SCOPES, judge_scope
+from gong_authlib.config.scope_policy import judge_scope
+from gong_authlib.gong.scopes import KNOWN_SCOPES
 from tests.helpers import GOOD_CONFIG, integration_file, run_cli
 
 ENVIRON = {"GONG_CLIENT_ID": "i", "GONG_CLIENT_SECRET": "s", "GONG_AUTHLIB_KEY": "k"}

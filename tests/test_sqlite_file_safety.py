@@ -18,7 +18,7 @@ import pytest
 
 from gong_authlib import TokenStoreError, open_store
 from gong_authlib.stores import SQLiteTokenStore
-from tests.test_store_contract import make_token
+from tests.test_contract_tokens import make_token
 from tests.unprivileged import as_nobody, give_to_nobody, nobody
 
 

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from gong_authlib import TokenStoreError, open_store
 from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore
 from gong_authlib.stores.sqlite import MIGRATIONS, SCHEMA_VERSION
-from tests.test_store_contract import make_token
+from tests.test_contract_tokens import make_token
 
 
 def _mode(path: Path) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gong_authlib import StateError
-from gong_authlib.state import MemoryStateStore
+from gong_authlib.oauth.state import MemoryStateStore
 from gong_authlib.testing import FakeClock
 
 REDIRECT = "http://127.0.0.1:8765/callback"

@@ -8,7 +8,7 @@ from typing import LiteralString
 from gong_authlib.stores import PostgresTokenStore
 from gong_authlib.stores.postgres import SCHEMA_VERSION
 from tests.servers import PostgresServer
-from tests.test_store_contract import make_token
+from tests.test_contract_tokens import make_token
 
 REDIRECT = "https://app.acme.example/oauth/gong/callback"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gong_authlib.config.diagnostics import did_you_mean, distance_within, edit_distance
-from gong_authlib.config.scopes import KNOWN_SCOPES
+from gong_authlib.gong.scopes import KNOWN_SCOPES
 from tests.helpers import run_cli_bounded
 from tests.hostile import (
     bad_contacts,

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from gong_authlib.cli.outcome import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+)
 
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exits with ``code``."""
-
-    def __init__(self, message: str, code: int = EXIT_FINDINGS) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CommandError", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +94,7 @@ def _error_code(code: int, changes_exit_2: bool) -> int:
 def _printable(message: object) -> str:
     """A message for the terminal: it may name a file, URL or value the user did not choose
     (a file name from a pull request), so control and bidi characters come out escaped."""
-    from gong_authlib.config.controls import escape_controls
+    from gong_authlib.safe_text import escape_controls
 
     return escape_controls(str(message), keep_newlines=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from gong_authlib.customer_names import customer_problem
+from gong_authlib.safe_text import customer_problem
 
 
 def customer_name(text: str) -> str:

@@ -6,12 +6,12 @@ import argparse
 import sys
 import webbrowser
 
-from gong_authlib.authorize import Authorization, authorize_customer
-from gong_authlib.callback import is_loopback_redirect
-from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.common import client_from, config_from, describe_seconds, store_from
-from gong_authlib.config.controls import escape_controls
+from gong_authlib.cli.outcome import EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.config.model import IntegrationConfig
+from gong_authlib.loopback.authorize import Authorization, authorize_customer
+from gong_authlib.origins import is_loopback_redirect
+from gong_authlib.safe_text import escape_controls
 
 
 def _redirect_uri(args: argparse.Namespace, config: IntegrationConfig) -> str:

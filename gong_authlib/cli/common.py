@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from gong_authlib.cli import CommandError
+from gong_authlib.cli.outcome import CommandError
 from gong_authlib.config.model import IntegrationConfig, load_config
 from gong_authlib.errors import TokenStoreError
-from gong_authlib.oauth import GongOAuthClient
+from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores import TokenStore, open_store
 from gong_authlib.stores.urls import store_scheme
 

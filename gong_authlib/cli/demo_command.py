@@ -23,16 +23,16 @@ from typing import Any
 
 import requests
 
-from gong_authlib.authorize import authorize_customer
-from gong_authlib.cli import EXIT_OK
 from gong_authlib.cli.common import describe_seconds
+from gong_authlib.cli.outcome import EXIT_OK
 from gong_authlib.cli.reporters import use_color
 from gong_authlib.config.model import load_config
 from gong_authlib.config.validate import validate_file
 from gong_authlib.errors import ReauthorizationRequired
-from gong_authlib.session import gong_session
+from gong_authlib.loopback.authorize import authorize_customer
 from gong_authlib.stores import SQLiteTokenStore, open_store
 from gong_authlib.testing import FakeGong
+from gong_authlib.transport.requests.session import gong_session
 
 SCOPES = ("api:users:read", "api:calls:read:basic", "api:integration-settings:write")
 

@@ -14,9 +14,9 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from gong_authlib.cli import EXIT_OK, EXIT_USAGE, CommandError
-from gong_authlib.config.controls import escape_controls
-from gong_authlib.stores.base import check_customer
+from gong_authlib.cli.outcome import EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.safe_text import escape_controls
+from gong_authlib.stores.contracts import check_customer
 
 DEFAULT_PORT = 9100
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gong_authlib.stores import CustomerStatus
+    from gong_authlib.stores.status import CustomerStatus
     from gong_authlib.token import Token
 
 HEALTH = ("active", "expired", "reauthorization-required", "untrusted-origin", "unreadable")

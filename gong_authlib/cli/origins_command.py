@@ -8,9 +8,9 @@ import re
 import sys
 from typing import Any
 
-from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.common import client_from, config_from, store_from
-from gong_authlib.session import gong_session
+from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.transport.requests.session import gong_session
 
 _HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 

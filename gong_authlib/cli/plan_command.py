@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
+from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.reporters import render_text, use_color
-from gong_authlib.config.controls import escape_controls
-from gong_authlib.config.diagnostics import Diagnostic, has_errors
+from gong_authlib.config.diagnostics import has_errors
 from gong_authlib.config.environments import merged_document, without_environments
 from gong_authlib.config.plan import Plan, diff, show
 from gong_authlib.config.validate import check_document, read_document
 from gong_authlib.config.yamlsource import YamlDocument, read_source
+from gong_authlib.errors import Diagnostic
+from gong_authlib.safe_text import escape_controls
 
 JSON_FORMAT_VERSION = "1"
 EXIT_CHANGES = 2

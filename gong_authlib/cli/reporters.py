@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from gong_authlib.config.controls import escape_controls
-from gong_authlib.config.diagnostics import Diagnostic, quoted
+from gong_authlib.config.diagnostics import quoted
 from gong_authlib.config.interpolation import is_secret_field
+from gong_authlib.errors import Diagnostic
+from gong_authlib.safe_text import escape_controls
 
 JSON_FORMAT_VERSION = "1"
 

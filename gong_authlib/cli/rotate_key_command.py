@@ -12,8 +12,8 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.common import config_from, emit_json, store_from
+from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.errors import ConfigError, GongAuthError
 from gong_authlib.stores import TokenStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 
-from gong_authlib.cli import EXIT_OK
+from gong_authlib.cli.outcome import EXIT_OK
 from gong_authlib.cli.reporters import write
 from gong_authlib.config.schema import SCHEMA_RESOURCE, schema_path
 

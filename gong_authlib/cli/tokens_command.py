@@ -9,8 +9,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gong_authlib.auth import GongAuth
-from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.cli.common import (
     client_from,
     config_from,
@@ -19,13 +17,15 @@ from gong_authlib.cli.common import (
     store_from,
 )
 from gong_authlib.cli.health import HEALTH, NEEDS_ATTENTION, health
+from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.clock import system_clock
-from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.errors import ConfigError, GongAuthError, ReauthorizationRequired
+from gong_authlib.safe_text import escape_controls
 from gong_authlib.stores import CustomerStatus, TokenStore
-from gong_authlib.stores.base import ACTIVE_STATUS
+from gong_authlib.stores.status import ACTIVE_STATUS
 from gong_authlib.token import Token, fingerprint
+from gong_authlib.transport.requests.auth import GongAuth
 
 JSON_FORMAT_VERSION = "2"  # 2: health names ("active", not "valid"), status_since/_reason
 

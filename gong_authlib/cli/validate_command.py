@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gong_authlib.cli import EXIT_FINDINGS, EXIT_OK
+from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK
 from gong_authlib.cli.reporters import render_github, render_json, render_text, use_color, write
-from gong_authlib.config.diagnostics import Diagnostic, has_errors
+from gong_authlib.config.diagnostics import has_errors
 from gong_authlib.config.validate import check_document, folder_of, read_document
+from gong_authlib.errors import Diagnostic
 
 
 def run(args: argparse.Namespace) -> int:

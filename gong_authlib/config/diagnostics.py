@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
-Severity = Literal["error", "warning"]
+from gong_authlib.errors import Diagnostic
 
 # A path from the document root: keys are strings, list positions are integers.
 NodePath = tuple[str | int, ...]
@@ -22,30 +20,6 @@ def format_path(path: NodePath) -> str:
         else:
             out += f".{part}" if out else part
     return out
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One finding. ``line`` and ``column`` are 1-based; 0 means "the whole file"."""
-
-    severity: Severity
-    code: str
-    message: str
-    path: str = ""
-    line: int = 0
-    column: int = 0
-    end_column: int = 0
-    file: str = ""
-    suggestion: str | None = None
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
-
-    def location(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
-        return self.file
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

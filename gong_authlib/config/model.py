@@ -9,23 +9,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, has_errors
+from gong_authlib.config.diagnostics import NodePath, has_errors
 from gong_authlib.config.environments import merged_document, without_environments
 from gong_authlib.config.interpolation import has_reference, referenced_names, resolve
 from gong_authlib.config.rules import RuleContext, endpoint_findings, trusted_origin_findings
 from gong_authlib.config.validate import check_document, read_document
 from gong_authlib.config.yamlsource import YamlDocument
-from gong_authlib.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
-from gong_authlib.errors import ConfigError
+from gong_authlib.errors import ConfigError, Diagnostic
+from gong_authlib.gong.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.secret import Secret
 
 if TYPE_CHECKING:
     import requests
 
     from gong_authlib.clock import Clock
-    from gong_authlib.oauth import GongOAuthClient
-    from gong_authlib.state import StateStore
-    from gong_authlib.stores.base import TokenStore
+    from gong_authlib.oauth.client import GongOAuthClient
+    from gong_authlib.oauth.state import StateStore
+    from gong_authlib.stores.contracts import TokenStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ class IntegrationConfig:
         if self.oauth is None:
             raise ConfigError(f"{self.path}: the integration file has no oauth section")
         from gong_authlib.clock import system_clock
-        from gong_authlib.oauth import GongOAuthClient
+        from gong_authlib.oauth.client import GongOAuthClient
 
         return GongOAuthClient(
             self.oauth.client_id,

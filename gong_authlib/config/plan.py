@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gong_authlib.config.controls import escape_controls
 from gong_authlib.config.diagnostics import NodePath, format_path
 from gong_authlib.config.interpolation import has_reference, is_secret_field
+from gong_authlib.safe_text import escape_controls
 
 Action = Literal["add", "change", "remove"]
 SYMBOLS: dict[Action, str] = {"add": "+", "change": "~", "remove": "-"}

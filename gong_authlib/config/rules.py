@@ -42,21 +42,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from gong_authlib.config.controls import first_control
-from gong_authlib.config.diagnostics import MAX_SUGGESTIONS, Diagnostic, NodePath, quoted
+from gong_authlib.config.diagnostics import MAX_SUGGESTIONS, NodePath, quoted
 from gong_authlib.config.interpolation import (
     INTERPOLATED_SECTIONS,
     REFERENCE,
     has_reference,
     malformed_reference,
 )
-from gong_authlib.config.scopes import KNOWN_SCOPES, judge_scope
+from gong_authlib.config.scope_policy import judge_scope
 from gong_authlib.config.yamlsource import YamlDocument
-from gong_authlib.origins import is_gong_api_url
+from gong_authlib.errors import Diagnostic
+from gong_authlib.gong.endpoints import GONG_API_DOMAIN
+from gong_authlib.gong.hosts import is_gong_api_url
+from gong_authlib.gong.scopes import KNOWN_SCOPES
+from gong_authlib.origins import LOOPBACK_HOSTS
+from gong_authlib.safe_text import first_control
 
 _SAMPLE_CUSTOMER = "gongauthlibsamplecustomer"
-GONG_DOMAIN = "gong.io"
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _EMAIL = re.compile(r"^[^@\s,;<>()]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
 _IMAGE_SIGNATURES = (
     b"\x89PNG\r\n\x1a\n",
@@ -346,10 +348,10 @@ def endpoint_findings(
             "would travel in clear text (http is allowed only for a loopback FakeGong)",
             path,
         )
-    if not loopback and not _in_domains(host, [GONG_DOMAIN, *allowed]):
+    if not loopback and not _in_domains(host, [GONG_API_DOMAIN, *allowed]):
         yield ctx.warning(
             "untrusted-endpoint",
-            f"host {quoted(host)} is not Gong's ({GONG_DOMAIN}): the client secret and "
+            f"host {quoted(host)} is not Gong's ({GONG_API_DOMAIN}): the client secret and "
             "every customer's codes and refresh tokens would be sent there; if it is "
             "yours, list it under validation.allowed_oauth_hosts",
             path,

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gong_authlib.config.diagnostics import (
     MAX_SUGGESTIONS,
-    Diagnostic,
     NodePath,
     did_you_mean,
     format_path,
@@ -23,6 +22,7 @@ from gong_authlib.config.diagnostics import (
 )
 from gong_authlib.config.interpolation import is_secret_field
 from gong_authlib.config.yamlsource import YamlDocument
+from gong_authlib.errors import Diagnostic
 
 if TYPE_CHECKING:
     from jsonschema import Draft7Validator

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from gong_authlib.config.diagnostics import Diagnostic, did_you_mean, quoted, sort_key
+from gong_authlib.config.diagnostics import did_you_mean, quoted, sort_key
 from gong_authlib.config.environments import (
     environment_names,
     first_environments,
@@ -20,6 +20,7 @@ from gong_authlib.config.environments import (
 from gong_authlib.config.rules import rule_diagnostics
 from gong_authlib.config.schema import schema_diagnostics
 from gong_authlib.config.yamlsource import MAX_FILE_BYTES, YamlDocument, read_source
+from gong_authlib.errors import Diagnostic
 
 # Each environment is checked as a whole file; real files have a handful (production, staging,
 # Gong's developer instance). The bound keeps a hostile file from multiplying the work.

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from gong_authlib.config.diagnostics import Diagnostic, NodePath, format_path, quoted
+from gong_authlib.config.diagnostics import NodePath, format_path, quoted
+from gong_authlib.errors import Diagnostic
 
 # Integration files are a few kilobytes; anything far larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024

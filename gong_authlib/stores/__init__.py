@@ -1,4 +1,4 @@
-"""Token stores: one small interface, several homes for customers' tokens.
+"""Token stores: one set of contracts, several homes for customers' tokens.
 
 =========================  =====================================================  ==========
 store                      when                                                   URL
@@ -9,30 +9,51 @@ RedisTokenStore            many app servers; Redis with persistence on          
 PostgresTokenStore         many app servers; tokens beside the app's own data      postgresql://
 =========================  =====================================================  ==========
 
-The Redis and PostgreSQL stores import their drivers only when used (extras
-``gong-authlib[redis]`` and ``gong-authlib[postgres]``).
+The contracts every store keeps are in :mod:`gong_authlib.stores.contracts`; the URL schemes
+:func:`open_store` knows are in :data:`gong_authlib.stores.urls.BACKENDS`. Names are imported
+lazily (PEP 562): importing the pure rate code or the contracts loads no backend, no
+``sqlite3`` and no driver (``gong-authlib[redis]``, ``gong-authlib[postgres]``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from gong_authlib.stores.base import (
-    ACTIVE,
-    DEFAULT_LEASE,
-    REAUTHORIZATION_REQUIRED,
-    STATUSES,
-    UNTRUSTED_ORIGIN,
-    CustomerStatus,
-    TokenStore,
-)
-from gong_authlib.stores.leases import Lease
-from gong_authlib.stores.memory import MemoryTokenStore
-from gong_authlib.stores.postgres import PostgresTokenStore
-from gong_authlib.stores.redis import RedisTokenStore
-from gong_authlib.stores.sqlite import SQLiteTokenStore
-from gong_authlib.stores.urls import sqlite_path, store_scheme
-from gong_authlib.stores.writes import put_with_retries
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "ACTIVE": "gong_authlib.stores.status",
+    "REAUTHORIZATION_REQUIRED": "gong_authlib.stores.status",
+    "STATUSES": "gong_authlib.stores.status",
+    "UNTRUSTED_ORIGIN": "gong_authlib.stores.status",
+    "CustomerStatus": "gong_authlib.stores.status",
+    "DEFAULT_LEASE": "gong_authlib.stores.contracts",
+    "TokenStore": "gong_authlib.stores.contracts",
+    "Lease": "gong_authlib.stores.leases",
+    "MemoryTokenStore": "gong_authlib.stores.memory",
+    "PostgresTokenStore": "gong_authlib.stores.postgres",
+    "RedisTokenStore": "gong_authlib.stores.redis",
+    "SQLiteTokenStore": "gong_authlib.stores.sqlite",
+    "open_store": "gong_authlib.stores.urls",
+    "put_with_retries": "gong_authlib.stores.writes",
+}
+
+if TYPE_CHECKING:
+    from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
+    from gong_authlib.stores.leases import Lease
+    from gong_authlib.stores.memory import MemoryTokenStore
+    from gong_authlib.stores.postgres import PostgresTokenStore
+    from gong_authlib.stores.redis import RedisTokenStore
+    from gong_authlib.stores.sqlite import SQLiteTokenStore
+    from gong_authlib.stores.status import (
+        ACTIVE,
+        REAUTHORIZATION_REQUIRED,
+        STATUSES,
+        UNTRUSTED_ORIGIN,
+        CustomerStatus,
+    )
+    from gong_authlib.stores.urls import open_store
+    from gong_authlib.stores.writes import put_with_retries
 
 __all__ = [
     "ACTIVE",
@@ -52,31 +73,14 @@ __all__ = [
 ]
 
 
-def open_store(
-    url: str, *, encryption_keys: Sequence[str | bytes] = (), migrate_plaintext: bool = False
-) -> TokenStore:
-    """Open the store a URL names.
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gong_authlib.stores' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-    ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` follow SQLAlchemy's
-    convention (three slashes then a relative path; four for an absolute one);
-    ``redis://[:password@]host:port/db`` and ``postgresql://user@host:port/db`` take the
-    drivers' own URL forms; ``memory://`` is a fresh in-process store.
-    ``migrate_plaintext`` lets an encrypted store read plaintext rows (once, to encrypt an
-    existing store with ``rotate_encryption()``).
-    """
-    scheme = store_scheme(url)  # a malformed URL fails here, its text never echoed
-    if scheme == "sqlite":
-        return SQLiteTokenStore(
-            sqlite_path(url), encryption_keys=encryption_keys, migrate_plaintext=migrate_plaintext
-        )
-    if scheme == "memory":
-        return MemoryTokenStore(
-            encryption_keys=encryption_keys, migrate_plaintext=migrate_plaintext
-        )
-    if scheme in ("redis", "rediss", "unix"):
-        return RedisTokenStore(
-            url, encryption_keys=encryption_keys, migrate_plaintext=migrate_plaintext
-        )
-    return PostgresTokenStore(
-        url, encryption_keys=encryption_keys, migrate_plaintext=migrate_plaintext
-    )
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,18 +6,14 @@ import threading
 import time
 from collections.abc import Sequence
 
-from gong_authlib.stores.base import (
-    ACTIVE_STATUS,
-    CustomerStatus,
-    TokenStore,
-    check_customer,
-    new_status,
-)
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.contracts import TokenStore, check_customer
+from gong_authlib.stores.process_local import ProcessLocalRateBudget
+from gong_authlib.stores.status import ACTIVE_STATUS, CustomerStatus, new_status
 from gong_authlib.token import Token
 
 
-class MemoryTokenStore(TokenStore):
+class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
     """A dict behind a lock. Tokens are kept serialized, exactly as durable stores keep them,
     so nothing a caller holds can change what is stored."""
 

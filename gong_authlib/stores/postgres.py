@@ -26,16 +26,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.stores.base import (
-    CustomerStatus,
-    RateStep,
-    TokenStore,
-    check_customer,
-    new_status,
-    status_from_row,
-)
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import RateState, paused_for
+from gong_authlib.stores.contracts import RateStep, SteppedRateBudget, TokenStore, check_customer
+from gong_authlib.stores.rate_budget import RateState, paused_for
+from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 
@@ -62,7 +56,7 @@ def _psycopg() -> tuple[Any, Any, Any]:
     return psycopg, sql, ConnectionPool
 
 
-class PostgresTokenStore(TokenStore):
+class PostgresTokenStore(SteppedRateBudget, TokenStore):
     """Tokens in PostgreSQL, for fleets of app servers sharing customers."""
 
     def __init__(

@@ -30,15 +30,10 @@ from urllib.parse import urlsplit
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.stores.base import (
-    CustomerStatus,
-    TokenStore,
-    check_customer,
-    new_status,
-    status_from_row,
-)
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import CLOCK_STEP, DAY, Budget, Refusal, Reservation
+from gong_authlib.stores.contracts import TokenStore, check_customer
+from gong_authlib.stores.rate_budget import CLOCK_STEP, DAY, Budget, Refusal, Reservation
+from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
 

@@ -31,17 +31,11 @@ from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import (
-    CustomerStatus,
-    RateStep,
-    TokenStore,
-    check_customer,
-    new_status,
-    status_from_row,
-)
 from gong_authlib.stores.codec import TokenCodec
-from gong_authlib.stores.ratelimit import RateState, paused_for
+from gong_authlib.stores.contracts import RateStep, SteppedRateBudget, TokenStore, check_customer
+from gong_authlib.stores.rate_budget import RateState, paused_for
 from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
+from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.token import Token
 
 log = get_logger("stores")
@@ -82,7 +76,7 @@ _RATE_TABLE = (
 _RATE_SEEN = "ALTER TABLE rate_limits ADD COLUMN seen REAL NOT NULL DEFAULT 0"
 
 
-class SQLiteTokenStore(TokenStore):
+class SQLiteTokenStore(SteppedRateBudget, TokenStore):
     """Tokens in a local SQLite file, shared by every process on the machine."""
 
     def __init__(

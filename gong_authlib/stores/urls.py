@@ -9,12 +9,29 @@ waited its 5 s timeout, logging the URL at each attempt).
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gong_authlib.errors import TokenStoreError
 
-SCHEMES = ("sqlite", "memory", "redis", "rediss", "unix", "postgresql", "postgres")
+if TYPE_CHECKING:
+    from gong_authlib.stores.contracts import TokenStore
+
+# The one list of store URL schemes: scheme -> (module, class) of the backend that opens it.
+# open_store imports only the backend a URL names (its driver is an optional extra).
+BACKENDS: dict[str, tuple[str, str]] = {
+    "sqlite": ("gong_authlib.stores.sqlite", "SQLiteTokenStore"),
+    "memory": ("gong_authlib.stores.memory", "MemoryTokenStore"),
+    "redis": ("gong_authlib.stores.redis", "RedisTokenStore"),
+    "rediss": ("gong_authlib.stores.redis", "RedisTokenStore"),
+    "unix": ("gong_authlib.stores.redis", "RedisTokenStore"),
+    "postgresql": ("gong_authlib.stores.postgres", "PostgresTokenStore"),
+    "postgres": ("gong_authlib.stores.postgres", "PostgresTokenStore"),
+}
+SCHEMES = tuple(BACKENDS)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})://")
 _USAGE = "use sqlite:///path, redis://, postgresql:// or memory://"
 _SSL_CERT_REQS = ("none", "optional", "required")
@@ -138,3 +155,28 @@ def _check_postgres(url: str) -> None:
     for port in str(info.get("port") or "5432").split(","):
         if not port.isdigit() or not 1 <= int(port) <= 65535:
             raise TokenStoreError(_port_message("PostgreSQL"))
+
+
+def open_store(
+    url: str, *, encryption_keys: Sequence[str | bytes] = (), migrate_plaintext: bool = False
+) -> TokenStore:
+    """Open the store a URL names.
+
+    ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` follow SQLAlchemy's
+    convention (three slashes then a relative path; four for an absolute one);
+    ``redis://[:password@]host:port/db`` and ``postgresql://user@host:port/db`` take the
+    drivers' own URL forms; ``memory://`` is a fresh in-process store.
+    ``migrate_plaintext`` lets an encrypted store read plaintext rows (once, to encrypt an
+    existing store with ``rotate_encryption()``).
+    """
+    scheme = store_scheme(url)  # a malformed URL fails here, its text never echoed
+    module, name = BACKENDS[scheme]
+    store_class = getattr(importlib.import_module(module), name)
+    keys = {"encryption_keys": encryption_keys, "migrate_plaintext": migrate_plaintext}
+    if scheme == "sqlite":
+        store: TokenStore = store_class(sqlite_path(url), **keys)
+    elif scheme == "memory":
+        store = store_class(**keys)
+    else:
+        store = store_class(url, **keys)
+    return store

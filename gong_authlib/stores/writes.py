@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
-from gong_authlib.stores.base import TokenStore
+from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.token import Token
 
 log = get_logger("stores")

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import urlencode, urlsplit
 
-from gong_authlib.config.scopes import KNOWN_SCOPES
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.gong.scopes import KNOWN_SCOPES
 from gong_authlib.testing.records import BadListRequest, Catalog
 
-CODE_LIFETIME = 600
 DEFAULT_VALIDITY = 86_400
 INTEGRATION_TYPES = frozenset({"EMAIL_COMPOSER", "ACCOUNT_PAGES", "DIALER"})
 # Gong warns integrationId exceeds 2**53: clients must parse it as an integer, not a float.
@@ -351,7 +351,7 @@ class Emulator:
             return validity
         with self.lock:
             code = self._codes.get(query.get("code", ""))
-            if code is None or code.used or self.clock() - code.issued_at > CODE_LIFETIME:
+            if code is None or code.used or self.clock() - code.issued_at > CODE_LIFETIME_SECONDS:
                 self.stats.invalid_grant[code.customer if code else "?"] += 1
                 return oauth_error("invalid_grant", "Authorization code is invalid or expired.")
             if query.get("redirect_uri") != code.redirect_uri:

@@ -285,7 +285,7 @@ class FakeGong:
 
     def oauth_client(self, **options: Any) -> Any:
         """A GongOAuthClient wired to this FakeGong (its URLs, secret, origins and clock)."""
-        from gong_authlib.oauth import GongOAuthClient
+        from gong_authlib.oauth.client import GongOAuthClient
 
         defaults: dict[str, Any] = {
             "authorize_url": self.authorize_url,

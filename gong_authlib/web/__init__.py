@@ -10,8 +10,8 @@ imported by this package.
 
 from __future__ import annotations
 
-from gong_authlib.binding import FlowCookie, browser_binding
-from gong_authlib.web.core import COOKIE_NAME, Connected, ConnectFlow, FlowStart
+from gong_authlib.oauth.binding import FlowCookie, browser_binding
+from gong_authlib.web.flow import COOKIE_NAME, Connected, ConnectFlow, FlowStart
 
 __all__ = [
     "COOKIE_NAME",

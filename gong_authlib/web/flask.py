@@ -20,8 +20,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from gong_authlib.errors import GongAuthError
-from gong_authlib.stores.base import check_customer
-from gong_authlib.web.core import Connected, ConnectFlow
+from gong_authlib.stores.contracts import check_customer
+from gong_authlib.web.flow import Connected, ConnectFlow
 from gong_authlib.web.pages import bad_customer, connected_page, failure, forbidden
 
 __all__ = ["gong_blueprint"]

@@ -18,7 +18,7 @@ order, as the reliability rules ask:
 Every trigger (expiry, a 401, a manual refresh) is the same double-checked routine with a
 different predicate. What keeps a refresh token from ever being lost on the way:
 
-* Gong's answer is persisted before it is judged (:class:`~gong_authlib.oauth.TokenAnswer`):
+* Gong's answer is persisted before it is judged (``TokenAnswer``):
   an untrusted base URL is kept and refused at send time, an unusable access token is kept
   expired and reported after the write;
 * a store write that fails after Gong answered is retried with backoff while the lease lasts;
@@ -49,17 +49,13 @@ from gong_authlib.errors import (
     TokenNotFound,
     TokenStoreError,
 )
+from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
-from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.origins import origin_of, untrusted_reason
-from gong_authlib.stores.base import (
-    DEFAULT_LEASE,
-    REAUTHORIZATION_REQUIRED,
-    UNTRUSTED_ORIGIN,
-    CustomerStatus,
-    TokenStore,
-)
+from gong_authlib.oauth.client import GongOAuthClient
+from gong_authlib.origins import origin_of
+from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.leases import Lease
+from gong_authlib.stores.status import REAUTHORIZATION_REQUIRED, UNTRUSTED_ORIGIN, CustomerStatus
 from gong_authlib.stores.writes import put_with_retries
 from gong_authlib.token import Token, fingerprint, unsafe_in_header
 

@@ -22,8 +22,8 @@ from gong_authlib.errors import AuthorizationNotSaved, TokenStoreError
 from gong_authlib.logs import get_logger
 
 if TYPE_CHECKING:
-    from gong_authlib.oauth import GongOAuthClient
-    from gong_authlib.stores.base import TokenStore
+    from gong_authlib.oauth.client import GongOAuthClient
+    from gong_authlib.stores.contracts import TokenStore
     from gong_authlib.token import Token
 
 log = get_logger("exchange")

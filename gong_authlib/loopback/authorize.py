@@ -16,14 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gong_authlib.binding import binding_matches, browser_binding, new_nonce
-from gong_authlib.callback import LoopbackCallbackServer, is_loopback_redirect
 from gong_authlib.errors import GongAuthError, OAuthError, StateError
-from gong_authlib.exchange import exchange_and_store
-from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.state import CODE_LIFETIME_SECONDS
-from gong_authlib.stores.base import TokenStore
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.loopback.server import LoopbackCallbackServer
+from gong_authlib.oauth.binding import binding_matches, browser_binding, new_nonce
+from gong_authlib.oauth.client import GongOAuthClient
+from gong_authlib.origins import is_loopback_redirect
+from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.token import Token
+from gong_authlib.tokens.exchange import exchange_and_store
 
 
 @dataclass(frozen=True)

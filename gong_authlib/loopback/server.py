@@ -33,19 +33,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from gong_authlib.binding import FlowCookie, binding_matches, browser_binding
-from gong_authlib.peers import loopback_peer_uid
-from gong_authlib.state import CODE_LIFETIME_SECONDS
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.loopback.peers import loopback_peer_uid
+from gong_authlib.oauth.binding import FlowCookie, binding_matches, browser_binding
+from gong_authlib.origins import is_loopback_redirect
 
 # What the caller does with the callback's query: returns (success, message for the page).
 CallbackHandler = Callable[[dict[str, list[str]]], tuple[bool, str]]
-
-
-def is_loopback_redirect(redirect_uri: str) -> bool:
-    parts = urlsplit(redirect_uri)
-    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
 
 
 def _page(ok: bool, message: str, *, title: str | None = None) -> bytes:

@@ -1,17 +1,17 @@
 """TokenFrontEnd: what every transport's auth (requests, httpx) exposes of its token core.
 
 ``GongAuth`` and ``GongHttpxAuth`` differ only in how they attach a header and read a 401;
-building the :class:`~gong_authlib.core.CustomerToken` and answering "which customer, which
+building the :class:`~gong_authlib.CustomerToken` and answering "which customer, which
 token, refresh now" is written once here, so the two front ends cannot drift apart.
 """
 
 from __future__ import annotations
 
 from gong_authlib.clock import Clock
-from gong_authlib.core import DEFAULT_LEEWAY, CustomerToken
-from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.stores.base import DEFAULT_LEASE, TokenStore
+from gong_authlib.oauth.client import GongOAuthClient
+from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.token import Token
+from gong_authlib.tokens.customer_token import DEFAULT_LEEWAY, CustomerToken
 
 
 class TokenFrontEnd:

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from gong_authlib.binding import (
+from gong_authlib.errors import StateError
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.logs import get_logger
+from gong_authlib.oauth.binding import (
     FlowCookie,
     binding_matches,
     browser_binding,
@@ -30,18 +33,16 @@ from gong_authlib.binding import (
     new_nonce,
     path_covers,
 )
-from gong_authlib.callback import is_loopback_redirect
-from gong_authlib.errors import StateError
-from gong_authlib.exchange import WRITE_ATTEMPTS, exchange_and_store
-from gong_authlib.logs import get_logger
-from gong_authlib.oauth import callback_code, callback_params
-from gong_authlib.state import CODE_LIFETIME_SECONDS, MemoryStateStore
-from gong_authlib.stores.base import TokenStore, check_customer
+from gong_authlib.oauth.client import callback_code, callback_params
+from gong_authlib.oauth.state import MemoryStateStore
+from gong_authlib.origins import is_loopback_redirect
+from gong_authlib.stores.contracts import TokenStore, check_customer
 from gong_authlib.token import Token
+from gong_authlib.tokens.exchange import WRITE_ATTEMPTS, exchange_and_store
 
 if TYPE_CHECKING:
     from gong_authlib.config.model import IntegrationConfig
-    from gong_authlib.oauth import GongOAuthClient
+    from gong_authlib.oauth.client import GongOAuthClient
 
 log = get_logger("web")
 

@@ -4,14 +4,14 @@ policy.
 httpx retries only failed connections. These transports wrap another one and resend a request
 Gong answered 429 (any method: a 429 was not processed) or 5xx (idempotent methods only),
 honouring ``Retry-After`` up to a cap and backing off otherwise. The decisions (which statuses,
-which methods, how long, the cap) are :class:`~gong_authlib.retry.GongRetry`'s, urllib3's Retry
+which methods, how long, the cap) are :class:`~gong_authlib.gong.retry.GongRetry`'s, urllib3's Retry
 that ``gong_session`` mounts, so the two transports cannot disagree; only the waiting differs
 (``time.sleep`` here, ``anyio.sleep`` in the async transport).
 
 Every attempt is sent from here, so this is also where per-company pacing happens (a limiter
-above the transport would miss the retries), as :class:`~gong_authlib.pacing.PacedAdapter` and
+above the transport would miss the retries), as ``PacedAdapter`` and
 GongRetry's hooks do it for requests, through the same
-:class:`~gong_authlib.stores.ratelimit.RateLimiter` and so the same store state: each attempt
+:class:`~gong_authlib.tokens.pacing.RateLimiter` and so the same store state: each attempt
 first takes a slot of the company's budget, a 429's ``Retry-After`` becomes a pause for every
 worker of that company (requests and httpx alike) instead of this caller's own sleep, and a 429
 that comes back anyway is raised as RateLimitExceeded. The async transport runs the limiter's
@@ -30,9 +30,9 @@ import httpx
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 
 from gong_authlib.errors import RateLimitExceeded
+from gong_authlib.gong.retry import GongRetry, gong_retry
 from gong_authlib.logs import get_logger
-from gong_authlib.retry import GongRetry, gong_retry
-from gong_authlib.stores.ratelimit import DEFAULT_PAUSE, RateLimiter, StoreCall
+from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter, StoreCall
 
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse

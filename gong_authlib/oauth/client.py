@@ -27,26 +27,22 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from gong_authlib.answers import TokenAnswer, parse_token_answer, parse_token_response
 from gong_authlib.clock import Clock, system_clock
-from gong_authlib.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.errors import OAuthError, TokenEndpointError
+from gong_authlib.gong.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
+from gong_authlib.gong.hosts import untrusted_reason
+from gong_authlib.gong.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
 from gong_authlib.logs import get_logger
-from gong_authlib.origins import is_gong_api_url, normalize_origins, origin_of, untrusted_reason
+from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
+from gong_authlib.oauth.token_answer import TokenAnswer, parse_token_answer
+from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
-from gong_authlib.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.token import Token
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "GongOAuthClient",
-    "TokenAnswer",
     "default_token_session",
-    "is_gong_api_url",
-    "origin_of",
-    "parse_token_answer",
-    "parse_token_response",
 ]
 
 # What Gong's authorize URL carries; extra parameters may add to them, never replace them.

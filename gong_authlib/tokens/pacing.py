@@ -1,24 +1,13 @@
-"""One rate budget per Gong company, shared through the token store by every worker.
+"""RateLimiter: every call waits for its slot of the company's Gong budget, kept in the store.
 
 Gong allows 3 calls a second and 10,000 a day per company, counted over every process and
 machine that calls for it. Retrying 429s is not pacing: a crowd of workers that only retries
-spends half its calls on 429s and still loses some. So each call first *reserves a slot* in the
-store, one atomic step per store (SQLite ``BEGIN IMMEDIATE``, a Redis Lua script, a PostgreSQL
-row locked ``FOR UPDATE``, a lock in memory), then sleeps until its slot and sends.
-
-The state per customer is four numbers (:class:`RateState`): the next free slot, the time a
-429 asked everyone to wait until, and today's count. A reservation takes the later of *now*,
-the next free slot and the pause, and moves the next free slot one interval on. That is GCRA
-without a burst: calls are spread evenly, never bunched, and waiters are served in the order
-they reserved, so no worker starves and nobody polls. A slot reserved but not used is simply
-lost (a conservative error).
-
-Time is the store's when it has one (Redis ``TIME``, PostgreSQL ``clock_timestamp()``), so app
-servers with skewed clocks still agree; SQLite and memory use this machine's clock. A clock
-given to :class:`RateLimiter` (a test's FakeClock) is used everywhere instead.
+spends half its calls on 429s and still loses some. So before each call the limiter *reserves
+a slot* in the store (one atomic step per store: :mod:`gong_authlib.stores.rate_budget`),
+then sleeps until its slot and lets the call go. A 429 pauses every worker through the store.
 
 This module knows nothing of requests or httpx: :class:`RateLimiter` reserves and sleeps, and
-the HTTP glue calls it before each attempt it sends.
+each transport's glue calls it before every attempt it sends.
 """
 
 from __future__ import annotations
@@ -28,17 +17,16 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, TypeGuard, cast
+from typing import TypeGuard, cast
 
 from gong_authlib.errors import DailyQuotaExhausted, RateLimitExceeded
+from gong_authlib.gong.limits import CALLS_PER_DAY, CALLS_PER_SECOND
 from gong_authlib.logs import get_logger
-
-if TYPE_CHECKING:
-    from gong_authlib.stores.base import TokenStore
+from gong_authlib.stores.contracts import TokenStore
+from gong_authlib.stores.rate_budget import DAY, Budget, Reservation
 
 log = get_logger("ratelimit")
 
-DAY = 86_400.0
 # Gong's exact window is not documented: 5% slower than the published rate keeps a strict
 # one-second sliding window satisfied despite a few milliseconds of jitter between a slot
 # and the request's arrival, and still uses 95% of the budget.
@@ -54,16 +42,12 @@ MAX_PAUSE = DAY
 LOGGED_WAIT = 1.0
 # A sleeping worker checks for a pause this long before its slot (see RateLimiter.acquire).
 PRE_CHECK = 0.05
-# A clock reading this far behind the latest one is the clock stepped back, not the jitter
-# between workers' readings (a PostgreSQL reading may wait on the row lock; see on_this_clock).
-CLOCK_STEP = 5.0
-
-Refusal = Literal["paused", "queue", "daily"]
 
 
 @dataclass(frozen=True)
 class RateLimit:
     """A company's Gong budget, as every worker sharing a store will pace it.
+
 
     ``per_second`` and ``per_day`` are Gong's limits (3 and 10,000 by default);
     ``margin`` is the fraction of the per-second rate left unused, because Gong's exact
@@ -73,8 +57,8 @@ class RateLimit:
     limits to their ``(per_second, per_day)``.
     """
 
-    per_second: float = 3.0
-    per_day: int = 10_000
+    per_second: float = CALLS_PER_SECOND
+    per_day: int = CALLS_PER_DAY
     margin: float = DEFAULT_MARGIN
     max_wait: float = DEFAULT_MAX_WAIT
     overrides: Mapping[str, tuple[float, int]] = field(default_factory=dict, hash=False)
@@ -134,92 +118,11 @@ def _check_budget(where: str, per_second: object, per_day: object, margin: objec
 DEFAULT_RATE_LIMIT = RateLimit()
 
 
-@dataclass(frozen=True)
-class Budget:
-    """One customer's pacing: seconds between calls, calls a day, longest wait."""
-
-    interval: float
-    per_day: int
-    max_wait: float
-
-
-@dataclass(frozen=True)
-class RateState:
-    """What the store keeps per customer (times in the store's clock, POSIX seconds).
-
-    ``seen`` is the latest time a step ran at: when the clock is found well behind it, the
-    clock was stepped back (NTP, a VM resumed), and the slots and pause, written on the old
-    clock, are moved onto the new one (see :func:`on_this_clock`).
-    """
-
-    next_slot: float = 0.0
-    paused_until: float = 0.0
-    day: int = -1
-    day_count: int = 0
-    seen: float = 0.0
-
-
 @dataclass(frozen=True, slots=True)
 class StoreCall:
     """One step of :meth:`RateLimiter.acquiring`: a blocking store call, to run and answer."""
 
     call: Callable[[], object]
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A granted slot (``wait`` seconds from now) or a refusal (``wait`` is when it returns)."""
-
-    wait: float
-    refused: Refusal | None = None
-
-
-def on_this_clock(state: RateState, now: float) -> RateState:
-    """``state`` as seen at ``now``: moved back by as much as the clock was stepped back.
-
-    Without this, a wall clock stepped back an hour would leave the slots already handed out
-    an hour "ahead": every call would fail with RateLimitExceeded until the clock caught up.
-    Readings a little behind ``seen`` are workers' jitter, not a step, and move nothing.
-    """
-    behind = state.seen - now
-    if behind <= CLOCK_STEP:
-        return state
-    return replace(
-        state,
-        next_slot=state.next_slot - behind,
-        paused_until=state.paused_until - behind,
-        seen=now,
-    )
-
-
-def reserve(state: RateState, now: float, budget: Budget) -> tuple[RateState, Reservation]:
-    """The reservation step every store runs atomically; the Redis script mirrors it."""
-    state = on_this_clock(state, now)
-    start = max(now, state.next_slot, state.paused_until)
-    if state.paused_until - now > budget.max_wait:
-        return state, Reservation(state.paused_until - now, "paused")
-    if start - now > budget.max_wait:
-        return state, Reservation(start - now, "queue")
-    day = int(start // DAY)
-    count = state.day_count if state.day == day else 0
-    if count >= budget.per_day:
-        return state, Reservation((day + 1) * DAY - now, "daily")
-    granted = RateState(
-        start + budget.interval, state.paused_until, day, count + 1, max(state.seen, now)
-    )
-    return granted, Reservation(start - now)
-
-
-def pause(state: RateState, now: float, seconds: float) -> RateState:
-    """Nobody sends before ``now + seconds``; a longer pause already recorded stands."""
-    state = on_this_clock(state, now)
-    paused_until = max(state.paused_until, now + seconds)
-    return replace(state, paused_until=paused_until, seen=max(state.seen, now))
-
-
-def paused_for(state: RateState, now: float) -> float:
-    """Seconds left of the pause at ``now`` (0 when none)."""
-    return max(0.0, on_this_clock(state, now).paused_until - now)
 
 
 class RateLimiter:
@@ -258,6 +161,7 @@ class RateLimiter:
 
     def acquire(self, customer: str) -> float:
         """Wait for ``customer``'s next slot; return the seconds waited.
+
 
         Raises RateLimitExceeded (DailyQuotaExhausted for the daily budget) without waiting
         when the slot is further than ``max_wait`` away, and TokenStoreError when the store

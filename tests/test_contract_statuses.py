@@ -24,7 +24,7 @@ from gong_authlib.stores import (
     put_with_retries,
 )
 from tests.stores import STORE_KINDS, make_store
-from tests.test_store_contract import make_token
+from tests.test_contract_tokens import make_token
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -1,4 +1,4 @@
-"""The TokenStore contract: every store, the same behaviour."""
+"""The tokens-and-leases contract (TokenRecords): every store, the same behaviour."""
 
 from __future__ import annotations
 

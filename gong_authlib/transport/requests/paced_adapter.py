@@ -9,7 +9,7 @@ beyond ``max_wait``) is raised as RateLimitExceeded rather than returned.
 
 The limiter itself (stores/ratelimit.py) knows nothing of requests; the httpx clients' retry
 transports (httpx_retry.py) pace through the same
-:class:`~gong_authlib.stores.ratelimit.RateLimiter` and store state, the same way.
+:class:`~gong_authlib.tokens.pacing.RateLimiter` and store state, the same way.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from gong_authlib.errors import RateLimitExceeded
-from gong_authlib.retry import UNREADABLE_RETRY_AFTER, gong_retry
-from gong_authlib.stores.ratelimit import DEFAULT_PAUSE, RateLimiter
+from gong_authlib.gong.retry import UNREADABLE_RETRY_AFTER, gong_retry
+from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter
 
 
 class PacedAdapter(HTTPAdapter):

@@ -1,6 +1,6 @@
 """GongHttpxAuth: an ``httpx.Auth`` that keeps one Gong customer's bearer token valid.
 
-A thin httpx front end on :class:`~gong_authlib.core.CustomerToken`, as ``GongAuth`` is for
+A thin httpx front end on :class:`~gong_authlib.CustomerToken`, as ``GongAuth`` is for
 requests: the core owns freshness, the locks, the refresh and the 401 decision; this module
 attaches the header, checks the origin, and resends once after a 401.
 
@@ -22,12 +22,12 @@ import anyio.lowlevel
 import anyio.to_thread
 import httpx
 
-from gong_authlib.core import Current, CustomerToken
 from gong_authlib.errors import RequestNotReplayable, TokenStoreError
-from gong_authlib.frontend import TokenFrontEnd
-from gong_authlib.httpx_retry import replayable
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
+from gong_authlib.tokens.auth_base import TokenFrontEnd
+from gong_authlib.tokens.customer_token import Current, CustomerToken
+from gong_authlib.transport.httpx.retry import replayable
 
 # anyio imports its asyncio backend on first use: a tenth of a second of imports on the event
 # loop at the first stale path of every process. Pay it here, at import, instead (an anyio that

@@ -1,9 +1,12 @@
-"""Control characters: found in text fields (a rule) and escaped wherever text is printed.
+"""Text from outside that becomes keys and output: control characters and customer names.
 
 An integration file comes from a pull request anyone may open, and reviewers read its values
 in a terminal or a rendered comment. C0 and C1 controls (ESC starts terminal commands that
 retitle windows, clear screens or hide lines) and the bidirectional overrides that reorder
 what is shown ("Trojan Source") must never reach them raw.
+
+A customer name is a key in files, Redis and SQL, and is printed: it is checked here, apart
+from the stores, so the command-line parser can check ``--customer`` without importing them.
 """
 
 from __future__ import annotations
@@ -37,3 +40,19 @@ def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with every control or bidi character written as ``\\xNN`` / ``\\uNNNN``."""
     pattern = _CONTROL if keep_newlines else _CONTROL_ON_ONE_LINE
     return pattern.sub(_escape_one, text)
+
+
+MAX_CUSTOMER_LENGTH = 200
+
+
+def customer_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a customer name, or None if it can."""
+    if not isinstance(name, str) or not name or len(name) > MAX_CUSTOMER_LENGTH:
+        return f"a customer name is 1 to {MAX_CUSTOMER_LENGTH} characters of text"
+    if any(ord(ch) < 32 for ch in name) or first_control(name) is not None:
+        return "a customer name cannot contain control characters"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a customer name must be valid Unicode text (it holds a lone surrogate)"
+    return None

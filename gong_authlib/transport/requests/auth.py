@@ -1,6 +1,6 @@
 """GongAuth: a requests auth plugin that keeps one Gong customer's bearer token valid.
 
-A thin requests front end on :class:`~gong_authlib.core.CustomerToken`, which owns freshness,
+A thin requests front end on :class:`~gong_authlib.CustomerToken`, which owns freshness,
 the locks and the refresh: this module only attaches the header, checks the origin and reads
 the 401.
 
@@ -21,11 +21,11 @@ import requests
 from requests.auth import AuthBase
 from requests.utils import rewind_body
 
-from gong_authlib.core import DEFAULT_LEEWAY
 from gong_authlib.errors import OriginMismatch, RequestNotReplayable
-from gong_authlib.frontend import TokenFrontEnd
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
+from gong_authlib.tokens.auth_base import TokenFrontEnd
+from gong_authlib.tokens.customer_token import DEFAULT_LEEWAY
 
 __all__ = ["DEFAULT_LEEWAY", "GongAuth"]
 
@@ -39,7 +39,7 @@ class GongAuth(TokenFrontEnd, AuthBase):
     sent: a token must never leave its customer's ``api_base_url``. Thread-safe; any number of
     GongAuth objects and sessions may share one store. Built as
     ``GongAuth(client, store, customer, *, leeway=..., lock_lease=..., lock_timeout=...,
-    clock=...)``; see :class:`~gong_authlib.frontend.TokenFrontEnd`.
+    clock=...)``; see :class:`~gong_authlib.tokens.auth_base.TokenFrontEnd`.
     """
 
     def _built(self) -> None:

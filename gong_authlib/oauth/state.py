@@ -22,8 +22,8 @@ from typing import Protocol
 
 from gong_authlib.clock import Clock, system_clock
 from gong_authlib.errors import StateError
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 
-CODE_LIFETIME_SECONDS = 600  # Gong: "The code is valid for 10 minutes"
 STATE_BYTES = 32  # 256 bits from the OS's CSPRNG
 
 

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import requests
 
 from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
+from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
-from gong_authlib.origins import untrusted_reason
 from gong_authlib.token import Token, jwt_expiry, sane_lifetime, unsafe_in_header
 
 __all__ = ["TokenAnswer", "parse_token_answer", "parse_token_response"]

@@ -2,7 +2,7 @@
 
 Relative paths go to the customer's ``api_base_url`` (``session.get("/v2/users")``), GongAuth
 is attached, every attempt is paced under the company's Gong budget shared through the store
-(:class:`~gong_authlib.stores.ratelimit.RateLimit`, on by default), 429 and idempotent 5xx
+(:class:`~gong_authlib.tokens.pacing.RateLimit`, on by default), 429 and idempotent 5xx
 answers are retried by urllib3's Retry, and every request has a timeout unless the caller
 gives one. :meth:`GongSession.paginate` follows Gong's cursors.
 """
@@ -15,11 +15,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from gong_authlib.auth import GongAuth
 from gong_authlib.errors import OriginMismatch
-from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.pacing import PacedAdapter
-from gong_authlib.paging import (
+from gong_authlib.gong.paging import (
     PageRequest,
     PagingError,
     first_page,
@@ -28,14 +25,12 @@ from gong_authlib.paging import (
     next_page,
     page_of,
 )
-from gong_authlib.retry import gong_retry
-from gong_authlib.stores.base import TokenStore
-from gong_authlib.stores.ratelimit import (
-    DEFAULT_RATE_LIMIT,
-    RateLimit,
-    RateLimiter,
-    limiter_for,
-)
+from gong_authlib.gong.retry import gong_retry
+from gong_authlib.oauth.client import GongOAuthClient
+from gong_authlib.stores.contracts import TokenStore
+from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
+from gong_authlib.transport.requests.auth import GongAuth
+from gong_authlib.transport.requests.paced_adapter import PacedAdapter
 
 # (connect, read) seconds: Gong's heavier endpoints (extensive calls, transcripts) are slow.
 DEFAULT_API_TIMEOUT = (5.0, 60.0)
@@ -106,7 +101,7 @@ class GongSession(requests.Session):
         The cursor goes in the query for GET and in the JSON body for POST endpoints
         (``/v2/calls/extensive``). Gong's 404 "No … found" (an empty window) yields nothing;
         any other failure raises ``requests.HTTPError``, and so does a cursor Gong already gave
-        (following it would loop forever). The pages are :mod:`gong_authlib.paging`'s, as
+        (following it would loop forever). The pages are :mod:`gong_authlib.gong.paging`'s, as
         the httpx clients' are.
         """
         page: PageRequest | None = first_page(method, params, json)

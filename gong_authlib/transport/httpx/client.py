@@ -4,10 +4,10 @@
 ``httpx.Client`` / ``httpx.AsyncClient`` with :class:`~gong_authlib.GongHttpxAuth` attached,
 relative paths resolved against the customer's API base URL (``client.get("/v2/users")``), a
 default timeout, every attempt paced under the company's Gong budget through the same
-:class:`~gong_authlib.stores.ratelimit.RateLimiter` and store state as ``gong_session`` (on by
+:class:`~gong_authlib.tokens.pacing.RateLimiter` and store state as ``gong_session`` (on by
 default), Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the auth by
-:mod:`gong_authlib.httpx_retry`, and ``paginate`` following ``records.cursor`` with
-:mod:`gong_authlib.paging`.
+:mod:`gong_authlib.transport.httpx.retry`, and ``paginate`` following ``records.cursor`` with
+:mod:`gong_authlib.gong.paging`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from typing import Any
 import httpx
 
 from gong_authlib.errors import TokenNotFound
-from gong_authlib.httpx_auth import GongHttpxAuth
-from gong_authlib.httpx_retry import AsyncGongRetryTransport, GongRetryTransport
-from gong_authlib.oauth import GongOAuthClient
-from gong_authlib.paging import (
+from gong_authlib.gong.paging import (
     PageRequest,
     PagingError,
     first_page,
@@ -30,14 +27,12 @@ from gong_authlib.paging import (
     next_page,
     page_of,
 )
-from gong_authlib.retry import GongRetry, gong_retry
-from gong_authlib.stores.base import TokenStore
-from gong_authlib.stores.ratelimit import (
-    DEFAULT_RATE_LIMIT,
-    RateLimit,
-    RateLimiter,
-    limiter_for,
-)
+from gong_authlib.gong.retry import GongRetry, gong_retry
+from gong_authlib.oauth.client import GongOAuthClient
+from gong_authlib.stores.contracts import TokenStore
+from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
+from gong_authlib.transport.httpx.auth import GongHttpxAuth
+from gong_authlib.transport.httpx.retry import AsyncGongRetryTransport, GongRetryTransport
 
 __all__ = [
     "DEFAULT_HTTPX_TIMEOUT",

@@ -1,0 +1,388 @@
+"""The contracts a token store keeps, each one whole: a store cannot half-keep them.
+
+A :class:`TokenStore` is four contracts, and a fleet depends on every one of them being kept
+in the shared backend, not in one process's memory:
+
+=====================  ==============================================  =======================
+contract               what it is for                                  abstract methods
+=====================  ==============================================  =======================
+:class:`TokenRecords`  one token set per customer and its refresh      ``get`` ``put``
+                       lock, so a single-use refresh token is spent    ``delete`` ``customers``
+                       once (the lock has a *lease*: a dead holder's   ``location``
+                       lock frees itself)                              ``_try_lease``
+                                                                       ``_renew_lease``
+                                                                       ``_release_lease``
+:class:`StatusRecords` each customer's status (``reauthorization       ``status``
+                       required`` after ``invalid_grant``), so no      ``set_status``
+                       worker asks Gong again for a revoked customer
+:class:`StateRecords`  OAuth states, taken atomically once, so a       ``_put_state``
+                       callback is accepted once across every worker   ``_take_state``
+                                                                       ``_purge_states``
+:class:`RateBudget`    Gong's per-company rate budget, so every        ``rate_reserve``
+                       worker paces by one budget                      ``rate_pause``
+                                                                       ``rate_paused_for``
+=====================  ==============================================  =======================
+
+Every method a contract needs is abstract: a backend that implements tokens and leases only
+(as a first DynamoDB store would) cannot be constructed, and the error names what it lacks.
+Keeping a contract in this process only is right for exactly one store, the in-memory one,
+which says so by deriving from :class:`~gong_authlib.stores.process_local.ProcessLocalRateBudget`.
+:class:`SteppedRateBudget` serves stores that can run a step atomically (SQLite, PostgreSQL):
+they supply ``_rate_update`` and get the three rate methods.
+
+The lease must outlast a refresh's worst case (connect and read timeouts, retries), or be
+renewed while the refresh runs (:meth:`Lease.renew`); the default of 120 seconds does for the
+default client timeouts. Every store also serves as an OAuth state store
+(:class:`~gong_authlib.oauth.state.StateStore`): ``issue`` keeps a state under its hash for
+Gong's 10-minute code lifetime, and ``consume`` takes it in one atomic step
+(``DELETE … RETURNING``, Redis ``GETDEL``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Self, TypeVar
+
+from gong_authlib.clock import Clock, system_clock
+from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.oauth.state import (
+    PendingAuthorization,
+    check_pending,
+    new_state,
+    require_state,
+    state_key,
+    unknown_state,
+)
+from gong_authlib.safe_text import customer_problem
+from gong_authlib.stores.leases import Lease, leased
+from gong_authlib.stores.rate_budget import (
+    Budget,
+    RateState,
+    Reservation,
+    pause,
+    paused_for,
+    reserve,
+)
+from gong_authlib.stores.status import CustomerStatus, check_status
+from gong_authlib.token import Token
+
+T = TypeVar("T")
+# One step of the rate budget: (state, now) -> (new state, answer); see stores/rate_budget.py.
+RateStep = Callable[[RateState, float], tuple[RateState, T]]
+
+DEFAULT_LEASE = 120.0
+
+# Stores alive in this process: a forked child gets fresh in-process locks (a lock held by a
+# parent thread at fork() time would otherwise stay held forever in the child).
+_LIVE_STORES: weakref.WeakSet[TokenRecords] = weakref.WeakSet()
+
+
+def _reset_locks_in_child() -> None:
+    for store in list(_LIVE_STORES):
+        store._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
+
+
+def check_customer(customer: str) -> str:
+    """Customer names are keys in files, Redis and SQL: non-empty text without control chars."""
+    problem = customer_problem(customer)
+    if problem is not None:
+        raise ValueError(problem)
+    return customer
+
+
+class TokenRecords(ABC):
+    """Tokens and refresh leases. Implementations must be safe to share across threads."""
+
+    def __init__(self) -> None:
+        self._thread_locks: dict[str, threading.Lock] = {}
+        self._thread_locks_guard = threading.Lock()
+        _LIVE_STORES.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """Forget in-process locks: in the child, no thread holds them."""
+        self._thread_locks = {}
+        self._thread_locks_guard = threading.Lock()
+
+    @abstractmethod
+    def get(self, customer: str) -> Token | None:
+        """The customer's token, or None if none is stored. TokenStoreError if unreadable."""
+
+    @abstractmethod
+    def put(self, customer: str, token: Token) -> None:
+        """Store (replace) the customer's token atomically and durably."""
+
+    @abstractmethod
+    def delete(self, customer: str) -> bool:
+        """Forget the customer's token; True if there was one."""
+
+    @abstractmethod
+    def customers(self) -> list[str]:
+        """Every customer with a stored token, sorted."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the store is, for messages: never a password."""
+
+    @abstractmethod
+    def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
+        """Atomically take ``customer``'s lease for ``owner`` if it is free or expired."""
+
+    @abstractmethod
+    def _renew_lease(self, customer: str, owner: str, lease: float) -> bool:
+        """Atomically push ``owner``'s lease to ``lease`` seconds from now; False if another
+        owner holds it now."""
+
+    @abstractmethod
+    def _release_lease(self, customer: str, owner: str) -> None:
+        """Give the lease back, only if ``owner`` still holds it."""
+
+    def lock(
+        self, customer: str, *, lease: float = DEFAULT_LEASE, timeout: float | None = None
+    ) -> AbstractContextManager[Lease]:
+        """Hold the customer's refresh lock across threads, processes (and machines, for
+        shared stores). Waits up to ``timeout`` (default: ``lease``) and raises
+        TokenStoreError if it cannot be had: callers must never refresh without it.
+
+        Yields a :class:`Lease` the holder can ``renew()`` while its work runs long.
+        Stores implement the atomic primitives; the waiting is the same for all.
+        """
+        check_customer(customer)
+        return leased(
+            customer=customer,
+            try_acquire=lambda owner: self._try_lease(customer, owner, lease),
+            release=lambda owner: self._release_lease(customer, owner),
+            lease=lease,
+            timeout=timeout,
+            store_name=self.location,
+            renew=lambda owner, duration: self._renew_lease(customer, owner, duration),
+        )
+
+    def thread_lock(self, customer: str) -> threading.Lock:
+        """The in-process lock for ``customer``, shared by every GongAuth on this store."""
+        with self._thread_locks_guard:
+            lock = self._thread_locks.get(customer)
+            if lock is None:
+                lock = self._thread_locks[customer] = threading.Lock()
+            return lock
+
+    def rotate_encryption(self, *, lease: float = DEFAULT_LEASE) -> int:
+        """Re-write every token with the newest encryption key; returns how many.
+
+        Each rewrite happens under the customer's refresh lock, so it cannot race a refresh.
+        """
+        rewritten = 0
+        for customer in self.customers():
+            with self.thread_lock(customer), self.lock(customer, lease=lease):
+                token = self.get(customer)
+                if token is not None:
+                    self.put(customer, token)
+                    rewritten += 1
+        return rewritten
+
+    def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class StatusRecords(ABC):
+    """Customer statuses, kept where every worker sharing the store reads them."""
+
+    @abstractmethod
+    def status(self, customer: str) -> CustomerStatus:
+        """The customer's status; ``active`` when nothing is recorded (or no token)."""
+
+    @abstractmethod
+    def set_status(
+        self,
+        customer: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        """Record ``state`` for a customer whose token is stored (``put`` clears it)."""
+
+
+class StateRecords(ABC):
+    """OAuth states: issued by one worker, consumed once by whichever receives the callback."""
+
+    def __init__(self) -> None:
+        # Judges state expiry; tests put a FakeClock here instead of sleeping.
+        self.state_clock: Clock = system_clock
+        self.state_lifetime: float = CODE_LIFETIME_SECONDS
+
+    def issue(
+        self,
+        *,
+        customer: str | None,
+        redirect_uri: str,
+        scopes: tuple[str, ...] = (),
+        binding: str = "",
+    ) -> str:
+        """A new state for an authorize URL, bound to ``redirect_uri``, ``customer`` and
+        (for web flows) the browser's nonce hash ``binding``. Expired states are purged."""
+        if customer is not None:
+            check_customer(customer)
+        state = new_state()
+        now = self.state_clock()
+        pending = PendingAuthorization(customer, redirect_uri, tuple(scopes), now, binding)
+        self._purge_states(now)
+        self._put_state(state_key(state), pending.to_bytes(), now + self.state_lifetime)
+        return state
+
+    def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization:
+        """What ``state`` was issued for; it is gone afterwards, for every process. Raises
+        StateError for a missing, unknown, used or expired state or another redirect URI."""
+        raw = self._take_state(state_key(require_state(state)))
+        if raw is None:
+            raise unknown_state()
+        return check_pending(
+            PendingAuthorization.from_bytes(raw),
+            now=self.state_clock(),
+            lifetime=self.state_lifetime,
+            redirect_uri=redirect_uri,
+        )
+
+    def purge_states(self) -> int:
+        """Forget every expired state; returns how many. ``issue`` does it as it goes."""
+        return self._purge_states(self.state_clock())
+
+    @abstractmethod
+    def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
+        """Keep ``data`` under ``key`` until ``expires_at`` (the store's state clock)."""
+
+    @abstractmethod
+    def _take_state(self, key: str) -> bytes | None:
+        """Atomically read and delete the state stored under ``key``."""
+
+    @abstractmethod
+    def _purge_states(self, now: float) -> int:
+        """Delete every state that expired before ``now``; returns how many."""
+
+
+class RateBudget(ABC):
+    """Gong's rate budget per company, shared by every worker on the store."""
+
+    @abstractmethod
+    def rate_reserve(
+        self, customer: str, budget: Budget, *, now: float | None = None
+    ) -> Reservation:
+        """Atomically reserve ``customer``'s next call slot under ``budget``. ``now`` is the
+        caller's clock; None means the store's own (the server's, for shared stores)."""
+
+    @abstractmethod
+    def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        """Atomically make every worker wait ``seconds`` before ``customer``'s next call."""
+
+    @abstractmethod
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        """Seconds left of ``customer``'s pause (0 when none)."""
+
+
+class SteppedRateBudget(RateBudget):
+    """The rate budget for stores that can run one pure step atomically (``_rate_update``)."""
+
+    def rate_reserve(
+        self, customer: str, budget: Budget, *, now: float | None = None
+    ) -> Reservation:
+        check_customer(customer)
+        if now is not None:  # the caller's clock rules; nothing to correct
+            return self._rate_update(customer, now, lambda state, at: reserve(state, at, budget))
+        decided: list[float] = []
+
+        def step(state: RateState, at: float) -> tuple[RateState, Reservation]:
+            decided.append(time.monotonic())
+            return reserve(state, at, budget)
+
+        reservation = self._rate_update(customer, None, step)
+        if reservation.refused is not None or not decided:
+            return reservation
+        # The wait was measured when the store read its clock; the write, the commit and the
+        # way back took time since, which the caller must not spend again: a call sent late
+        # squeezes the next ones into Gong's window.
+        spent = time.monotonic() - decided[-1]
+        return Reservation(max(0.0, reservation.wait - spent))
+
+    def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        check_customer(customer)
+        self._rate_update(customer, now, lambda state, at: (pause(state, at, seconds), None))
+
+    def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        check_customer(customer)
+        return self._rate_update(customer, now, lambda state, at: (state, paused_for(state, at)))
+
+    @abstractmethod
+    def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
+        """Run ``step`` on ``customer``'s rate state atomically and keep the state it returns
+        (``now`` None: the store's own clock)."""
+
+
+_CONTRACTS: tuple[tuple[str, type[ABC]], ...] = (
+    ("tokens and leases", TokenRecords),
+    ("customer statuses", StatusRecords),
+    ("OAuth states", StateRecords),
+    ("the rate budget", RateBudget),
+    ("the rate budget", SteppedRateBudget),
+)
+
+
+def _unkept_contracts(cls: type) -> list[str]:
+    missing = set(getattr(cls, "__abstractmethods__", ()))
+    unkept: dict[str, list[str]] = {}
+    for label, contract in _CONTRACTS:
+        names = sorted(missing & set(getattr(contract, "__abstractmethods__", ())))
+        if names:
+            unkept.setdefault(label, []).extend(name for name in names if name not in unkept)
+    return [f"{label} ({', '.join(sorted(set(names)))})" for label, names in unkept.items()]
+
+
+class TokenStore(TokenRecords, StatusRecords, StateRecords, RateBudget):
+    """Where customers' tokens live: every contract of this module, kept whole.
+
+    Subclass it and implement every abstract method in the shared backend. A class that
+    leaves one out cannot be constructed: the ``TypeError`` names each contract it lacks.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        unkept = _unkept_contracts(cls)
+        if unkept:
+            raise TypeError(
+                f"{cls.__name__} does not keep {'; '.join(unkept)}. A token store keeps every "
+                "contract of gong_authlib.stores.contracts in its shared backend, or workers "
+                "sharing it would each keep their own (a revoked customer asked again, the "
+                "rate budget spent once per process)."
+            )
+        return super().__new__(cls)
+
+    def __init__(self) -> None:
+        TokenRecords.__init__(self)
+        StateRecords.__init__(self)
+
+    def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
+        """The token and the status together (one round trip in stores that can)."""
+        return self.get(customer), self.status(customer)
+
+    def statuses(self) -> dict[str, CustomerStatus]:
+        """Every customer with a stored token, and its status."""
+        return {customer: self.status(customer) for customer in self.customers()}
+
+    def customers_with_status(self, state: str) -> list[str]:
+        """The customers in ``state``, sorted (``tokens list`` shows them)."""
+        check_status(state)
+        return sorted(name for name, status in self.statuses().items() if status.state == state)

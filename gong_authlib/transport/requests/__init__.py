@@ -1,0 +1,1 @@
+"""requests: ``GongAuth`` (a ``requests.auth.AuthBase``) and ``gong_session``."""
