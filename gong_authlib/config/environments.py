@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from gong_authlib.config.diagnostics import NodePath
 from gong_authlib.config.yamlsource import YamlDocument
@@ -42,6 +42,13 @@ def _rebased(
     return merged
 
 
+class _Spans(NamedTuple):
+    """Where a document's values and keys are: node path -> span in the file."""
+
+    values: dict[NodePath, Any]
+    keys: dict[NodePath, Any]
+
+
 def merged_documents(document: YamlDocument, names: list[str]) -> Iterator[YamlDocument]:
     """``merged_document`` for each name, with the spans split by environment in one pass.
 
@@ -53,25 +60,24 @@ def merged_documents(document: YamlDocument, names: list[str]) -> Iterator[YamlD
     environments = environments if isinstance(environments, dict) else {}
     base = {key: value for key, value in data.items() if key != SECTION}
     wanted = set(names)
-    grouped: dict[str, tuple[dict[NodePath, Any], dict[NodePath, Any]]] = {
-        name: ({}, {}) for name in names
-    }
-    base_spans: tuple[dict[NodePath, Any], dict[NodePath, Any]] = ({}, {})
-    for index, spans in enumerate((document.value_spans, document.key_spans)):
+    base_spans = _Spans({}, {})
+    by_environment = {name: _Spans({}, {}) for name in names}
+    for kind in ("values", "keys"):
+        spans = document.value_spans if kind == "values" else document.key_spans
         for path, span in spans.items():
             if not path or path[0] != SECTION:
-                base_spans[index][path] = span
+                getattr(base_spans, kind)[path] = span
             elif len(path) > 2 and path[1] in wanted:
-                grouped[str(path[1])][index][path[2:]] = span
+                getattr(by_environment[str(path[1])], kind)[path[2:]] = span
     for name in names:
         override = environments.get(name)
-        values, keys = grouped[name]
+        own = by_environment[name]
         yield YamlDocument(
             file=document.file,
             text=document.text,
             data=_merge(base, override if isinstance(override, dict) else {}),
-            value_spans={**base_spans[0], **values},
-            key_spans={**base_spans[1], **keys},
+            value_spans={**base_spans.values, **own.values},
+            key_spans={**base_spans.keys, **own.keys},
         )
 
 
