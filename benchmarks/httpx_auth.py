@@ -218,7 +218,7 @@ class InlineRefreshAuth(GongHttpxAuth):
     """The naive adapter, for contrast: the stale path runs on the event loop itself."""
 
     async def _stale_async(self) -> Current:
-        return self.core.fresh()
+        return self.customer_token.fresh()
 
 
 def loop_stall(tasks: int = 50, refresh_seconds: float = 1.0) -> dict[str, tuple[float, int]]:

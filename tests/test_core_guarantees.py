@@ -243,7 +243,7 @@ def test_a_clock_ahead_by_the_token_lifetime_does_not_refresh_per_request() -> N
         assert sum(gong.stats.invalid_grant.values()) == 0
 
 
-# -- the same guarantees through httpx (GongHttpxAuth is a front end on the same core) --------
+# -- the same guarantees through httpx (GongHttpxAuth is a front end on the same CustomerToken) ---
 
 
 def test_httpx_never_sends_a_token_whose_base_url_is_untrusted(

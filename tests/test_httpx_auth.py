@@ -382,13 +382,13 @@ def test_a_401_the_core_does_not_blame_on_the_token_is_returned_unsent(
     store = MemoryTokenStore()
     authorize_into(fake_gong, store)
     auth = GongHttpxAuth(fake_gong.oauth_client(), store, "acme")
-    core = auth.core
+    customer_token = auth.customer_token
 
     def keep_the_token(failed_header: str, body: bytes | str | None = None) -> Current:
-        assert core.current is not None
-        return core.current
+        assert customer_token.current is not None
+        return customer_token.current
 
-    core.after_401 = keep_the_token  # type: ignore[method-assign]
+    customer_token.after_401 = keep_the_token  # type: ignore[method-assign]
     url = store.get("acme").api_base_url + "/v2/users"  # type: ignore[union-attr]
     fake_gong.inject("api", "status", status=401, times=3)
     with httpx.Client(auth=auth) as client:

@@ -84,7 +84,7 @@ def test_a_token_kept_in_memory_never_overwrites_a_new_authorization(
     _stale_acme(fake_gong, store)
     first = gong_session(fake_gong.oauth_client(), store, "acme", lock_lease=0.4, rate_limit=None)
     failing = AckLostStore(tmp_path / "tokens.db")
-    first.auth.core.store = failing  # the same file, writes refused from here on
+    first.auth.customer_token.store = failing  # the same file, writes refused from here on
     failing.ack_lost = True
     with pytest.raises(TokenStoreError, match="customer 'acme'"):
         first.get("/v2/users")
@@ -204,9 +204,9 @@ def test_deeply_nested_401_body_is_an_ordinary_401(fake_gong: FakeGong, tmp_path
     store = SQLiteTokenStore(tmp_path / "tokens.db")
     authorize_into(fake_gong, store)
     session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
-    core = session.auth.core
-    assert core.missing_scope(json.dumps({"errors": "x"})) is None
-    assert core.missing_scope("[" * 100_000 + "]" * 100_000) is None
+    customer_token = session.auth.customer_token
+    assert customer_token.missing_scope(json.dumps({"errors": "x"})) is None
+    assert customer_token.missing_scope("[" * 100_000 + "]" * 100_000) is None
 
 
 def _child_exit_code(child: Callable[[], bool], seconds: float = 10.0) -> int | None:

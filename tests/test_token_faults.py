@@ -172,7 +172,7 @@ def test_a_write_failing_past_the_lease_keeps_the_token_in_use_and_retries_next_
     with pytest.raises(TokenStoreError, match="customer 'acme'"):
         session.get("/v2/users")  # the lease (2 s) ran short first
     locker.join()
-    in_memory = session.auth.core.current
+    in_memory = session.auth.customer_token.current
     assert in_memory is not None
     assert in_memory.token.refresh_token != original.refresh_token
     # The store still refuses writes: the token Gong issued serves the calls from memory.
@@ -410,7 +410,7 @@ def test_kill_9_between_answer_and_write_is_the_documented_loss(
     if pid == 0:
         # In the child only: die the moment the answer is parsed, before the store write,
         # as a kill -9 landing in that window would.
-        setattr(session.auth.core, "_persist", lambda *_: os._exit(9))  # noqa: B010
+        setattr(session.auth.customer_token, "_persist", lambda *_: os._exit(9))  # noqa: B010
         try:
             session.get("/v2/users")
         finally:

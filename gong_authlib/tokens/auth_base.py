@@ -1,4 +1,4 @@
-"""TokenFrontEnd: what every transport's auth (requests, httpx) exposes of its token core.
+"""CustomerAuthBase: what every transport's auth (requests, httpx) exposes of its token core.
 
 ``GongAuth`` and ``GongHttpxAuth`` differ only in how they attach a header and read a 401;
 building the :class:`~gong_authlib.CustomerToken` and answering "which customer, which
@@ -14,7 +14,7 @@ from gong_authlib.token import Token
 from gong_authlib.tokens.customer_token import DEFAULT_LEEWAY, CustomerToken
 
 
-class TokenFrontEnd:
+class CustomerAuthBase:
     """One customer's token core, and the questions callers ask of it."""
 
     def __init__(
@@ -28,7 +28,7 @@ class TokenFrontEnd:
         lock_timeout: float | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.core = CustomerToken(
+        self.customer_token = CustomerToken(
             client,
             store,
             customer,
@@ -37,7 +37,8 @@ class TokenFrontEnd:
             lock_timeout=lock_timeout,
             clock=clock,
         )
-        self._clock = self.core.clock  # held here too: one attribute hop less on hot paths
+        # Held here too: one attribute hop less on hot paths.
+        self._clock = self.customer_token.clock
         self._built()
 
     def _built(self) -> None:
@@ -48,28 +49,28 @@ class TokenFrontEnd:
 
     @property
     def client(self) -> GongOAuthClient:
-        return self.core.client
+        return self.customer_token.client
 
     @property
     def store(self) -> TokenStore:
-        return self.core.store
+        return self.customer_token.store
 
     @property
     def customer(self) -> str:
-        return self.core.customer
+        return self.customer_token.customer
 
     @property
     def leeway(self) -> float:
-        return self.core.leeway
+        return self.customer_token.leeway
 
     @property
     def token(self) -> Token:
         """The current token, loaded from the store (and refreshed) if needed. Blocking."""
-        return self.core.fresh().token
+        return self.customer_token.fresh().token
 
     @property
     def api_base_url(self) -> str:
-        return self.core.fresh().token.api_base_url
+        return self.customer_token.fresh().token.api_base_url
 
     def refresh(self, *, if_current: Token | None = None) -> Token:
         """Refresh now, whatever the expiry, under the same locks as an automatic refresh.
@@ -77,7 +78,7 @@ class TokenFrontEnd:
         With ``if_current``, a no-op when the stored token is no longer that one (another
         caller refreshed it already); see :meth:`CustomerToken.refresh`.
         """
-        return self.core.refresh(if_current=if_current)
+        return self.customer_token.refresh(if_current=if_current)
 
     def effective_leeway(self, token: Token) -> float:
-        return self.core.effective_leeway(token)
+        return self.customer_token.effective_leeway(token)

@@ -92,8 +92,8 @@ def _fresh_locks_in_child() -> None:
     """After fork(): the stores have dropped their in-process locks (see stores.base);
     take the child's new ones. A lock a parent thread held at fork time would never be
     released in the child (gunicorn, uWSGI and Celery prefork fork with threads running)."""
-    for core in list(_LIVE):
-        core._thread_lock = core.store.thread_lock(core.customer)
+    for customer_token in list(_LIVE):
+        customer_token._thread_lock = customer_token.store.thread_lock(customer_token.customer)
 
 
 if hasattr(os, "register_at_fork"):

@@ -25,7 +25,7 @@ import httpx
 from gong_authlib.errors import RequestNotReplayable, TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
-from gong_authlib.tokens.auth_base import TokenFrontEnd
+from gong_authlib.tokens.auth_base import CustomerAuthBase
 from gong_authlib.tokens.customer_token import Current, CustomerToken
 from gong_authlib.transport.httpx.retry import replayable
 
@@ -47,7 +47,7 @@ _ASYNC_LOCKS: anyio.lowlevel.RunVar[dict[tuple[int, str], anyio.Lock]] = anyio.l
 )
 
 
-def _async_lock(core: CustomerToken) -> anyio.Lock:
+def _async_lock(customer_token: CustomerToken) -> anyio.Lock:
     try:
         locks = _ASYNC_LOCKS.get()
     except LookupError:
@@ -55,7 +55,7 @@ def _async_lock(core: CustomerToken) -> anyio.Lock:
         _ASYNC_LOCKS.set(locks)
     # The store's identity, like its thread locks: every GongHttpxAuth of this customer on this
     # store (one per client, say) queues on the same lock.
-    key = (id(core.store), core.customer)
+    key = (id(customer_token.store), customer_token.customer)
     lock = locks.get(key)
     if lock is None:
         lock = locks[key] = anyio.Lock()
@@ -72,7 +72,7 @@ def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
     return current, host, parts.port, parts.scheme
 
 
-class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
+class GongHttpxAuth(CustomerAuthBase, httpx.Auth):
     """Attach ``customer``'s Gong bearer token to httpx requests sent to its API origin.
 
     Works with ``httpx.Client`` and ``httpx.AsyncClient``. Requests to any other origin raise
@@ -86,7 +86,7 @@ class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
     async def fresh_async(self) -> Current:
         """:meth:`CustomerToken.fresh` for async code (an aiohttp adapter, say): the hot path
         inline, the stale path in a worker thread behind the customer's async lock."""
-        current = self.core.current
+        current = self.customer_token.current
         if current is None or self._clock() >= current.refresh_at:
             current = await self._stale_async()
         return current
@@ -96,16 +96,16 @@ class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        core = self.core
-        current = core.current
+        customer_token = self.customer_token
+        current = customer_token.current
         if current is None or self._clock() >= current.refresh_at:
-            current = core.fresh()
+            current = customer_token.fresh()
         self._authorize(request, current)
         response = yield request
         if response.status_code != 401 or not self._ours(response, current):
             return
         response.read()  # the body says why (a missing scope is a 401 too); frees the connection
-        fresh = core.after_401(current.header, response.content)
+        fresh = customer_token.after_401(current.header, response.content)
         if fresh.header == current.header:
             return  # the core kept the token (the 401 is not its fault): the 401 stands
         self._prepare_resend(request, fresh)
@@ -114,7 +114,7 @@ class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        current = self.core.current
+        current = self.customer_token.current
         if current is None or self._clock() >= current.refresh_at:
             current = await self._stale_async()
         self._authorize(request, current)
@@ -138,7 +138,7 @@ class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
         if origin[0] is not current:
             origin = self._origin = _origin_parts(current)
         if url.raw_host != origin[1] or url.port != origin[2] or url.scheme != origin[3]:
-            self.core.check_origin(str(url), current)
+            self.customer_token.check_origin(str(url), current)
         request.headers["Authorization"] = current.header
 
     def _ours(self, response: httpx.Response, sent: Current) -> bool:
@@ -159,21 +159,23 @@ class GongHttpxAuth(TokenFrontEnd, httpx.Auth):
     # -- the async stale path ------------------------------------------------------------
 
     async def _stale_async(self) -> Current:
-        core = self.core
+        customer_token = self.customer_token
         async with self._locked():
-            current = core.current  # another task may have refreshed while we waited
+            current = customer_token.current  # another task may have refreshed while we waited
             if current is not None and self._clock() < current.refresh_at:
                 return current
-            return await anyio.to_thread.run_sync(core.fresh)
+            return await anyio.to_thread.run_sync(customer_token.fresh)
 
     async def after_401_async(self, failed_header: str, body: bytes | None = None) -> Current:
         """:meth:`CustomerToken.after_401` for async code, off the loop like the stale path."""
         async with self._locked():
-            return await anyio.to_thread.run_sync(self.core.after_401, failed_header, body)
+            return await anyio.to_thread.run_sync(
+                self.customer_token.after_401, failed_header, body
+            )
 
     def _locked(self) -> anyio.Lock | _BoundedWait:
-        lock = _async_lock(self.core)
-        timeout = self.core.lock_timeout
+        lock = _async_lock(self.customer_token)
+        timeout = self.customer_token.lock_timeout
         return lock if timeout is None else _BoundedWait(lock, timeout, self.customer)
 
 

@@ -72,7 +72,7 @@ class _FollowsTheToken:
 
     @property
     def base_url(self) -> httpx.URL:
-        current = self._gong_auth.core.current
+        current = self._gong_auth.customer_token.current
         if current is not None and current.token.api_base_url != self._base_from:
             self._base_from = current.token.api_base_url
             self._base_url = _with_trailing_slash(self._base_from)

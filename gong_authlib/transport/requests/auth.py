@@ -24,7 +24,7 @@ from requests.utils import rewind_body
 from gong_authlib.errors import OriginMismatch, RequestNotReplayable
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
-from gong_authlib.tokens.auth_base import TokenFrontEnd
+from gong_authlib.tokens.auth_base import CustomerAuthBase
 from gong_authlib.tokens.customer_token import DEFAULT_LEEWAY
 
 __all__ = ["DEFAULT_LEEWAY", "GongAuth"]
@@ -32,14 +32,14 @@ __all__ = ["DEFAULT_LEEWAY", "GongAuth"]
 log = get_logger("auth")
 
 
-class GongAuth(TokenFrontEnd, AuthBase):
+class GongAuth(CustomerAuthBase, AuthBase):
     """Attach ``customer``'s Gong bearer token to requests sent to its API origin.
 
     Requests to any other origin raise :class:`~gong_authlib.OriginMismatch` before they are
     sent: a token must never leave its customer's ``api_base_url``. Thread-safe; any number of
     GongAuth objects and sessions may share one store. Built as
     ``GongAuth(client, store, customer, *, leeway=..., lock_lease=..., lock_timeout=...,
-    clock=...)``; see :class:`~gong_authlib.tokens.auth_base.TokenFrontEnd`.
+    clock=...)``; see :class:`~gong_authlib.tokens.auth_base.CustomerAuthBase`.
     """
 
     def _built(self) -> None:
@@ -50,13 +50,13 @@ class GongAuth(TokenFrontEnd, AuthBase):
     # -- requests' AuthBase --------------------------------------------------------------
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        core = self.core
-        current = core.current
+        customer_token = self.customer_token
+        current = customer_token.current
         if current is None or self._clock() >= current.refresh_at:
-            current = core.fresh()
+            current = customer_token.fresh()
         url = request.url
         if not (url and url.startswith(current.prefix)):
-            core.check_origin(url or "", current)
+            customer_token.check_origin(url or "", current)
         request.headers["Authorization"] = current.header
         # Appended directly: register_hook's isinstance(…, Callable) check would cost more
         # than the rest of this method.
@@ -71,11 +71,11 @@ class GongAuth(TokenFrontEnd, AuthBase):
         request = response.request
         if getattr(request, "_gong_resent", False):
             return response  # resent once already: the 401 stands
-        current = self.core.current
+        current = self.customer_token.current
         if current is None or origin_of(response.url) != current.origin:
             return response  # a redirect led elsewhere: never send the token there
         failed_header = str(request.headers.get("Authorization", ""))
-        fresh = self.core.after_401(failed_header, response.content)
+        fresh = self.customer_token.after_401(failed_header, response.content)
         if fresh.header == failed_header:
             return response  # a missing scope, or a token too young to be dead: the 401 stands
         if fresh.refusal is not None or fresh.origin != current.origin:

@@ -79,8 +79,8 @@ class GongSession(requests.Session):
         # The base URL in use, without a freshness check: GongAuth makes the one check a
         # request needs. If that check (or a 401's refresh) moves the customer to another
         # origin, the path is sent once more, to the new one.
-        core = self.auth.core
-        current = core.current or core.fresh()
+        customer_token = self.auth.customer_token
+        current = customer_token.current or customer_token.fresh()
         try:
             return super().request(method, current.token.api_base_url + url, *args, **kwargs)
         except OriginMismatch as moved:

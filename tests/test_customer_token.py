@@ -58,35 +58,35 @@ def test_twenty_concurrent_refreshes_of_one_token_make_one_call(
 
 def test_unconditional_refresh_always_refreshes(fake_gong: FakeGong, store: TokenStore) -> None:
     authorize_into(fake_gong, store)
-    core = CustomerToken(fake_gong.oauth_client(), store, "acme")
-    core.refresh()
-    core.refresh()
+    customer_token = CustomerToken(fake_gong.oauth_client(), store, "acme")
+    customer_token.refresh()
+    customer_token.refresh()
     assert fake_gong.stats.refreshes("acme") == 2
 
 
 def test_fresh_reads_once_then_serves_from_memory(fake_gong: FakeGong, store: TokenStore) -> None:
     token = authorize_into(fake_gong, store)
-    core = CustomerToken(fake_gong.oauth_client(), store, "acme")
-    assert core.current is None
-    current = core.fresh()
+    customer_token = CustomerToken(fake_gong.oauth_client(), store, "acme")
+    assert customer_token.current is None
+    current = customer_token.fresh()
     assert current.header == f"Bearer {token.access_token}"
-    assert core.fresh() is current  # same object: no store read, no new state
+    assert customer_token.fresh() is current  # same object: no store read, no new state
 
 
 def test_origin_check_accepts_equal_spellings_and_refuses_others(
     fake_gong: FakeGong, store: TokenStore
 ) -> None:
     authorize_into(fake_gong, store)
-    core = CustomerToken(fake_gong.oauth_client(), store, "acme")
-    current = core.fresh()
-    core.check_origin(current.origin.upper() + "/v2/users", current)
+    customer_token = CustomerToken(fake_gong.oauth_client(), store, "acme")
+    current = customer_token.fresh()
+    customer_token.check_origin(current.origin.upper() + "/v2/users", current)
     with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
-        core.check_origin("https://evil.example/v2/users", current)
+        customer_token.check_origin("https://evil.example/v2/users", current)
 
 
 def test_gong_auth_is_a_front_end_on_the_core(fake_gong: FakeGong, store: TokenStore) -> None:
     authorize_into(fake_gong, store)
     auth = GongAuth(fake_gong.oauth_client(), store, "acme")
-    assert isinstance(auth.core, CustomerToken)
-    assert auth.token is auth.core.current.token  # type: ignore[union-attr]
+    assert isinstance(auth.customer_token, CustomerToken)
+    assert auth.token is auth.customer_token.current.token  # type: ignore[union-attr]
     assert "CustomerToken" in gong_authlib.__all__
