@@ -7,8 +7,7 @@ authlib or any token store until one of their names is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gong_authlib.errors import (
     AuthorizationNotSaved,
@@ -26,6 +25,7 @@ from gong_authlib.errors import (
     TokenNotFound,
     TokenStoreError,
 )
+from gong_authlib.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -126,23 +126,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gong_authlib' has no attribute {name!r}")
-    try:
-        imported = importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        extra = _EXTRAS.get(error.name or "")
-        if extra is None:
-            raise
-        raise ModuleNotFoundError(
-            f"{name} needs {error.name}: pip install 'gong-authlib[{extra}]'", name=error.name
-        ) from error
-    value = getattr(imported, name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, extras=_EXTRAS)
