@@ -181,7 +181,7 @@ def test_usage_errors_exit_two() -> None:
 
 
 def test_origins_apply_copes_without_integration_id(world: CliWorld) -> None:
-    # A recorded real answer from Gong was only {"requestId": ...}.
+    # Production Gong has answered with only {"requestId": ...}.
     world.gong.emulator.answer_integration_id = False
     sent = world.run(*world.args("origins", "apply", "--customer", "globex", "--yes"))
     assert sent.returncode == 0, sent.stderr

@@ -63,7 +63,7 @@ def test_missing_and_expired_tokens_are_401(fake_gong: FakeGong) -> None:
 
 
 def test_missing_scope_is_401_with_gongs_text(fake_gong: FakeGong) -> None:
-    """Real Gong answers a missing scope with 401, not 403 (recorded answers)."""
+    """Production Gong answers a missing scope with 401, not 403."""
     token = _token(fake_gong, "acme", ["api:users:read"])
     assert _get(token, "/v2/users").status_code == 200
     calls = _get(token, "/v2/calls")

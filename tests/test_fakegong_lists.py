@@ -1,4 +1,4 @@
-"""FakeGong's list endpoints, limits and settings answer as Gong's do (gong-facts: paging,
+"""FakeGong's list endpoints, limits and settings answer as Gong's do (paging,
 404 for an empty window, 429 with Retry-After, integration settings)."""
 
 from __future__ import annotations

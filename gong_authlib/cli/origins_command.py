@@ -61,8 +61,8 @@ def apply(args: argparse.Namespace) -> int:
 
 
 def _identity(text: str) -> str:
-    """What Gong's answer identifies: its integrationId, which Gong's OpenAPI promises but a
-    recorded real answer lacked, else the requestId to quote to Gong's support."""
+    """What Gong's answer identifies: its integrationId, which Gong's OpenAPI promises but
+    production Gong has been seen to leave out, else the requestId to quote to Gong's support."""
     try:
         payload = json.loads(text)  # integrationId exceeds 2**53: json keeps it an exact int
     except ValueError:

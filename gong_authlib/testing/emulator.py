@@ -1,6 +1,6 @@
 """FakeGong's behaviour: Gong's OAuth server and API as state and pure request handlers.
 
-Faithful to gong-facts.md where it matters to clients: parameters only in the query string,
+Faithful to Gong where it matters to clients: parameters only in the query string,
 HTTP Basic client authentication, 10-minute single-use codes, single-use rotating refresh
 tokens answered with ``invalid_grant`` on reuse, one API origin per customer, Gong's error
 body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 401 "You don't have
@@ -195,7 +195,7 @@ class Emulator:
         self._refresh: dict[str, _Grant] = {}
         self._used_refresh: dict[str, str] = {}  # spent refresh token -> its customer
         self._next_integration_id = FIRST_INTEGRATION_ID
-        # Gong's OpenAPI promises integrationId; a recorded real answer had only requestId.
+        # Gong's OpenAPI promises integrationId; production Gong has answered with requestId only.
         self.answer_integration_id = True
 
         # Gong allows 3 calls a second and 10,000 a day per company by default; None turns a
@@ -511,7 +511,7 @@ class Emulator:
             if needed is None:
                 return gong_error(404, f"No endpoint {method} {path}")
             if needed not in grant.scopes:
-                # Real Gong answers a missing scope with 401, not 403 (recorded answers).
+                # Production Gong answers a missing scope with 401, not 403 (its OpenAPI says 403).
                 self.stats.api_401[customer] += 1
                 self.stats.missing_scope[(customer, needed)] += 1
                 return gong_error(401, f"You don't have permission to use '{needed}' in your app.")

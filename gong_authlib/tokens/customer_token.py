@@ -70,7 +70,7 @@ DEFAULT_LEEWAY = 300.0
 # help; it would only rotate the customer's token on every call.
 MIN_AGE_FOR_401_REFRESH = 60.0
 
-# Gong's answer to a call its app has no scope for: 401, not 403 (recorded real answers).
+# Gong's answer to a call its app has no scope for: 401, not 403, in production.
 # Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
 # Gong release respelling it must not turn every call back into a refresh.
 _MISSING_SCOPE = re.compile(
