@@ -178,7 +178,7 @@ def test_bad_settings_are_usage_errors_with_their_place(tmp_path: Path) -> None:
     bad.write_text("port: [9100\n")
     result = run_cli("fakegong", "--file", str(bad))
     assert result.returncode == 2
-    assert "not valid JSON or YAML" in result.stderr
+    assert f"{bad}:2:1: YAML syntax error" in result.stderr  # the integration file's reader
     result = run_cli("fakegong", "--customer", "acme=http")
     assert result.returncode == 2
     assert "expected NAME or NAME=PORT" in result.stderr
@@ -208,7 +208,7 @@ def test_odd_files_names_and_uris_are_usage_errors_not_internal_ones(tmp_path: P
     latin1.write_bytes(b"client_id: caf\xe9\n")
     result = run_cli("fakegong", "--file", str(latin1))
     assert (result.returncode, "internal error" in result.stderr) == (2, False)
-    assert f"{latin1}: not UTF-8 text" in result.stderr
+    assert f"{latin1}:1:15: file is not valid UTF-8 (byte 0xe9)" in result.stderr
     for args, expected in [
         (("--redirect-uri", "127.0.0.1:8000/callback"), "--redirect-uri: '127.0.0.1:8000/cal"),
         (("--redirect-uri", ""), "--redirect-uri: '' is not an http(s) URL"),

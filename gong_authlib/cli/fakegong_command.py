@@ -129,18 +129,20 @@ _CONVERTERS: dict[str, Any] = {
 
 
 def _from_file(path: str, settings: Settings) -> None:
-    import yaml  # YAML is a superset of JSON: one loader for both
+    # The integration file's reader: safe loading, duplicate keys and aliases refused, every
+    # problem with its line and column (YAML is a superset of JSON: one reader for both).
+    from gong_authlib.config.yamlsource import read_source
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise _fail(path, f"cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise _fail(path, f"not UTF-8 text (byte {exc.start + 1})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise _fail(where, "not valid JSON or YAML") from None
+    document = read_source(raw, path)
+    if document.diagnostics:
+        first = document.diagnostics[0]
+        where = f"{path}:{first.line}:{first.column}" if first.line else path
+        raise _fail(where, first.message) from None
+    data = document.data
     if data is None:
         return
     if not isinstance(data, dict):

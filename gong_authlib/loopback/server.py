@@ -23,7 +23,6 @@ flow is over. The pages never show a code or token.
 from __future__ import annotations
 
 import hmac
-import html
 import os
 import secrets
 import socket
@@ -36,31 +35,27 @@ from urllib.parse import parse_qs, urlsplit
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.loopback.peers import loopback_peer_uid
 from gong_authlib.oauth.binding import FlowCookie, binding_matches, browser_binding
+from gong_authlib.oauth.callback_page import callback_page
 from gong_authlib.origins import is_loopback_redirect
 
 # What the caller does with the callback's query: returns (success, message for the page).
 CallbackHandler = Callable[[dict[str, list[str]]], tuple[bool, str]]
 
 
-def _page(ok: bool, message: str, *, title: str | None = None) -> bytes:
+def _page(ok: bool, message: str, *, title: str | None = None, waiting: bool = False) -> bytes:
     title = title or ("Authorized" if ok else "Authorization failed")
     close = "You can close this window." if ok else "Close this window and try again."
-    return (
-        "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>{title} - gong-authlib</title></head><body>"
-        f'<h1 id="result">{title}</h1><p id="message">{html.escape(message)}</p>'
-        f"<p>{close}</p></body></html>"
-    ).encode()
+    return callback_page(title, message, ok=ok, next_step="" if waiting else close).encode()
 
 
-_IGNORED_PAGE = (
-    b"<!doctype html><html><head><meta charset=utf-8><title>Not this authorization - "
-    b'gong-authlib</title></head><body><h1 id="result">Not this authorization</h1>'
-    b'<p id="message">This request does not carry the state of the authorization that is '
-    b"running together with the cookie of the browser that started it, so it was ignored. "
-    b"The authorization is still waiting for Gong's callback.</p></body></html>"
+_IGNORED_PAGE = _page(
+    False,
+    "This request does not carry the state of the authorization that is running together with "
+    "the cookie of the browser that started it, so it was ignored. The authorization is still "
+    "waiting for Gong's callback.",
+    title="Not this authorization",
+    waiting=True,
 )
-
 _OTHER_USER_PAGE = _page(
     False,
     "This request comes from another user's program on this computer, so it was ignored. "
