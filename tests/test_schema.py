@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,3 +73,14 @@ def test_repository_schema_folder_is_the_shipped_file() -> None:
     top = REPO_ROOT / "schemas" / "gong-integration.schema.json"
     assert top.resolve() == schema_path().resolve()
     assert json.loads(top.read_text()) == load_schema()
+
+
+def test_store_url_schemes_are_the_ones_open_store_knows() -> None:
+    # One home for the schemes: stores.urls.BACKENDS; the schema's pattern must agree with it,
+    # or validate would pass a URL open_store refuses (or refuse one it opens).
+    from gong_authlib.stores.urls import BACKENDS
+
+    url = load_schema()["properties"]["token_store"]["properties"]["url"]
+    schemes = re.search(r"\|\(([a-z|]+)\)://", url["pattern"])
+    assert schemes is not None, url["pattern"]
+    assert sorted(schemes.group(1).split("|")) == sorted(BACKENDS)

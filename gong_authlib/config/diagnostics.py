@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from types import MappingProxyType
 
 from gong_authlib.errors import Diagnostic
 
@@ -123,55 +124,68 @@ def quoted(value: object, limit: int = MAX_QUOTED) -> str:
     return repr(value)
 
 
-# Every code the validator can emit: a stable contract for tools reading --format json.
-DIAGNOSTIC_CODES = frozenset(
+# Every code the validator can emit, with what it means: a stable contract for tools reading
+# --format json, and the one list the docs' rule reference and the tests read.
+DIAGNOSTIC_CODES: Mapping[str, str] = MappingProxyType(
     {
         # reading and YAML structure
-        "unreadable-file",
-        "file-too-large",
-        "binary-file",
-        "encoding",
-        "tab-indent",
-        "yaml-syntax",
-        "empty-file",
-        "multiple-documents",
-        "duplicate-key",
-        "invalid-key",
-        "yaml-anchor",
-        "yaml-alias",
-        "yaml-merge",
-        "yaml-tag",
-        "too-deep",
+        "unreadable-file": "the file cannot be read (missing, a directory, no permission)",
+        "file-too-large": "larger than integration files may be",
+        "binary-file": "a NUL byte: not a text file",
+        "encoding": "not valid UTF-8",
+        "tab-indent": "a tab in indentation, which YAML forbids",
+        "yaml-syntax": "not valid YAML",
+        "empty-file": "nothing in the file",
+        "multiple-documents": "more than one YAML document",
+        "duplicate-key": "the same key twice in one mapping",
+        "invalid-key": "a key that is not a plain string",
+        "yaml-anchor": "an anchor (&name): refused in untrusted YAML",
+        "yaml-alias": "an alias (*name): refused in untrusted YAML",
+        "yaml-merge": "a merge key (<<): refused in untrusted YAML",
+        "yaml-tag": "an explicit tag (!tag): refused in untrusted YAML",
+        "too-deep": "nested deeper than any integration file needs",
         # the JSON Schema
-        "unknown-key",
-        "missing-key",
-        "wrong-type",
-        "empty-value",
-        "out-of-range",
-        "invalid-value",
-        # Gong's rules
-        "unknown-scope",
-        "scope-typo",
-        "duplicate-scope",
-        "duplicate-item",
-        "insecure-url",
-        "invalid-url",
-        "redirect-uri-fragment",
-        "origin-not-bare",
-        "iframe-missing-url",
-        "missing-redirect-uri",
-        "url-outside-domains",
-        "invalid-email",
-        "logo-missing",
-        "logo-not-image",
-        "literal-secret",
-        "bad-interpolation",
-        "interpolation-not-allowed",
-        "untrusted-endpoint",
-        "control-character",
-        "unknown-environment",
-        "too-many-environments",
+        "unknown-key": "a key the schema does not know (did you mean …)",
+        "missing-key": "a required key is absent",
+        "wrong-type": "a value of the wrong type",
+        "empty-value": "an empty string or list where a value is needed",
+        "out-of-range": "a number or length outside its bounds",
+        "invalid-value": "a value outside its allowed set or pattern",
+        # Gong's rules (config/rules.py)
+        "unknown-scope": (
+            "a well-formed scope this release does not know (an error with strict_scopes, or "
+            "when not scope-shaped)"
+        ),
+        "scope-typo": "a near-miss of a known scope (did you mean …)",
+        "duplicate-scope": "the same scope twice",
+        "duplicate-item": "the same redirect URI, contact, domain or origin twice",
+        "insecure-url": (
+            "http where Gong needs https (loopback redirects excepted), or an http OAuth "
+            "endpoint that is not loopback"
+        ),
+        "invalid-url": "not an absolute URL with a host",
+        "redirect-uri-fragment": "an OAuth redirect URI with a #fragment",
+        "origin-not-bare": "an allowed origin that is more than scheme://host[:port]",
+        "iframe-missing-url": "iFrame enabled without the URL it needs",
+        "missing-redirect-uri": "OAuth configured but no redirect URI",
+        "url-outside-domains": "a URL whose host is not under the declared domains",
+        "invalid-email": "a contact that is not an email address",
+        "logo-missing": "the logo file does not exist",
+        "logo-not-image": "the logo file is not a PNG, JPEG, GIF, WebP or SVG",
+        "literal-secret": (
+            "a secret written in the file instead of ${env:NAME} (also beside a reference, or "
+            "as a URL's password)"
+        ),
+        "bad-interpolation": "a ${…} that is not ${env:NAME}",
+        "interpolation-not-allowed": "${env:…} outside the oauth and token_store sections",
+        "untrusted-endpoint": (
+            "an OAuth endpoint off gong.io not listed as allowed, or a trusted API origin "
+            "that is neither Gong's nor loopback"
+        ),
+        "control-character": "a C0/C1 control or bidi override in a text or a key",
+        "unknown-environment": "an environment that is not defined",
+        "too-many-environments": "more environments than a file may define",
         # load_config only
-        "env-unset",
+        "env-unset": "an ${env:NAME} whose variable is not set",
     }
 )

@@ -1,35 +1,8 @@
 """Gong-aware checks the JSON Schema cannot express.
 
 Each rule reads the plain data (skipping values of the wrong type: the schema reports those)
-and yields diagnostics with a stable code:
-
-=========================  ========  =====================================================
-code                       severity  meaning
-=========================  ========  =====================================================
-scope-typo                 error     a near-miss of a known scope (did you mean …)
-unknown-scope              warning   a well-formed scope this release does not know (an
-                                     error with strict_scopes, or when not scope-shaped)
-duplicate-scope            error     the same scope twice
-duplicate-item             error     the same redirect URI, contact, domain or origin twice
-insecure-url               error     http where Gong needs https (loopback redirects excepted),
-                                     or an http OAuth endpoint that is not loopback
-invalid-url                error     not an absolute URL with a host
-redirect-uri-fragment      error     OAuth redirect URIs must not carry a #fragment
-origin-not-bare            error     allowed origins are scheme://host[:port] only
-iframe-missing-url         error     iFrame enabled without the URL it needs
-missing-redirect-uri       error     OAuth configured but no redirect URI
-url-outside-domains        warning   a URL's host is not under the declared domains
-invalid-email              error     a contact that is not an email address
-logo-missing               error     the logo file does not exist
-logo-not-image             error     the logo file is not a PNG, JPEG, GIF, WebP or SVG
-literal-secret             error     a secret written in the file instead of ${env:NAME}
-                                     (also beside a reference, or as a URL's password)
-bad-interpolation          error     a ``${…}`` that is not ``${env:NAME}``
-interpolation-not-allowed  error     ``${env:…}`` outside the oauth and token_store sections
-untrusted-endpoint         warning   an OAuth endpoint off gong.io not listed as allowed, or a
-                                     trusted API origin that is neither Gong's nor loopback
-control-character          error     C0/C1 control or bidi override in a text or a key
-=========================  ========  =====================================================
+and yields diagnostics with a stable code; every code and what it means is listed once, in
+:data:`gong_authlib.config.diagnostics.DIAGNOSTIC_CODES`.
 """
 
 from __future__ import annotations
