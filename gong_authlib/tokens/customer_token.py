@@ -40,7 +40,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gong_authlib.clock import Clock
 from gong_authlib.errors import (
@@ -109,7 +109,7 @@ class Current:
     """
 
     token: Token
-    header: str
+    header: str = field(repr=False)  # "Bearer <access token>": a secret
     refresh_at: float
     origin: str
     prefix: str
