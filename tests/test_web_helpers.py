@@ -4,6 +4,7 @@ against a real FakeGong: connect, refuse forged/replayed/cookie-less callbacks, 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -144,17 +145,31 @@ class DownStore(MemoryTokenStore):
     """A real memory store whose state writes fail, as an unreachable Redis would."""
 
     def _put_state(self, key: str, data: bytes, expires_at: float) -> None:
-        raise TokenStoreError("token store memory: state write failed (injected)")
+        raise TokenStoreError(f"token store {INTERNAL_ADDRESS}: state write failed (injected)")
+
+
+INTERNAL_ADDRESS = "redis 10.255.255.1:6379/3"
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
-def test_a_store_down_at_connect_is_a_clear_page(gong: FakeGong, framework: str) -> None:
+def test_a_store_down_at_connect_is_a_clear_page_that_keeps_the_store_private(
+    gong: FakeGong, framework: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The visitor learns what happened and gets a reference; where the store lives (its host,
+    # port and database) is only in the log, under that reference.
     store = DownStore()
     browser, _ = FRAMEWORKS[framework](make_flow(gong, store))
-    page = browser.get("/connect/acme")
+    with caplog.at_level(logging.ERROR, logger="gong_authlib.web"):
+        page = browser.get("/connect/acme")
     assert page.status_code == 503
     assert "Token store unavailable" in page.text
-    assert "state write failed" in page.text
+    assert INTERNAL_ADDRESS not in page.text
+    assert "state write failed" not in page.text
+    reference = re.search(r"the reference ([0-9a-f]{8})", page.text)
+    assert reference is not None, page.text
+    logged = [r.getMessage() for r in caplog.records if reference.group(1) in r.getMessage()]
+    assert len(logged) == 1
+    assert INTERNAL_ADDRESS in logged[0]
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
