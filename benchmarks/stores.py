@@ -48,7 +48,7 @@ def _token(n: int) -> Token:
 
 def _bulk_fill(store: TokenStore, count: int) -> None:
     """Fill ``store`` with ``count`` customers quickly, through each backend's bulk path."""
-    rows = [(f"customer-{i:06d}", store._codec.encode(_token(i))) for i in range(count)]  # type: ignore[attr-defined]
+    rows = [(f"customer-{i:06d}", store._codec.encode(_token(i))) for i in range(count)]
     if isinstance(store, MemoryTokenStore):
         store._data.update(rows)
     elif isinstance(store, SQLiteTokenStore):

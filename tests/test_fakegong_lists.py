@@ -149,3 +149,41 @@ def test_unknown_fault_kind_and_unknown_endpoint_are_refused(fake_gong: FakeGong
         fake_gong.inject("api", "explode")
     token = _token(fake_gong, "acme", ALL)
     assert _post(token, "/v2/nothing", {}).status_code == 404
+
+
+def test_one_call_by_id_is_the_record_the_list_gives_and_needs_the_basic_scope() -> None:
+    with FakeGong() as gong:
+        gong.add_customer("acme")
+        gong.add_customer("globex")
+        gong.set_records("acme", calls=3)
+        token = _token(gong, "acme", ALL)
+        listed = _get(token, "/v2/calls").json()["calls"][2]
+        one = _get(token, f"/v2/calls/{listed['id']}")
+        assert one.status_code == 200
+        assert one.json()["call"] == listed
+        assert set(one.json()) == {"requestId", "call"}
+        # An id one past the last call, another company's call id, and a non-number: 404.
+        other = _get(_token(gong, "globex", ALL), "/v2/calls").json()["calls"][0]["id"]
+        for wrong in (str(int(listed["id"]) + 1), other, "extensive", "12%2F3"):
+            missing = _get(token, f"/v2/calls/{wrong}")
+            assert missing.status_code == 404, wrong
+            assert set(missing.json()) == {"requestId", "errors"}
+        users_only = _token(gong, "acme", ["api:users:read"])
+        refused = _get(users_only, f"/v2/calls/{listed['id']}")
+        assert refused.status_code == 401
+        assert "api:calls:read:basic" in refused.json()["errors"][0]
+        assert _get(token, f"/v2/calls/{listed['id']}/media").status_code == 404
+
+
+def test_every_route_is_one_row_that_the_scope_check_and_the_router_share() -> None:
+    from gong_authlib.testing.emulator import API_ROUTES
+    from gong_authlib.testing.routes import find_route
+
+    assert len({(r.method, r.pattern) for r in API_ROUTES}) == len(API_ROUTES)
+    found = find_route(API_ROUTES, "GET", "/v2/calls/123")
+    assert found is not None
+    assert found[0].pattern == "/v2/calls/{id}"
+    assert found[1] == {"id": "123"}
+    assert find_route(API_ROUTES, "GET", "/v2/users/") is None
+    assert find_route(API_ROUTES, "DELETE", "/v2/users") is None
+    assert find_route(API_ROUTES, "GET", "/v2/calls/1/2") is None

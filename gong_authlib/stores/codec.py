@@ -12,6 +12,13 @@ before binding existed carry no name; they are read, and bound when next written
 ``rotate_encryption()``). A plaintext row in an encrypted store is refused (someone who can
 write the database could plant a token of their choosing) unless ``migrate_plaintext`` is on,
 for the one run that encrypts an existing plaintext store.
+
+OAuth state records are sealed the same way (:meth:`TokenCodec.seal_state`): with keys, a
+record is Fernet-encrypted together with the hash it is kept under, so someone who can write
+the store but has no key can neither plant a state naming a customer of their choosing nor
+change the customer, redirect URI, binding or issue time of a state another user started, nor
+move a record to another state. Without keys, nothing protects a record from a store writer
+(who could as well write tokens): a store that others can write must be encrypted.
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gong_authlib.errors import TokenStoreError
+from gong_authlib.errors import StateError, TokenStoreError
 from gong_authlib.token import Token
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
 _FERNET_PREFIX = b"gAAAAA"
+_STATE_SEPARATOR = b"\n"
 
 
 class TokenCodec:
@@ -101,3 +109,44 @@ class TokenCodec:
                 "between customers); re-authorize this customer"
             )
         return token
+
+    def seal_state(self, key: str, record: bytes) -> bytes:
+        """The stored form of the state record kept under ``key`` (the state's hash): sealed
+        with the newest key together with ``key``, or ``record`` itself in a plaintext store."""
+        if self._fernet is None:
+            return record
+        return self._fernet.encrypt(key.encode() + _STATE_SEPARATOR + record)
+
+    def open_state(self, key: str, stored: bytes) -> bytes:
+        """The record a state was issued with, if this store sealed it under ``key``.
+
+        StateError (the callback is refused, the authorization must start again) for a record
+        that is not sealed in an encrypted store, does not open with the configured keys or
+        was sealed for another state: each means someone wrote the store, or a key was dropped
+        while the state waited.
+        """
+        raw = bytes(stored)
+        if self._fernet is None:
+            if raw.startswith(_FERNET_PREFIX):
+                raise StateError(
+                    "a stored OAuth state is encrypted, but this store has no encryption key; "
+                    "start the authorization again"
+                )
+            return raw
+        from cryptography.fernet import InvalidToken
+
+        refused = StateError(
+            "a stored OAuth state was not sealed by this store's encryption keys (it could "
+            "have been planted or altered by someone who can write the store): refusing the "
+            "callback; start the authorization again"
+        )
+        if not raw.startswith(_FERNET_PREFIX):
+            raise refused
+        try:
+            opened = self._fernet.decrypt(raw)
+        except InvalidToken:
+            raise refused from None
+        sealed_for, _, record = opened.partition(_STATE_SEPARATOR)
+        if sealed_for != key.encode():
+            raise refused
+        return record

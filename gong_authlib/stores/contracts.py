@@ -50,7 +50,9 @@ from contextlib import AbstractContextManager
 from typing import Any, Self, TypeVar
 
 from gong_authlib.clock import Clock, system_clock
+from gong_authlib.errors import StateError
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
+from gong_authlib.logs import get_logger
 from gong_authlib.oauth.state import (
     PendingAuthorization,
     check_pending,
@@ -60,6 +62,7 @@ from gong_authlib.oauth.state import (
     unknown_state,
 )
 from gong_authlib.safe_text import customer_problem
+from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.leases import Lease, leased
 from gong_authlib.stores.rate_budget import (
     Budget,
@@ -72,6 +75,7 @@ from gong_authlib.stores.rate_budget import (
 from gong_authlib.stores.status import CustomerStatus, check_status
 from gong_authlib.token import Token
 
+log = get_logger("stores")
 T = TypeVar("T")
 # One step of the rate budget: (state, now) -> (new state, answer); see stores/rate_budget.py.
 RateStep = Callable[[RateState, float], tuple[RateState, T]]
@@ -220,7 +224,15 @@ class StatusRecords(ABC):
 
 
 class StateRecords(ABC):
-    """OAuth states: issued by one worker, consumed once by whichever receives the callback."""
+    """OAuth states: issued by one worker, consumed once by whichever receives the callback.
+
+    Records are sealed with the store's codec (``self._codec``; the library's stores set it
+    from their ``encryption_keys``), so in an encrypted store a record someone planted or
+    altered is refused (:meth:`~gong_authlib.stores.codec.TokenCodec.open_state`). A backend
+    that sets no codec keeps states in plaintext, as an unencrypted store does.
+    """
+
+    _codec: TokenCodec = TokenCodec()
 
     def __init__(self) -> None:
         # Judges state expiry; tests put a FakeClock here instead of sleeping.
@@ -243,17 +255,29 @@ class StateRecords(ABC):
         now = self.state_clock()
         pending = PendingAuthorization(customer, redirect_uri, tuple(scopes), now, binding)
         self._purge_states(now)
-        self._put_state(state_key(state), pending.to_bytes(), now + self.state_lifetime)
+        key = state_key(state)
+        self._put_state(
+            key, self._codec.seal_state(key, pending.to_bytes()), now + self.state_lifetime
+        )
         return state
 
     def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization:
         """What ``state`` was issued for; it is gone afterwards, for every process. Raises
         StateError for a missing, unknown, used or expired state or another redirect URI."""
-        raw = self._take_state(state_key(require_state(state)))
-        if raw is None:
+        key = state_key(require_state(state))
+        stored = self._take_state(key)
+        if stored is None:
             raise unknown_state()
+        try:
+            record = self._codec.open_state(key, stored)
+        except StateError:
+            log.warning(
+                "an OAuth state record failed its seal check: refused (someone wrote the "
+                "token store without its key, or a key was dropped while the state waited)"
+            )
+            raise
         return check_pending(
-            PendingAuthorization.from_bytes(raw),
+            PendingAuthorization.from_bytes(record),
             now=self.state_clock(),
             lifetime=self.state_lifetime,
             redirect_uri=redirect_uri,

@@ -29,21 +29,14 @@ from urllib.parse import urlencode, urlsplit
 
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.gong.scopes import KNOWN_SCOPES
-from gong_authlib.testing.records import BadListRequest, Catalog
+from gong_authlib.testing.records import BadListRequest, Catalog, call_record
+from gong_authlib.testing.routes import ApiRequest, Route, find_route
 
 DEFAULT_VALIDITY = 86_400
 INTEGRATION_TYPES = frozenset({"EMAIL_COMPOSER", "ACCOUNT_PAGES", "DIALER"})
 # Gong warns integrationId exceeds 2**53: clients must parse it as an integer, not a float.
 FIRST_INTEGRATION_ID = 2**53 + 1
 
-ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
-    ("GET", "/v2/users"): "api:users:read",
-    ("POST", "/v2/users/extensive"): "api:users:read",
-    ("GET", "/v2/calls"): "api:calls:read:basic",
-    ("POST", "/v2/calls/extensive"): "api:calls:read:extensive",
-    ("POST", "/v2/integration-settings"): "api:integration-settings:write",
-    ("GET", "/v2/integration-settings"): "api:integration-settings:write",
-}
 DAY = 86_400
 
 FaultKind = Literal["status", "html", "truncated", "empty", "body", "drop", "delay", "answer"]
@@ -448,49 +441,25 @@ class Emulator:
         *,
         query: Mapping[str, str] | None = None,
     ) -> Reply:
-        refusal = self._check_api_access(customer, method, path, authorization)
-        if refusal is not None:
-            return refusal
+        """Gong's answer to one API call: a refusal, or the routed handler's answer."""
+        routed = find_route(API_ROUTES, method, path)
+        refusal = self._check_api_access(customer, method, path, authorization, routed)
+        if refusal is not None or routed is None:
+            return refusal or gong_error(404, f"No endpoint {method} {path}")
+        route, params = routed
+        request = ApiRequest(customer, body, query or {}, params)
         try:
-            listed = self._list(customer, method, path, body, query or {})
+            return route.handler(self, request)
         except BadListRequest as exc:
             return gong_error(400, str(exc))
-        if listed is not None:
-            status, payload = listed
-            return Reply(status, {"requestId": _request_id(), **payload})
-        if (method, path) == ("GET", "/v2/integration-settings"):
-            with self.lock:
-                settings = list(self.allowed_origins.get(customer, []))
-            return Reply(
-                200, {"requestId": _request_id(), "integrationSettings": {"settings": settings}}
-            )
-        if (method, path) == ("POST", "/v2/integration-settings"):
-            return self._integration_settings(customer, body)
-        # _check_api_access refuses paths outside ENDPOINT_SCOPES; one listed there but not
-        # routed here is a FakeGong bug, and must not pass for an integration-settings call.
-        raise NotImplementedError(f"FakeGong lists {method} {path} but does not serve it")
-
-    def _list(
-        self, customer: str, method: str, path: str, body: bytes, query: Mapping[str, str]
-    ) -> tuple[int, dict[str, Any]] | None:
-        """A list endpoint's answer, or None if ``path`` is not one."""
-        catalog, origin = self.catalog, self.customer_origins[customer]
-        if method == "GET" and path in ("/v2/users", "/v2/calls"):
-            cursor = query.get("cursor")
-            filters = {k: v for k, v in query.items() if k != "cursor"}
-            if path == "/v2/users":
-                return catalog.list_users(customer, path, filters, cursor)
-            return catalog.list_calls(customer, path, filters, cursor, origin, extensive=False)
-        if method == "POST" and path in ("/v2/users/extensive", "/v2/calls/extensive"):
-            payload = _json_object(body)
-            filters, cursor = _filter_of(payload), _body_cursor(payload, query)
-            if path == "/v2/users/extensive":
-                return catalog.list_users(customer, path, filters, cursor)
-            return catalog.list_calls(customer, path, filters, cursor, origin, extensive=True)
-        return None
 
     def _check_api_access(
-        self, customer: str, method: str, path: str, authorization: str
+        self,
+        customer: str,
+        method: str,
+        path: str,
+        authorization: str,
+        routed: tuple[Route[ApiHandler], dict[str, str]] | None,
     ) -> Reply | None:
         """The refusal Gong would give, in Gong's order: rate, token, company, endpoint, scope."""
         with self.lock:
@@ -507,9 +476,9 @@ class Emulator:
             if grant.customer != customer:
                 self.stats.api_403[customer] += 1
                 return gong_error(403, "Access denied: token belongs to another company")
-            needed = ENDPOINT_SCOPES.get((method, path))
-            if needed is None:
+            if routed is None:
                 return gong_error(404, f"No endpoint {method} {path}")
+            needed = routed[0].scope
             if needed not in grant.scopes:
                 # Production Gong answers a missing scope with 401, not 403 (its OpenAPI says 403).
                 self.stats.api_401[customer] += 1
@@ -532,6 +501,98 @@ class Emulator:
         if self.answer_integration_id:
             answer["integrationId"] = integration_id
         return Reply(200, answer)
+
+
+# -- API handlers: each answers one route of API_ROUTES for an authorised request ----------
+
+ApiHandler = Callable[[Emulator, ApiRequest], Reply]
+
+
+def _answer(status_and_payload: tuple[int, dict[str, Any]]) -> Reply:
+    status, payload = status_and_payload
+    return Reply(status, {"requestId": _request_id(), **payload})
+
+
+def _query_list(request: ApiRequest) -> tuple[dict[str, str], str | None]:
+    """GET list endpoints take filters and the cursor in the query string."""
+    filters = {k: v for k, v in request.query.items() if k != "cursor"}
+    return filters, request.query.get("cursor")
+
+
+def _body_list(request: ApiRequest) -> tuple[dict[str, Any], str | None]:
+    """POST list endpoints take ``filter`` and ``cursor`` in the JSON body."""
+    payload = _json_object(request.body)
+    return _filter_of(payload), _body_cursor(payload, request.query)
+
+
+def _list_users(gong: Emulator, request: ApiRequest) -> Reply:
+    filters, cursor = _query_list(request)
+    return _answer(gong.catalog.list_users(request.customer, "/v2/users", filters, cursor))
+
+
+def _list_users_extensive(gong: Emulator, request: ApiRequest) -> Reply:
+    filters, cursor = _body_list(request)
+    endpoint = "/v2/users/extensive"
+    return _answer(gong.catalog.list_users(request.customer, endpoint, filters, cursor))
+
+
+def _list_calls(gong: Emulator, request: ApiRequest, *, extensive: bool) -> Reply:
+    filters, cursor = _body_list(request) if extensive else _query_list(request)
+    endpoint = "/v2/calls/extensive" if extensive else "/v2/calls"
+    origin = gong.customer_origins[request.customer]
+    listed = gong.catalog.list_calls(
+        request.customer, endpoint, filters, cursor, origin, extensive=extensive
+    )
+    return _answer(listed)
+
+
+def _one_call(gong: Emulator, request: ApiRequest) -> Reply:
+    origin = gong.customer_origins[request.customer]
+    index = gong.catalog.call_index(request.customer, request.params["id"])
+    if index is None:
+        return gong_error(404, f"No call found for id {request.params['id']}")
+    return Reply(
+        200, {"requestId": _request_id(), "call": call_record(request.customer, index, origin)}
+    )
+
+
+def _read_integration_settings(gong: Emulator, request: ApiRequest) -> Reply:
+    with gong.lock:
+        settings = list(gong.allowed_origins.get(request.customer, []))
+    return Reply(200, {"requestId": _request_id(), "integrationSettings": {"settings": settings}})
+
+
+def _write_integration_settings(gong: Emulator, request: ApiRequest) -> Reply:
+    return gong._integration_settings(request.customer, request.body)
+
+
+# Literal paths before patterned ones: the table's order is the precedence (routes.find_route).
+API_ROUTES: tuple[Route[ApiHandler], ...] = (
+    Route("GET", "/v2/users", "api:users:read", _list_users),
+    Route("POST", "/v2/users/extensive", "api:users:read", _list_users_extensive),
+    Route(
+        "GET", "/v2/calls", "api:calls:read:basic", lambda g, r: _list_calls(g, r, extensive=False)
+    ),
+    Route("GET", "/v2/calls/{id}", "api:calls:read:basic", _one_call),
+    Route(
+        "POST",
+        "/v2/calls/extensive",
+        "api:calls:read:extensive",
+        lambda g, r: _list_calls(g, r, extensive=True),
+    ),
+    Route(
+        "GET",
+        "/v2/integration-settings",
+        "api:integration-settings:write",
+        _read_integration_settings,
+    ),
+    Route(
+        "POST",
+        "/v2/integration-settings",
+        "api:integration-settings:write",
+        _write_integration_settings,
+    ),
+)
 
 
 def _integration_type_settings(body: bytes) -> list[dict[str, str]] | None:

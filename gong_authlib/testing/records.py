@@ -172,6 +172,13 @@ class Catalog:
 
         return self._page((customer, endpoint, filters), "calls", cursor, indices, build)
 
+    def call_index(self, customer: str, call_id: str) -> int | None:
+        """Which of ``customer``'s calls has the id ``call_id``, or None if none has."""
+        if not call_id.isdigit():
+            return None
+        index = int(call_id) - _id_base(customer, "call")
+        return index if 0 <= index < self.calls.get(customer, DEFAULT_CALLS) else None
+
     def _page(
         self,
         request: tuple[str, str, Mapping[str, Any]],
