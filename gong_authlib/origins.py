@@ -111,6 +111,16 @@ def host_of(url: str) -> str:
     return (_parse(url).host or "").lower()
 
 
+def is_localhost_name(redirect_uri: str) -> bool:
+    """True for a URI whose host is the name ``localhost`` rather than a loopback address.
+
+    RFC 8252, 8.3: a browser may resolve ``localhost`` to ``::1`` before ``127.0.0.1``, so a
+    callback server listening on one of them can be raced by another local user's server on
+    the other. Loopback redirect URIs should name ``127.0.0.1`` (or ``[::1]``).
+    """
+    return (urlsplit(redirect_uri).hostname or "") == "localhost"
+
+
 def is_loopback_redirect(redirect_uri: str) -> bool:
     """True for an ``http://`` redirect URI on a loopback host (a command-line callback)."""
     parts = urlsplit(redirect_uri)

@@ -355,3 +355,47 @@ def test_the_summary_escapes_what_the_token_answer_said() -> None:
     assert not any(raw in summary for raw in ("\x1b", "\x07", "\u202e")), summary
     assert "https://acme\\x1b]0;pwned\\x07\\x1b[2J\\u202e.api.gong.io" in summary
     assert summary.count("\n") == 5
+
+
+def test_a_localhost_redirect_uri_is_refused_before_anything_listens(tmp_path: Path) -> None:
+    """RFC 8252, 8.3: a browser may resolve localhost to ::1 first, where another local user's
+    server would receive the start URL and the state. The command refuses, names the fix, and
+    opens no port; a listed 127.0.0.1 URI is chosen over a localhost one."""
+    port = free_port()
+    localhost = f"http://localhost:{port}/callback"
+    with FakeGong(redirect_uris=[localhost]) as gong:
+        gong.add_customer("acme")
+        world = make_world(gong, tmp_path, localhost)
+        result = world.run(*world.args("authorize", "--customer", "acme", "--no-browser"))
+        assert result.returncode == 2, result.stderr
+        assert "names localhost" in result.stderr
+        assert "127.0.0.1 in place of localhost" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "oauth2/authorize" not in result.stderr  # no URL shown, nothing started
+        explicit = world.run(
+            *world.args("authorize", "--customer", "acme", "--redirect-uri", localhost)
+        )
+        assert explicit.returncode == 2
+        assert "names localhost" in explicit.stderr
+        with socket.create_server(("127.0.0.1", port)):  # the port was never held by authorize
+            pass
+
+
+def test_a_loopback_address_is_preferred_over_a_localhost_redirect_uri(tmp_path: Path) -> None:
+    protect_third_party_loggers()  # the test sends the callback (a code in it) through urllib3
+    literal = f"http://127.0.0.1:{free_port()}/callback"
+    localhost = f"http://localhost:{free_port()}/callback"
+    with FakeGong(redirect_uris=[localhost, literal]) as gong:
+        gong.add_customer("acme")
+        world = make_world(gong, tmp_path, literal)
+        text = world.config.read_text().replace(
+            f"    - {literal}\n", f"    - {localhost}\n    - {literal}\n"
+        )
+        world.config.write_text(text)
+        process = world.popen(*world.args("authorize", "--customer", "acme", "--no-browser"))
+        browser, callback = start_in_browser(gong, shown_start_url(process.stderr))
+        assert callback.startswith(literal)
+        assert browser.get(callback, timeout=10).status_code == 200
+        code, out, err = _finish(process)
+        assert code == 0, err
+        assert "Authorized customer acme." in out

@@ -10,11 +10,24 @@ from gong_authlib.cli.common import client_from, config_from, describe_seconds, 
 from gong_authlib.cli.outcome import EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.loopback.authorize import Authorization, authorize_customer
-from gong_authlib.origins import is_loopback_redirect
+from gong_authlib.origins import is_localhost_name, is_loopback_redirect
 from gong_authlib.safe_text import escape_controls
 
 
 def _redirect_uri(args: argparse.Namespace, config: IntegrationConfig) -> str:
+    chosen = _chosen_redirect_uri(args, config)
+    if is_localhost_name(chosen):
+        raise CommandError(
+            f"the redirect URI {escape_controls(chosen)} names localhost, which a browser may "
+            "resolve to ::1 first, where another local user could listen and finish this "
+            "authorization with their own Gong company. Register the same URI with 127.0.0.1 "
+            "in place of localhost, at Gong and in redirect_uris (RFC 8252, 8.3)",
+            EXIT_USAGE,
+        )
+    return chosen
+
+
+def _chosen_redirect_uri(args: argparse.Namespace, config: IntegrationConfig) -> str:
     registered = config.integration.redirect_uris
     if args.redirect_uri:
         if args.redirect_uri not in registered:
@@ -26,7 +39,9 @@ def _redirect_uri(args: argparse.Namespace, config: IntegrationConfig) -> str:
         return str(args.redirect_uri)
     if not registered:
         raise CommandError("the integration file lists no redirect_uris", EXIT_USAGE)
+    # A loopback address first, a localhost one (refused, with the fix) only if none is listed.
     loopback = [uri for uri in registered if is_loopback_redirect(uri)]
+    loopback.sort(key=is_localhost_name)
     return loopback[0] if loopback else registered[0]
 
 

@@ -165,6 +165,10 @@ DIAGNOSTIC_CODES: Mapping[str, str] = MappingProxyType(
         ),
         "invalid-url": "not an absolute URL with a host",
         "redirect-uri-fragment": "an OAuth redirect URI with a #fragment",
+        "localhost-redirect": (
+            "a loopback redirect URI naming localhost instead of 127.0.0.1, which another "
+            "local user can race on ::1"
+        ),
         "origin-not-bare": "an allowed origin that is more than scheme://host[:port]",
         "iframe-missing-url": "iFrame enabled without the URL it needs",
         "missing-redirect-uri": "OAuth configured but no redirect URI",

@@ -207,6 +207,16 @@ def check_urls(ctx: RuleContext) -> Iterator[Diagnostic]:
         if parts.scheme == "http" and not (kind == "redirect" and loopback):
             allowed = " (http is allowed only for loopback redirect URIs)"
             yield ctx.error("insecure-url", f"{quoted(url)} must use https{allowed}", path)
+        if kind == "redirect" and parts.scheme == "http" and parts.hostname == "localhost":
+            port = f":{parts.port}" if parts.port else ""
+            literal = parts._replace(netloc=f"127.0.0.1{port}").geturl()
+            yield ctx.warning(
+                "localhost-redirect",
+                f"redirect URI {quoted(url)} names localhost: browsers may try ::1 first, where "
+                "another local user can listen and finish the authorization with their own "
+                f"Gong company; register {quoted(literal)} instead (RFC 8252, 8.3)",
+                path,
+            )
         if kind == "redirect" and parts.fragment:
             yield ctx.error(
                 "redirect-uri-fragment",

@@ -36,7 +36,7 @@ from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.loopback.peers import loopback_peer_uid
 from gong_authlib.oauth.binding import FlowCookie, binding_matches, browser_binding
 from gong_authlib.oauth.callback_page import callback_page
-from gong_authlib.origins import is_loopback_redirect
+from gong_authlib.origins import is_localhost_name, is_loopback_redirect
 
 # What the caller does with the callback's query: returns (success, message for the page).
 CallbackHandler = Callable[[dict[str, list[str]]], tuple[bool, str]]
@@ -96,6 +96,11 @@ class LoopbackCallbackServer:
     ) -> None:
         if not is_loopback_redirect(redirect_uri):
             raise ValueError("the redirect URI is not an http loopback URI")
+        if is_localhost_name(redirect_uri):
+            raise ValueError(
+                "the redirect URI names localhost, which another local user can race on ::1; "
+                "use 127.0.0.1 (RFC 8252, 8.3)"
+            )
         if not state or not nonce:
             raise ValueError("the loopback server needs the state it waits for and its nonce")
         parts = urlsplit(redirect_uri)
