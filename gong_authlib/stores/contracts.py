@@ -50,7 +50,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Self, TypeVar
 
 from gong_authlib.clock import Clock, system_clock
-from gong_authlib.errors import StateError
+from gong_authlib.errors import StateError, TokenStoreError
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth.state import (
@@ -192,7 +192,26 @@ class TokenRecords(ABC):
                 if token is not None:
                     self.put(customer, token)
                     rewritten += 1
+        self.erase_old_copies()
         return rewritten
+
+    def erase_old_copies(self) -> None:  # noqa: B027 - nothing to do where nothing is kept
+        """Have the backend drop the bytes of rows it has replaced or deleted.
+
+        PostgreSQL keeps dead rows in its table files until a vacuum, and SQLite's write-ahead
+        log keeps earlier pages until a checkpoint: after a key rotation those copies would
+        still hold tokens under the retired key (or in plaintext, after a migration). The
+        stores whose files keep them run this after ``rotate_encryption()`` and ``delete()``.
+        Backups, replicas and WAL archives are outside its reach.
+        """
+
+    def _erase_after_delete(self) -> None:
+        """``erase_old_copies()`` after a delete that is already done: a failure (a table
+        busy past the statement timeout) is logged, not raised, and the next one retries."""
+        try:
+            self.erase_old_copies()
+        except TokenStoreError as exc:
+            log.warning("deleted, but old copies stay on disk for now: %s", exc)
 
     def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
         """Release connections; the store must not be used afterwards."""

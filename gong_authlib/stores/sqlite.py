@@ -141,6 +141,9 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(f"PRAGMA synchronous={synchronous}")
+            # Zero a deleted or replaced token's bytes in the file as they are freed; set
+            # explicitly, since builds differ in the default (SQLITE_SECURE_DELETE).
+            connection.execute("PRAGMA secure_delete=ON")
             try:
                 check_opened(self.path, self._identity)
                 if prepare is not None:
@@ -333,7 +336,18 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
                 "DELETE FROM tokens WHERE customer = ?", (customer,)
             ),
         )
+        if cursor.rowcount > 0:
+            self._erase_after_delete()
         return cursor.rowcount > 0
+
+    def erase_old_copies(self) -> None:
+        """Copy the write-ahead log into the file and empty it, so no earlier page image (a
+        replaced or deleted token) stays in ``-wal``. Deleted cells in the file itself are
+        zeroed as they are freed (``secure_delete``). Best effort: a reader holding an old
+        snapshot keeps the log until it finishes, and the next rotation or delete retries."""
+        self._guarded(
+            "checkpoint", lambda: self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        )
 
     def customers(self) -> list[str]:
         rows = self._guarded(
