@@ -111,6 +111,10 @@ class Token:
     scope: frozenset[str] = frozenset()
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
     issued_at: float = 0.0
+    # Obtained by a refresh that a 401 triggered, and not yet accepted by Gong: a 401 for it
+    # is handed back, not refreshed again (one refresh per 401 episode, never a loop). Kept in
+    # the store, so every process knows; cleared once Gong accepts the token.
+    after_401: bool = False
     extra: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, hash=False
     )
@@ -187,6 +191,7 @@ class Token:
             "api_base_url": self.api_base_url,
             "scope": sorted(self.scope),
             "token_type": self.token_type,
+            "after_401": self.after_401,
             "extra": dict(self.extra),
         }
 
@@ -214,6 +219,7 @@ class Token:
                 api_base_url=_text(data["api_base_url"]),
                 scope=frozenset(_text(s) for s in scope),
                 token_type=_text(data.get("token_type", "Bearer")),
+                after_401=_flag(data.get("after_401", False)),
                 extra=MappingProxyType(dict(extra)),
             )
         except KeyError as missing:
@@ -244,3 +250,9 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("expected a number")
     return float(value)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("a flag that is not true or false")
+    return value

@@ -172,22 +172,6 @@ def test_a_missing_scope_401_never_refreshes_and_is_logged_once(
     assert session.get("/v2/users").status_code == 200
 
 
-def test_a_401_for_a_token_younger_than_a_minute_never_refreshes(
-    fake_gong: FakeGong, store: TokenStore
-) -> None:
-    authorize_into(fake_gong, store)
-    session = gong_session(fake_gong.oauth_client(), store, "acme")
-    fake_gong.invalidate_access_tokens("acme")
-    response = session.get("/v2/users")
-    assert response.status_code == 401
-    assert fake_gong.stats.refreshes("acme") == 0
-    fake_gong.clock.advance(61)
-    response = session.get("/v2/users")
-    assert response.status_code == 200
-    assert [r.status_code for r in response.history] == [401]
-    assert fake_gong.stats.refreshes("acme") == 1
-
-
 def test_the_resend_after_a_refresh_never_goes_to_the_old_origin(
     fake_gong: FakeGong, store: TokenStore
 ) -> None:

@@ -20,7 +20,7 @@ def _calls(gong: FakeGong, store: MemoryTokenStore) -> list[int]:
     statuses = []
     with gong_httpx_client(oauth, store, "acme") as client:
         statuses.append(client.get("/v2/users").status_code)
-        gong.clock.advance(120)  # over a minute old: a 401 may mean the token died
+        gong.clock.advance(120)  # later, within the token's lifetime
         gong.invalidate_access_tokens("acme")  # a 401, a refresh, a resend
         response = client.get("/v2/calls", params={"fromDateTime": "2026-01-01T00:00:00Z"})
         statuses += [r.status_code for r in response.history] + [response.status_code]

@@ -213,7 +213,7 @@ class _Demo:
 
     def early_401(self) -> None:
         with self.say("Gong ended the access token early: 401, one refresh, one resend") as note:
-            self.gong.clock.advance(600)  # a token under a minute old is not refreshed on 401
+            self.gong.clock.advance(600)
             self.gong.invalidate_access_tokens("acme")
             response = self.session.get("/v2/calls")
             history = [r.status_code for r in response.history]

@@ -40,7 +40,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gong_authlib.clock import Clock
 from gong_authlib.errors import (
@@ -64,11 +64,6 @@ log = get_logger("auth")
 # Refresh five minutes early: enough for clock skew between us and Gong and for a request
 # in flight to land before the token dies, small beside Gong's default one-day lifetime.
 DEFAULT_LEEWAY = 300.0
-
-# A token Gong issued less than a minute ago is not dead: a 401 for it means something else
-# (a missing scope, the wrong host, Gong's replication lag), and refreshing again would not
-# help; it would only rotate the customer's token on every call.
-MIN_AGE_FOR_401_REFRESH = 60.0
 
 # Gong's answer to a call its app has no scope for: 401, not 403, in production.
 # Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
@@ -151,6 +146,10 @@ class CustomerToken:
         self._unsaved: Token | None = None
         self._unsaved_from: Token | None = None
         self._scopes_reported: set[str] = set()
+        # The token in use when it was obtained for a 401 and Gong has not accepted it yet
+        # (Token.after_401): the transports report its first accepted answer (accepted()).
+        self.unproven: Current | None = None
+        self._refused_again_reported: str | None = None
         _LIVE.add(self)
 
     def __repr__(self) -> str:
@@ -181,29 +180,78 @@ class CustomerToken:
     def after_401(self, failed_header: str, body: bytes | str | None = None) -> Current:
         """The token to resend with after Gong answered 401 to ``failed_header``.
 
-        Refreshes only if the token that failed is still the stored one, and is older than
-        :data:`MIN_AGE_FOR_401_REFRESH`; otherwise adopts what another caller stored
-        meanwhile. With the 401's ``body``, a missing-scope answer never refreshes (see
-        :meth:`missing_scope`). When the returned header equals ``failed_header``, nothing
-        changed: the transport must hand the 401 back instead of resending.
+        A 401 that is not a missing scope (:meth:`missing_scope`), for the token that is still
+        the stored one, means refresh once and resend once, however young the token: Gong ends
+        tokens early (an uninstall, a revocation, its own invalidation). The one exception
+        keeps it from looping: a token that was itself obtained for a 401 and that Gong has
+        refused again before ever accepting it (``Token.after_401``) is not refreshed for a
+        401; the 401 is handed back and a WARNING logged once. If another caller stored a new
+        token meanwhile, that one is returned. When the returned header equals
+        ``failed_header``, nothing changed: the transport must hand the 401 back instead of
+        resending. ReauthorizationRequired if the customer's refresh token is dead (also when
+        another process found it so: no token call then).
         """
         if body is not None and self.missing_scope(body) is not None:
             return self.current or self.fresh()
-        now = self.clock()
 
         def still_the_failed_one(stored: Token) -> bool:
             if f"Bearer {stored.access_token}" != failed_header:
                 return False
-            if now - stored.issued_at < MIN_AGE_FOR_401_REFRESH:
-                log.info(
-                    "customer %s: 401 for a token issued %.0fs ago; not refreshing it again",
-                    self.customer,
-                    now - stored.issued_at,
-                )
+            if stored.after_401:
+                self._report_refused_again(stored)
                 return False
             return True
 
-        return self._refresh_under_lock(still_the_failed_one)
+        return self._refresh_under_lock(still_the_failed_one, for_401=True)
+
+    def accepted(self, header: str) -> None:
+        """Gong answered a request sent with ``header`` with something other than 401.
+
+        The transports call it only while :attr:`unproven` is set (a token obtained for a 401
+        is in use): the first accepted answer clears the token's ``after_401`` mark in the
+        store, so a later 401 for it (the customer uninstalled the app an hour on) refreshes
+        as any 401 does.
+        """
+        unproven = self.unproven
+        if unproven is None or unproven.header != header:
+            return
+        self.unproven = None  # one caller does the write; the others go on at once
+        if not self._thread_lock.acquire(timeout=self._wait_bound()):
+            return  # a refresh is running; the mark stays, which only costs caution
+        try:
+            proven = self._clear_after_401(unproven.token)
+        except TokenStoreError as error:
+            log.warning(
+                "customer %s: could not record that Gong accepted the new token: %s",
+                self.customer,
+                error,
+            )
+            return
+        finally:
+            self._thread_lock.release()
+        if proven is not None and self.current is unproven:
+            self._adopt(proven)
+
+    def _clear_after_401(self, accepted: Token) -> Token | None:
+        with self.store.lock(self.customer, lease=self.lock_lease, timeout=self._wait_bound()):
+            stored = self.store.get(self.customer)
+            if stored is None or not stored.after_401 or not _same_grant(stored, accepted):
+                return None  # refreshed or re-authorized since: nothing of ours to clear
+            proven = replace(stored, after_401=False)
+            self.store.put(self.customer, proven)
+            return proven
+
+    def _report_refused_again(self, stored: Token) -> None:
+        if self._refused_again_reported == stored.access_fingerprint:
+            return
+        self._refused_again_reported = stored.access_fingerprint
+        log.warning(
+            "customer %s: Gong answered 401 again for the token a 401 made us fetch (access "
+            "sha256:%s), before ever accepting it; not refreshing again for a 401 (the 401 is "
+            "handed back). Gong refuses this customer for another reason than the token's age",
+            self.customer,
+            stored.access_fingerprint,
+        )
 
     def missing_scope(self, body: bytes | str) -> str | None:
         """The scope a 401 body says the app lacks, or None for any other 401.
@@ -294,6 +342,7 @@ class CustomerToken:
             refusal=refusal,
         )
         self.current = current
+        self.unproven = current if token.after_401 else None
         return current
 
     def _read(self) -> tuple[Token, CustomerStatus]:
@@ -322,11 +371,25 @@ class CustomerToken:
     def _wait_bound(self) -> float:
         return self.lock_lease if self.lock_timeout is None else self.lock_timeout
 
-    def _refresh_under_lock(self, needs_refresh: Callable[[Token], bool]) -> Current:
+    def _refresh_under_lock(
+        self, needs_refresh: Callable[[Token], bool], *, for_401: bool = False
+    ) -> Current:
         """Refresh if ``needs_refresh(stored)`` still holds under both locks; else adopt.
 
-        ``lock_timeout`` bounds the whole wait: for this process's lock, then the store's.
+        ``lock_timeout`` bounds the whole wait: for this process's lock, then the store's. A
+        customer recorded as needing re-authorization raises at once, whatever its token's age:
+        its access token is as dead as its refresh token, and nothing more is sent with it.
+        ``for_401``: the new token is marked as obtained for a 401 (``Token.after_401``).
         """
+        try:
+            return self._refresh_or_adopt(needs_refresh, for_401=for_401)
+        except ReauthorizationRequired:
+            self.current = self.unproven = None  # the hot path must not send it again
+            raise
+
+    def _refresh_or_adopt(
+        self, needs_refresh: Callable[[Token], bool], *, for_401: bool
+    ) -> Current:
         bound = self._wait_bound()
         started = time.monotonic()
         if not self._thread_lock.acquire(timeout=bound):
@@ -340,16 +403,16 @@ class CustomerToken:
                 if kept is not None:
                     return kept
             stored, status = self._read()
+            self._stop_if_revoked(status)
             if not needs_refresh(stored):
                 return self._adopt(stored, status)
-            self._stop_if_revoked(status)
             left = max(0.0, bound - (time.monotonic() - started))
             with self.store.lock(self.customer, lease=self.lock_lease, timeout=left) as lease:
                 stored, status = self._read()
+                self._stop_if_revoked(status)
                 if not needs_refresh(stored):
                     return self._adopt(stored, status)
-                self._stop_if_revoked(status)
-                return self._adopt(self._refresh(stored, lease))
+                return self._adopt(self._refresh(stored, lease, for_401=for_401))
         finally:
             self._thread_lock.release()
 
@@ -399,7 +462,7 @@ class CustomerToken:
         margin = min(2.0, lease.duration / 4)
         return max(0.0, lease.remaining() - margin)
 
-    def _refresh(self, stored: Token, lease: Lease) -> Token:
+    def _refresh(self, stored: Token, lease: Lease, *, for_401: bool = False) -> Token:
         log.info(
             "refreshing customer %s (access sha256:%s, expires %s)",
             self.customer,
@@ -427,12 +490,13 @@ class CustomerToken:
                 if stored_meanwhile is not None:
                     return stored_meanwhile
                 raise
-        self._persist(answer.token, stored, lease)  # persisted before anything judges or uses it
+        token = replace(answer.token, after_401=True) if for_401 else answer.token
+        self._persist(token, stored, lease)  # persisted before anything judges or uses it
         if answer.untrusted_origin:
             self._record(UNTRUSTED_ORIGIN, str(answer.problem))
         elif answer.problem is not None:
             raise answer.problem
-        return answer.token
+        return token
 
     def _stored_since_rejection(self, rejected: Token) -> Token | None:
         """A token another process stored between our re-read and our status write, with the

@@ -103,13 +103,17 @@ class GongHttpxAuth(CustomerAuthBase, httpx.Auth):
         self._authorize(request, current)
         response = yield request
         if response.status_code != 401 or not self._ours(response, current):
+            if customer_token.unproven is not None and response.status_code != 401:
+                customer_token.accepted(current.header)  # a token a 401 fetched, now accepted
             return
         response.read()  # the body says why (a missing scope is a 401 too); frees the connection
         fresh = customer_token.after_401(current.header, response.content)
         if fresh.header == current.header:
             return  # the core kept the token (the 401 is not its fault): the 401 stands
         self._prepare_resend(request, fresh)
-        yield request  # httpx keeps the 401 in the answer's history
+        resent = yield request  # httpx keeps the 401 in the answer's history
+        if resent.status_code != 401 and customer_token.unproven is not None:
+            customer_token.accepted(fresh.header)
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -120,13 +124,17 @@ class GongHttpxAuth(CustomerAuthBase, httpx.Auth):
         self._authorize(request, current)
         response = yield request
         if response.status_code != 401 or not self._ours(response, current):
+            if self.customer_token.unproven is not None and response.status_code != 401:
+                await self._accepted_async(current.header)
             return
         await response.aread()
         fresh = await self.after_401_async(current.header, response.content)
         if fresh.header == current.header:
             return
         self._prepare_resend(request, fresh)
-        yield request
+        resent = yield request
+        if resent.status_code != 401 and self.customer_token.unproven is not None:
+            await self._accepted_async(fresh.header)
 
     # -- shared by both flows ------------------------------------------------------------
 
@@ -165,6 +173,10 @@ class GongHttpxAuth(CustomerAuthBase, httpx.Auth):
             if current is not None and self._clock() < current.refresh_at:
                 return current
             return await anyio.to_thread.run_sync(customer_token.fresh)
+
+    async def _accepted_async(self, header: str) -> None:
+        """:meth:`CustomerToken.accepted` (a store write, once) off the loop."""
+        await anyio.to_thread.run_sync(self.customer_token.accepted, header)
 
     async def after_401_async(self, failed_header: str, body: bytes | None = None) -> Current:
         """:meth:`CustomerToken.after_401` for async code, off the loop like the stale path."""

@@ -7,10 +7,11 @@ the 401.
 A 401 from the customer's API is handled like requests' ``HTTPDigestAuth`` handles its
 challenge: if the token that failed is still current, refresh once, resend once, and keep the
 first response in ``history``. Not every 401 is a dead token: a missing scope (Gong's "You
-don't have permission to use '<scope>' in your app.") and a token issued less than a minute
-ago are handed back as they are. A resend never goes to an origin the fresh token does not
-belong to: if the refresh moved the customer, OriginMismatch (with ``moved_to``) is raised
-instead, and ``gong_session`` sends relative paths again to the new origin.
+don't have permission to use '<scope>' in your app.") is handed back as it is, and so is a
+401 for a token a 401 made us fetch that Gong has not accepted yet (no refresh loop). A
+resend never goes to an origin the fresh token does not belong to: if the refresh moved the
+customer, OriginMismatch (with ``moved_to``) is raised instead, and ``gong_session`` sends
+relative paths again to the new origin.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class GongAuth(CustomerAuthBase, AuthBase):
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.status_code != 401:
+            if self.customer_token.unproven is not None:  # a token a 401 fetched, now accepted
+                self.customer_token.accepted(str(response.request.headers.get("Authorization")))
             return response
         request = response.request
         if getattr(request, "_gong_resent", False):
@@ -99,6 +102,8 @@ class GongAuth(CustomerAuthBase, AuthBase):
         resent: requests.Response = response.connection.send(retry, **kwargs)
         resent.history.append(response)
         resent.request = retry
+        if resent.status_code != 401 and self.customer_token.unproven is not None:
+            self.customer_token.accepted(fresh.header)  # hooks do not run for this send
         return resent
 
 
