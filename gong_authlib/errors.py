@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError                   the integration file is invalid (carries its diagnostics)
     ├── OAuthError                    Gong's OAuth endpoints refused or failed
     │   ├── ReauthorizationRequired   invalid_grant: the customer must authorize the app again
+    │   ├── ClientCredentialsRejected invalid_client: Gong refused the app's client ID or secret
     │   ├── TokenEndpointError        5xx, timeout, connection error, or an unusable answer
     │   └── StateError                a callback's state is unknown, reused, expired or forged
     ├── OriginMismatch                a request would carry a customer's token to another origin
@@ -28,6 +29,7 @@ from typing import Literal
 
 __all__ = [
     "AuthorizationNotSaved",
+    "ClientCredentialsRejected",
     "ConfigError",
     "DailyQuotaExhausted",
     "Diagnostic",
@@ -123,6 +125,37 @@ class ReauthorizationRequired(OAuthError):
             status=400,
         )
         self.customer = customer
+
+
+class ClientCredentialsRejected(OAuthError):
+    """Gong answered ``invalid_client``: it does not accept the app's client ID and secret.
+
+    The app's problem, not the customer's: a secret rotated at Gong whose grace period ended,
+    or one mistyped. No customer is marked for re-authorization. ``secret_fingerprint`` is the
+    SHA-256 prefix of the secret that was refused (never the secret); ``retry_at`` is when this
+    client calls Gong's token endpoint with that secret again (until then it raises at once).
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        secret_fingerprint: str,
+        *,
+        description: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        super().__init__(
+            f"Gong rejected the client credentials of client ID {client_id!r} (secret "
+            f"sha256:{secret_fingerprint}): the secret was rotated at Gong and its grace period "
+            "ended, or it is mistyped. Deploy the current secret, then run `gong-authlib "
+            "credentials check` to confirm Gong accepts it",
+            error="invalid_client",
+            description=description,
+            status=401,
+        )
+        self.client_id = client_id
+        self.secret_fingerprint = secret_fingerprint
+        self.retry_at = retry_at
 
 
 class TokenEndpointError(OAuthError):

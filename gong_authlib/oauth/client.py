@@ -28,16 +28,22 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
 from gong_authlib.clock import Clock, system_clock
-from gong_authlib.errors import OAuthError, TokenEndpointError
+from gong_authlib.errors import (
+    ClientCredentialsRejected,
+    OAuthError,
+    ReauthorizationRequired,
+    TokenEndpointError,
+)
 from gong_authlib.gong.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.gong.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
 from gong_authlib.logs import get_logger
+from gong_authlib.oauth import secret_backoff
 from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.oauth.token_answer import TokenAnswer, parse_token_answer
 from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
-from gong_authlib.token import Token
+from gong_authlib.token import Token, fingerprint
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -272,6 +278,12 @@ class GongOAuthClient:
         self, body: str, *, previous: Token | None, customer: str | None
     ) -> TokenAnswer:
         grant = "refresh" if previous else "code exchange"
+        secret_key = (self.token_url, self.client_id, fingerprint(self._client_secret))
+        paused = secret_backoff.paused_until(secret_key, self.clock())
+        if paused is not None:
+            raise ClientCredentialsRejected(
+                self.client_id, secret_key[2], description="refused recently", retry_at=paused
+            )
         try:
             response = self.session.post(
                 self.token_url,
@@ -284,14 +296,34 @@ class GongOAuthClient:
             # Never the exception's text: it holds the URL, and the URL holds the secret.
             raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None
         sent = [v for k, v in parse_qsl(body) if k in _SECRET_PARAMS]
-        return parse_token_answer(
-            response,
-            received_at=self.clock(),
-            previous=previous,
-            customer=customer,
-            trusted_origins=self.trusted_api_origins,
-            sent_secrets=[*sent, self._client_secret],
-        )
+        try:
+            answer = parse_token_answer(
+                response,
+                received_at=self.clock(),
+                previous=previous,
+                customer=customer,
+                trusted_origins=self.trusted_api_origins,
+                sent_secrets=[*sent, self._client_secret],
+            )
+        except ReauthorizationRequired:
+            secret_backoff.accepted(secret_key)  # invalid_grant: the client was authenticated
+            raise
+        except OAuthError as refusal:
+            if refusal.error != "invalid_client":
+                raise
+            retry_at = secret_backoff.refused(secret_key, self.clock())
+            log.error(
+                "Gong rejected client ID %s with secret sha256:%s (invalid_client); not "
+                "calling the token endpoint with it again for %.0fs",
+                self.client_id,
+                secret_key[2],
+                retry_at - self.clock(),
+            )
+            raise ClientCredentialsRejected(
+                self.client_id, secret_key[2], description=refusal.description, retry_at=retry_at
+            ) from None
+        secret_backoff.accepted(secret_key)
+        return answer
 
 
 def callback_params(callback: str | Mapping[str, Any]) -> dict[str, str]:

@@ -188,6 +188,8 @@ class Emulator:
         self._refresh: dict[str, _Grant] = {}
         self._used_refresh: dict[str, str] = {}  # spent refresh token -> its customer
         self._next_integration_id = FIRST_INTEGRATION_ID
+        # The secret a rotation replaced, and until when it still authenticates (its grace).
+        self._previous_secret: tuple[str, float] | None = None
         # Gong's OpenAPI promises integrationId; production Gong has answered with requestId only.
         self.answer_integration_id = True
 
@@ -327,8 +329,26 @@ class Emulator:
             decoded = base64.b64decode(value, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             return False
-        expected = f"{self.client_id}:{self.client_secret}"
-        return secrets.compare_digest(decoded.encode(), expected.encode())
+        client_id, _, secret = decoded.partition(":")
+        if not secrets.compare_digest(client_id.encode(), self.client_id.encode()):
+            return False
+        now = self.clock()
+        valid = [self.client_secret]
+        if self._previous_secret is not None and now < self._previous_secret[1]:
+            valid.append(self._previous_secret[0])
+        # Every candidate compared, so the time taken does not say which one matched.
+        matches = [secrets.compare_digest(secret.encode(), known.encode()) for known in valid]
+        return any(matches)
+
+    def rotate_secret(self, new_secret: str, *, grace_hours: float = 24) -> None:
+        """Gong's "Rotate secret": ``new_secret`` is valid at once, the current one for
+        ``grace_hours`` more (0 to 168; 0 revokes it now). At most two secrets are valid: a
+        rotation inside a grace period revokes the previous old secret at once."""
+        if not 0 <= grace_hours <= 168:
+            raise ValueError("the grace period is 0 to 168 hours")
+        with self.lock:
+            self._previous_secret = (self.client_secret, self.clock() + grace_hours * 3600)
+            self.client_secret = new_secret
 
     def _validity(self, query: Mapping[str, str]) -> int | Reply:
         raw = query.get("validity_duration")

@@ -275,6 +275,18 @@ class FakeGong:
         with self.emulator.lock:
             self.emulator.faults.append(Fault(target=target, kind=cast(FaultKind, kind), **options))
 
+    def rotate_secret(self, new_secret: str | None = None, *, grace_hours: float = 24) -> str:
+        """Rotate the app's client secret as a Gong tech admin does; returns the new secret.
+
+        The old one keeps working for ``grace_hours`` on FakeGong's clock (0 revokes it at
+        once); a second rotation inside the grace period revokes the previous old secret.
+        :meth:`oauth_client` builds clients with the new secret from now on.
+        """
+        new_secret = new_secret or "fakegong-secret-" + secrets.token_urlsafe(16)
+        self.emulator.rotate_secret(new_secret, grace_hours=grace_hours)
+        self.client_secret = new_secret
+        return new_secret
+
     def revoke(self, customer: str) -> None:
         """Invalidate every token of ``customer``, as an admin uninstalling the app would."""
         self.emulator.revoke(customer)
