@@ -112,16 +112,18 @@ def test_integration_settings_id_is_an_integer_beyond_2_53(fake_gong: FakeGong) 
     assert bad.status_code == 400
 
 
-def test_token_parameters_in_the_body_are_refused(fake_gong: FakeGong) -> None:
-    response = requests.post(
-        fake_gong.token_url,
-        data={"grant_type": "refresh_token", "refresh_token": "x"},
-        headers={"Authorization": _basic(fake_gong)},
-        timeout=5,
-    )
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
-    assert "query string" in response.json()["error_description"]
+def test_strict_query_refuses_token_parameters_in_the_body() -> None:
+    with FakeGong(strict_query=True) as gong:
+        response = requests.post(
+            gong.token_url,
+            data={"grant_type": "refresh_token", "refresh_token": "x"},
+            headers={"Authorization": _basic(gong)},
+            timeout=5,
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_request"
+        assert "query string" in response.json()["error_description"]
+        assert not gong.stats.form_body
 
 
 def test_token_endpoint_requires_basic_client_auth(fake_gong: FakeGong) -> None:

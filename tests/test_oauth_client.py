@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -48,7 +49,17 @@ def test_authorization_url_has_gongs_shape(fake_gong: FakeGong) -> None:
     }
 
 
-def test_full_flow_authorize_exchange_call_refresh_and_reuse(fake_gong: FakeGong) -> None:
+@pytest.fixture
+def strict_gong() -> Iterator[FakeGong]:
+    """A FakeGong that takes token parameters only as Gong documents them (the query string,
+    client_id in the exchange): this file pins our client's wire format."""
+    with FakeGong(strict_query=True) as gong:
+        gong.add_customer("acme")
+        yield gong
+
+
+def test_full_flow_authorize_exchange_call_refresh_and_reuse(strict_gong: FakeGong) -> None:
+    fake_gong = strict_gong
     client = fake_gong.oauth_client()
     token = _authorize(fake_gong, client)
     assert token.api_base_url == fake_gong.trusted_origins[0]
@@ -78,7 +89,8 @@ def test_full_flow_authorize_exchange_call_refresh_and_reuse(fake_gong: FakeGong
     }
 
 
-def test_validity_duration_is_sent(fake_gong: FakeGong) -> None:
+def test_validity_duration_is_sent(strict_gong: FakeGong) -> None:
+    fake_gong = strict_gong
     client = fake_gong.oauth_client(validity_duration=600)
     token = _authorize(fake_gong, client)
     assert token.lifetime == pytest.approx(600, abs=1)

@@ -38,6 +38,8 @@ class Settings:
     rate_limit: int | None = None
     daily_limit: int | None = None
     page_size: int | None = None
+    # Token parameters only in the query string, as Gong documents them (see Emulator.token).
+    strict_query: bool = False
 
 
 def _fail(where: str, message: str) -> CommandError:
@@ -125,6 +127,7 @@ _CONVERTERS: dict[str, Any] = {
     "rate_limit": _positive,
     "daily_limit": _positive,
     "page_size": _positive,
+    "strict_query": _flag,
 }
 
 
@@ -181,6 +184,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             settings.customers[name] = _port(int(port) if port else 0, f"--customer {name}")
     if args.auto_approve:
         settings.auto_approve = True
+    if args.strict_query:
+        settings.strict_query = True
     _limits_from(args, settings)
     if not settings.customers:
         settings.customers = {"acme": 0}
@@ -212,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         client_secret=settings.client_secret,
         redirect_uris=settings.redirect_uris or [DEFAULT_REDIRECT_URI],
         auto_approve=settings.auto_approve,
+        strict_query=settings.strict_query,
         clock=LiveClock(),  # real apps expect codes and tokens to age with real time
         port=settings.port,
         api_ports=settings.customers,

@@ -356,7 +356,7 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         "tester pick the company. Settings come from flags and/or a small JSON or YAML file "
         "(keys: port, client_id, client_secret, redirect_uris, scopes, customers (a list of "
         "names or a mapping name: port), auto_approve, default_validity, rate_limit, "
-        "daily_limit, page_size); flags win. The "
+        "daily_limit, page_size, strict_query); flags win. The "
         "first line printed (with --format json: one JSON object) says where everything is.",
         epilog=_examples(
             "gong-authlib fakegong --port 9100 --customer acme=9101 --customer globex=9102 \\",
@@ -393,6 +393,13 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         default=None,
         help="approve without a consent page, as the company in login_hint (else the first)",
+    )
+    fakegong.add_argument(
+        "--strict-query",
+        action="store_true",
+        default=None,
+        help="refuse token parameters in a form body (Gong documents the query string; "
+        "production Gong and this server by default also read a form)",
     )
     fakegong.add_argument(
         "--rate-limit",

@@ -1,13 +1,15 @@
 """FakeGong's behaviour: Gong's OAuth server and API as state and pure request handlers.
 
-Faithful to Gong where it matters to clients: parameters only in the query string,
-HTTP Basic client authentication, 10-minute single-use codes, single-use rotating refresh
-tokens answered with ``invalid_grant`` on reuse, one API origin per customer, Gong's error
-body ``{"requestId", "errors"}``, 401 for missing or expired tokens, 401 "You don't have
-permission to use '<scope>' in your app." for a missing scope (as real Gong answers), 403 for
-another customer's token, 429 with ``Retry-After`` over a company's per-second or per-day
-limit (the daily one hours long), and list endpoints paged as Gong pages them
-(:mod:`gong_authlib.testing.records`).
+Faithful to Gong where it matters to clients: token parameters in the query string as Gong
+documents them, or in a form body as production Gong also reads them (refused with
+``strict_query``), HTTP Basic client authentication, 10-minute single-use codes, single-use
+rotating refresh tokens answered with ``invalid_grant`` on reuse, one API origin per
+customer, Gong's error body ``{"requestId", "errors"}``, 401 for missing or expired tokens,
+401 "You don't have permission to use '<scope>' in your app." for a missing scope (as real
+Gong answers), 403 for another customer's token, 429 with ``Retry-After`` over a company's
+per-second or per-day limit (the daily one hours long), and list endpoints paged and filtered
+as Gong pages them (:mod:`gong_authlib.testing.records`, call content in
+:mod:`gong_authlib.testing.call_content`).
 
 The HTTP plumbing lives in :mod:`gong_authlib.testing.server`; this module never touches a
 socket, so every rule here is a plain function of the request.
@@ -25,11 +27,20 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.gong.scopes import KNOWN_SCOPES
-from gong_authlib.testing.records import BadListRequest, Catalog, call_record
+from gong_authlib.testing import call_content
+from gong_authlib.testing.call_content import ContentSelector
+from gong_authlib.testing.records import (
+    BadListRequest,
+    Catalog,
+    call_record,
+    primary_user,
+    user_record,
+    workspace_record,
+)
 from gong_authlib.testing.routes import ApiRequest, Route, find_route
 
 DEFAULT_VALIDITY = 86_400
@@ -38,6 +49,7 @@ INTEGRATION_TYPES = frozenset({"EMAIL_COMPOSER", "ACCOUNT_PAGES", "DIALER"})
 FIRST_INTEGRATION_ID = 2**53 + 1
 
 DAY = 86_400
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 FaultKind = Literal["status", "html", "truncated", "empty", "body", "drop", "delay", "answer"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
@@ -127,6 +139,8 @@ class Stats:
     api_429: Counter[str] = field(default_factory=Counter)
     api_429_daily: Counter[str] = field(default_factory=Counter)
     missing_scope: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Token calls whose parameters came in a form body, by grant type (see Emulator.token).
+    form_body: Counter[str] = field(default_factory=Counter)
 
     def refreshes(self, customer: str | None = None) -> int:
         return sum(
@@ -169,8 +183,10 @@ class Emulator:
         daily_limit: int | None = None,
         rate_clock: Callable[[], float] | None = None,
         page_size: int | None = None,
+        strict_query: bool = False,
     ) -> None:
         self.client_id = client_id
+        self.strict_query = strict_query
         self.client_secret = client_secret
         self.redirect_uris = set(redirect_uris)
         self.app_scopes = tuple(scopes)
@@ -305,20 +321,39 @@ class Emulator:
 
     # -- token endpoint ------------------------------------------------------------------
 
-    def token(self, query: Mapping[str, str], authorization: str, body: bytes) -> Reply:
+    def token(
+        self,
+        query: Mapping[str, str],
+        authorization: str,
+        body: bytes,
+        *,
+        content_type: str = "",
+    ) -> Reply:
+        """The token endpoint. Gong documents every parameter in the query string, and
+        production Gong also reads a form body (what requests-oauthlib, authlib and at least
+        one large integration platform send): both are accepted, the form counted in
+        ``stats.form_body``. With ``strict_query`` only the documented shape passes, so our own
+        client's wire format is pinned by the tests that turn it on."""
         if not self._client_authenticated(authorization):
             return oauth_error("invalid_client", "Client authentication failed", 401)
-        if "grant_type" not in query:
+        params = dict(query)
+        form = _form_fields(body, content_type)
+        if form and not self.strict_query:
+            params = {**form, **query}  # the query wins where both name a parameter
+        if "grant_type" not in params:
             where = "the form body" if body else "nowhere"
             return oauth_error(
                 "invalid_request",
                 f"parameters must be sent in the query string (found them in {where})",
             )
-        grant_type = query["grant_type"]
+        grant_type = params["grant_type"]
+        if form and not self.strict_query:
+            with self.lock:
+                self.stats.form_body[grant_type] += 1
         if grant_type == "authorization_code":
-            return self._exchange(query)
+            return self._exchange(params)
         if grant_type == "refresh_token":
-            return self._refresh_grant(query)
+            return self._refresh_grant(params)
         return oauth_error("unsupported_grant_type", f"unsupported grant_type {grant_type}")
 
     def _client_authenticated(self, authorization: str) -> bool:
@@ -369,7 +404,15 @@ class Emulator:
                 return oauth_error("invalid_grant", "Authorization code is invalid or expired.")
             if query.get("redirect_uri") != code.redirect_uri:
                 return oauth_error("invalid_grant", "redirect_uri does not match")
-            if query.get("client_id") != self.client_id:
+            # Gong's guide lists client_id among the exchange's parameters, but the request is
+            # already authenticated by Basic credentials that name the client (checked above),
+            # and RFC 6749 4.1.3 requires client_id only of a client that does not authenticate:
+            # so an absent one passes (requests-oauthlib's default omits it), a different one is
+            # refused, and strict_query, which pins Gong's documented shape, wants it present.
+            presented = query.get("client_id")
+            if presented is None and self.strict_query:
+                return oauth_error("invalid_request", "client_id is missing")
+            if presented is not None and presented != self.client_id:
                 return oauth_error("invalid_request", "client_id does not match")
             code.used = True
             self.stats.token_calls[(code.customer, "authorization_code")] += 1
@@ -556,23 +599,76 @@ def _list_users_extensive(gong: Emulator, request: ApiRequest) -> Reply:
     return _answer(gong.catalog.list_users(request.customer, endpoint, filters, cursor))
 
 
-def _list_calls(gong: Emulator, request: ApiRequest, *, extensive: bool) -> Reply:
-    filters, cursor = _body_list(request) if extensive else _query_list(request)
-    endpoint = "/v2/calls/extensive" if extensive else "/v2/calls"
-    origin = gong.customer_origins[request.customer]
+def _list_calls(gong: Emulator, request: ApiRequest) -> Reply:
+    filters, cursor = _query_list(request)
+    customer = request.customer
+    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+
+    def build(index: int) -> dict[str, Any]:
+        return call_record(customer, index, origin, users=users)
+
+    return _answer(gong.catalog.list_calls(customer, "/v2/calls", filters, cursor, build))
+
+
+def _list_calls_extensive(gong: Emulator, request: ApiRequest) -> Reply:
+    filters, cursor = _body_list(request)
+    selector = ContentSelector.from_body(_json_object(request.body))
+    customer = request.customer
+    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+
+    def build(index: int) -> dict[str, Any]:
+        meta = call_record(customer, index, origin, users=users)
+        host = user_record(customer, primary_user(index, users))
+        return {
+            "metaData": meta,
+            "parties": call_content.parties(customer, meta["id"], host) if selector.parties else [],
+            "context": call_content.context(customer, meta["id"], selector.context),
+        }
+
+    endpoint = "/v2/calls/extensive"
+    return _answer(gong.catalog.list_calls(customer, endpoint, filters, cursor, build))
+
+
+def _transcripts(gong: Emulator, request: ApiRequest) -> Reply:
+    filters, cursor = _body_list(request)
+    customer = request.customer
+    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+
+    def build(index: int) -> dict[str, Any]:
+        meta = call_record(customer, index, origin, users=users)
+        return {
+            "callId": meta["id"],
+            "transcript": call_content.transcript(meta["id"], meta["duration"]),
+        }
+
+    endpoint = "/v2/calls/transcript"
     listed = gong.catalog.list_calls(
-        request.customer, endpoint, filters, cursor, origin, extensive=extensive
+        customer, endpoint, filters, cursor, build, kind="callTranscripts"
     )
     return _answer(listed)
 
 
 def _one_call(gong: Emulator, request: ApiRequest) -> Reply:
-    origin = gong.customer_origins[request.customer]
-    index = gong.catalog.call_index(request.customer, request.params["id"])
+    customer, wanted = request.customer, request.params["id"]
+    index = gong.catalog.call_index(customer, wanted)
     if index is None:
-        return gong_error(404, f"No call found for id {request.params['id']}")
+        return gong_error(404, f"No call found for id {wanted}")
+    users = gong.catalog.user_count(customer)
+    call = call_record(customer, index, gong.customer_origins[customer], users=users)
+    return Reply(200, {"requestId": _request_id(), "call": call})
+
+
+def _one_user(gong: Emulator, request: ApiRequest) -> Reply:
+    customer, wanted = request.customer, request.params["id"]
+    index = gong.catalog.user_index(customer, wanted)
+    if index is None:
+        return gong_error(404, f"No user found for id {wanted}")
+    return Reply(200, {"requestId": _request_id(), "user": user_record(customer, index)})
+
+
+def _workspaces(gong: Emulator, request: ApiRequest) -> Reply:
     return Reply(
-        200, {"requestId": _request_id(), "call": call_record(request.customer, index, origin)}
+        200, {"requestId": _request_id(), "workspaces": [workspace_record(request.customer)]}
     )
 
 
@@ -590,16 +686,12 @@ def _write_integration_settings(gong: Emulator, request: ApiRequest) -> Reply:
 API_ROUTES: tuple[Route[ApiHandler], ...] = (
     Route("GET", "/v2/users", "api:users:read", _list_users),
     Route("POST", "/v2/users/extensive", "api:users:read", _list_users_extensive),
-    Route(
-        "GET", "/v2/calls", "api:calls:read:basic", lambda g, r: _list_calls(g, r, extensive=False)
-    ),
+    Route("GET", "/v2/users/{id}", "api:users:read", _one_user),
+    Route("GET", "/v2/calls", "api:calls:read:basic", _list_calls),
+    Route("POST", "/v2/calls/extensive", "api:calls:read:extensive", _list_calls_extensive),
+    Route("POST", "/v2/calls/transcript", "api:calls:read:transcript", _transcripts),
     Route("GET", "/v2/calls/{id}", "api:calls:read:basic", _one_call),
-    Route(
-        "POST",
-        "/v2/calls/extensive",
-        "api:calls:read:extensive",
-        lambda g, r: _list_calls(g, r, extensive=True),
-    ),
+    Route("GET", "/v2/workspaces", "api:workspaces:read", _workspaces),
     Route(
         "GET",
         "/v2/integration-settings",
@@ -675,6 +767,14 @@ _FAULT_REPLIES: dict[str, Callable[[Fault], Reply]] = {
     "empty": lambda fault: Reply(fault.status, b""),
     "body": lambda fault: Reply(fault.status, fault.body),
 }
+
+
+def _form_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """A form body's fields (first value of each), or nothing if the body is not a form."""
+    if not body or content_type.partition(";")[0].strip().lower() != FORM_TYPE:
+        return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:

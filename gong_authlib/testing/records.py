@@ -39,11 +39,18 @@ def _id_base(customer: str, kind: str) -> int:
     return 7_000_000_000_000_000_000 + zlib.crc32(f"{kind}:{customer}".encode()) * 1_000_000
 
 
+def user_id(customer: str, index: int) -> str:
+    return str(_id_base(customer, "user") + index)
+
+
+def call_id(customer: str, index: int) -> str:
+    return str(_id_base(customer, "call") + index)
+
+
 def user_record(customer: str, index: int) -> dict[str, Any]:
-    user_id = str(_id_base(customer, "user") + index)
-    manager = str(_id_base(customer, "user")) if index else None
+    manager = user_id(customer, 0) if index else None
     return {
-        "id": user_id,
+        "id": user_id(customer, index),
         "emailAddress": f"user{index}@{customer}.example" if index else f"admin@{customer}.example",
         "created": "2025-06-01T12:00:00Z",
         "active": True,
@@ -74,22 +81,39 @@ def call_started(index: int) -> datetime:
     return FIRST_CALL + index * CALL_SPACING
 
 
-def call_record(customer: str, index: int, origin: str) -> dict[str, Any]:
-    call_id = str(_id_base(customer, "call") + index)
+def workspace_record(customer: str) -> dict[str, Any]:
+    """The one workspace each FakeGong company has; every call is in it."""
     return {
-        "id": call_id,
-        "url": f"{origin}/call?id={call_id}",
+        "id": str(_id_base(customer, "workspace")),
+        "name": f"{customer.title()} Sales",
+        "description": f"Calls of {customer}'s sales team",
+    }
+
+
+def primary_user(index: int, users: int) -> int:
+    """Calls go round the company's users, so a filter by user selects some (the admin, user
+    0, when the company has none)."""
+    return index % users if users else 0
+
+
+def call_record(
+    customer: str, index: int, origin: str, *, users: int = DEFAULT_USERS
+) -> dict[str, Any]:
+    this_call = call_id(customer, index)
+    return {
+        "id": this_call,
+        "url": f"{origin}/call?id={this_call}",
         "title": f"Discovery call {index} with {customer}",
         "scheduled": call_started(index).isoformat().replace("+00:00", "Z"),
         "started": call_started(index).isoformat().replace("+00:00", "Z"),
         "duration": 1800 + index,
-        "primaryUserId": str(_id_base(customer, "user")),
+        "primaryUserId": user_id(customer, primary_user(index, users)),
         "direction": "Conference",
         "system": "Zoom",
         "scope": "External",
         "media": "Video",
         "language": "eng",
-        "workspaceId": str(_id_base(customer, "workspace")),
+        "workspaceId": workspace_record(customer)["id"],
         "sdrDisposition": None,
         "clientUniqueId": None,
         "customData": None,
@@ -133,16 +157,17 @@ class Catalog:
     def list_users(
         self, customer: str, endpoint: str, filters: Mapping[str, Any], cursor: str | None
     ) -> tuple[int, dict[str, Any]]:
-        count = self.users.get(customer, DEFAULT_USERS)
-        indices = list(range(count))
-        ids = filters.get("userIds")
-        if ids is not None:
-            if not isinstance(ids, list):
-                raise BadListRequest("filter.userIds must be a list of ids")
-            wanted = {str(i) for i in ids}
-            indices = [i for i in indices if str(_id_base(customer, "user") + i) in wanted]
+        wanted = _ids(filters.get("userIds"), "userIds")
+        indices = [
+            i
+            for i in range(self.user_count(customer))
+            if wanted is None or user_id(customer, i) in wanted
+        ]
         request = (customer, endpoint, filters)
         return self._page(request, "users", cursor, indices, lambda i: user_record(customer, i))
+
+    def user_count(self, customer: str) -> int:
+        return self.users.get(customer, DEFAULT_USERS)
 
     def list_calls(
         self,
@@ -150,34 +175,44 @@ class Catalog:
         endpoint: str,
         filters: Mapping[str, Any],
         cursor: str | None,
-        origin: str,
+        build: Callable[[int], dict[str, Any]],
         *,
-        extensive: bool,
+        kind: str = "calls",
     ) -> tuple[int, dict[str, Any]]:
+        """A page of the calls ``filters`` select, each made by ``build(index)`` and listed
+        under ``kind`` (``calls``, ``callTranscripts``)."""
+        indices = self._call_indices(customer, filters)
+        return self._page((customer, endpoint, filters), kind, cursor, indices, build, noun="calls")
+
+    def _call_indices(self, customer: str, filters: Mapping[str, Any]) -> list[int]:
+        """Gong's call filter: a date window, ``callIds``, ``workspaceId`` and
+        ``primaryUserIds``; every given one must hold."""
         count = self.calls.get(customer, DEFAULT_CALLS)
+        users = self.user_count(customer)
         since = _when(filters.get("fromDateTime"), "fromDateTime")
         until = _when(filters.get("toDateTime"), "toDateTime")
-        indices = [
+        wanted_calls = _ids(filters.get("callIds"), "callIds")
+        wanted_users = _ids(filters.get("primaryUserIds"), "primaryUserIds")
+        workspace = filters.get("workspaceId")
+        if workspace is not None and not isinstance(workspace, str | int):
+            raise BadListRequest("filter.workspaceId must be an id")
+        return [
             i
             for i in range(count)
             if (since is None or call_started(i) >= since)
             and (until is None or call_started(i) < until)
+            and (wanted_calls is None or call_id(customer, i) in wanted_calls)
+            and (wanted_users is None or user_id(customer, primary_user(i, users)) in wanted_users)
+            and (workspace is None or str(workspace) == workspace_record(customer)["id"])
         ]
-
-        def build(i: int) -> dict[str, Any]:
-            record = call_record(customer, i, origin)
-            if extensive:
-                return {"metaData": record, "parties": [], "context": []}
-            return record
-
-        return self._page((customer, endpoint, filters), "calls", cursor, indices, build)
 
     def call_index(self, customer: str, call_id: str) -> int | None:
         """Which of ``customer``'s calls has the id ``call_id``, or None if none has."""
-        if not call_id.isdigit():
-            return None
-        index = int(call_id) - _id_base(customer, "call")
-        return index if 0 <= index < self.calls.get(customer, DEFAULT_CALLS) else None
+        return _index(call_id, _id_base(customer, "call"), self.calls.get(customer, DEFAULT_CALLS))
+
+    def user_index(self, customer: str, user_id: str) -> int | None:
+        """Which of ``customer``'s users has the id ``user_id``, or None if none has."""
+        return _index(user_id, _id_base(customer, "user"), self.user_count(customer))
 
     def _page(
         self,
@@ -186,9 +221,12 @@ class Catalog:
         cursor: str | None,
         indices: list[int],
         build: Callable[[int], dict[str, Any]],
+        *,
+        noun: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """One page of ``indices`` from ``cursor`` on; ``request`` is (customer, endpoint,
-        filters), which a cursor must match."""
+        filters), which a cursor must match; ``noun`` names the records in Gong's 404 (the
+        list's key by default)."""
         customer, endpoint, filters = request
         key = repr(sorted(filters.items()))
         offset, page = 0, 0
@@ -203,7 +241,8 @@ class Catalog:
                 raise BadListRequest("cursor is invalid or was issued for another request")
             offset, page = issued.offset, issued.page
         if not indices:
-            return 404, {"errors": [f"No {kind} found corresponding to the provided filters"]}
+            noun = noun or kind
+            return 404, {"errors": [f"No {noun} found corresponding to the provided filters"]}
         chunk = indices[offset : offset + self.page_size]
         records: dict[str, Any] = {
             "totalRecords": len(indices),
@@ -232,3 +271,19 @@ def _when(value: Any, name: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise BadListRequest(f"{name} needs a time zone (for example 2026-01-05T00:00:00Z)")
     return parsed
+
+
+def _ids(value: Any, name: str) -> set[str] | None:
+    """A filter's list of ids as strings (Gong sends ids as strings; numbers are taken too)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(i, str | int) for i in value):
+        raise BadListRequest(f"filter.{name} must be a list of ids")
+    return {str(i) for i in value}
+
+
+def _index(record_id: str, base: int, count: int) -> int | None:
+    if not record_id.isdigit():
+        return None
+    index = int(record_id) - base
+    return index if 0 <= index < count else None

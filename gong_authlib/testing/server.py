@@ -34,6 +34,10 @@ Route = Callable[["_Handler", str], Reply]
 
 DEFAULT_CLIENT_ID = "fakegong-client-id"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+# How long a connection may keep a handler waiting for bytes it promised (a request line, the
+# rest of a body its Content-Length announced) before it is answered 408 and closed: without
+# it, one client that sends a short body holds a thread forever.
+READ_TIMEOUT = 30.0
 
 
 def _first_values(query: str) -> dict[str, str]:
@@ -59,6 +63,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         try:
             reply = type(self).route(self, method)
+        except TimeoutError:
+            # The body its Content-Length promised never came (the socket's read timeout, see
+            # READ_TIMEOUT): answer, close the connection and give the thread back.
+            errors = ["the request body did not arrive in full"]
+            reply = Reply(408, {"requestId": "emulator", "errors": errors}, {"Connection": "close"})
         except Exception:  # an emulator bug must surface as a 500, not a hung client
             log.exception("FakeGong failed on %s %s", method, urlsplit(self.path).path)
             reply = Reply(500, {"requestId": "emulator", "errors": ["FakeGong internal error"]})
@@ -92,8 +101,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def _serve(route: Route, port: int = 0) -> ThreadingHTTPServer:
-    handler = type("FakeGongHandler", (_Handler,), {"route": staticmethod(route)})
+def _serve(route: Route, port: int = 0, read_timeout: float = READ_TIMEOUT) -> ThreadingHTTPServer:
+    # StreamRequestHandler applies ``timeout`` to every read of the connection.
+    attributes = {"route": staticmethod(route), "timeout": read_timeout}
+    handler = type("FakeGongHandler", (_Handler,), attributes)
     server = _Server(("127.0.0.1", port), handler)
     # A short poll interval makes shutdown() quick: tests start and stop many servers.
     threading.Thread(
@@ -138,6 +149,12 @@ class FakeGong:
     Gong's per-company limits are off unless asked for: ``rate_limit=3, daily_limit=10_000``
     are Gong's defaults, counted on real time (``rate_clock=gong.clock`` makes them follow the
     FakeClock). ``page_size`` and :meth:`set_records` shape the list endpoints.
+
+    ``strict_query=True`` refuses token parameters anywhere but the query string (and a code
+    exchange without ``client_id``), Gong's documented shape, to pin a client's wire format;
+    by default a form body is read too, as production Gong reads it, and counted in
+    ``stats.form_body``. ``read_timeout`` (30 s) bounds how long a connection may keep a
+    handler waiting for bytes it promised: a short body is answered 408 and closed.
     """
 
     def __init__(
@@ -157,6 +174,8 @@ class FakeGong:
         rate_clock: Callable[[], float] | None = None,
         page_size: int | None = None,
         answer_integration_id: bool = True,
+        strict_query: bool = False,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.clock = clock or FakeClock()
         self.port = port
@@ -176,7 +195,9 @@ class FakeGong:
             daily_limit=daily_limit,
             rate_clock=rate_clock,
             page_size=page_size,
+            strict_query=strict_query,
         )
+        self.read_timeout = read_timeout
         self.emulator.answer_integration_id = answer_integration_id
         self._oauth_server: ThreadingHTTPServer | None = None
         self._api_servers: dict[str, ThreadingHTTPServer] = {}
@@ -185,7 +206,7 @@ class FakeGong:
 
     def start(self) -> FakeGong:
         if self._oauth_server is None:
-            self._oauth_server = _serve(self._oauth_route, self.port)
+            self._oauth_server = _serve(self._oauth_route, self.port, self.read_timeout)
         return self
 
     def stop(self) -> None:
@@ -245,6 +266,7 @@ class FakeGong:
             server = _serve(
                 lambda handler, method: self._api_route(name, handler, method),
                 self.api_ports.get(name, 0),
+                self.read_timeout,
             )
             host, port = server.server_address[:2]
             self._api_servers[name] = server
@@ -344,7 +366,12 @@ class FakeGong:
                 injected = _fault_reply(odd)
                 if injected is not None:
                     return injected
-            reply = self.emulator.token(query, handler.headers.get("Authorization", ""), body)
+            reply = self.emulator.token(
+                query,
+                handler.headers.get("Authorization", ""),
+                body,
+                content_type=handler.headers.get("Content-Type", ""),
+            )
             return odd.alter(reply) if odd is not None and odd.kind == "answer" else reply
         return Reply(404, {"error": "not_found"})
 
