@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -19,6 +20,9 @@ from gong_authlib.safe_text import escape_controls
 from gong_authlib.stores.contracts import check_customer
 
 DEFAULT_PORT = 9100
+# Where `fakegong ctl` finds the server it controls (printed at start).
+URL_VARIABLE = "FAKEGONG_CONTROL_URL"
+TOKEN_VARIABLE = "FAKEGONG_CONTROL_TOKEN"  # noqa: S105 - a variable's name, not a token
 
 
 @dataclass
@@ -212,7 +216,9 @@ def run(args: argparse.Namespace) -> int:
     for name in ("rate_limit", "daily_limit", "page_size"):
         if getattr(settings, name) is not None:
             options[name] = getattr(settings, name)
+    control_token = secrets.token_urlsafe(32)
     gong = FakeGong(
+        control_token=control_token,
         client_id=settings.client_id or DEFAULT_CLIENT_ID,
         client_secret=settings.client_secret,
         redirect_uris=settings.redirect_uris or [DEFAULT_REDIRECT_URI],
@@ -240,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
             "choose others with --port and --customer NAME=PORT"
         ) from None
     try:
+        if args.control_token_file:
+            _write_private(args.control_token_file, control_token)
         _announce(gong, args.format, secret_source=_secret_source(settings))
         while not stop.wait(0.5):
             pass
@@ -248,6 +256,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         gong.stop()
     return EXIT_OK
+
+
+def _write_private(path: str, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (the control token opens the server)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        raise CommandError(
+            f"--control-token-file: cannot write {path} ({exc.strerror or exc})", EXIT_USAGE
+        ) from None
 
 
 def _secret_source(settings: Settings) -> str | None:
@@ -266,8 +287,10 @@ def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> No
         if secret_source is None
         else {"client_secret_from": secret_source}
     )
+    control = {"control_url": gong.control_url, "control_token": gong.control_token}
     if output == "json":
         payload = {
+            **control,
             "url": gong.url,
             "authorize_url": gong.authorize_url,
             "token_url": gong.token_url,
@@ -292,6 +315,9 @@ def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> No
             f"  redirect_uris:  {' '.join(gong.redirect_uris)}",
             *(f"  customer {name}: {origin}" for name, origin in origins.items()),
             "  trust the customer origins: oauth.trusted_api_origins or --trust-origin",
+            "  control it from a shell (gong-authlib fakegong ctl actions):",
+            f"    export {URL_VARIABLE}={control['control_url']}",
+            f"    export {TOKEN_VARIABLE}={control['control_token']}",
         ]
         # Settings may come from a file in a repository: shown escaped, as everything printed.
         sys.stdout.write(escape_controls("\n".join(lines), keep_newlines=True) + "\n")

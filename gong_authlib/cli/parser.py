@@ -419,7 +419,58 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
     fakegong.add_argument(
         "--format", choices=("text", "json"), default="text", help="how to print the addresses"
     )
+    fakegong.add_argument(
+        "--control-token-file",
+        metavar="FILE",
+        help="also write the control API's token to FILE (mode 0600), for tests to read",
+    )
     fakegong.set_defaults(handler="gong_authlib.cli.fakegong_command:run")
+    _add_fakegong_ctl(fakegong.add_subparsers(dest="fakegong_command", parser_class=Parser))
+
+
+def _add_fakegong_ctl(commands: argparse._SubParsersAction[Parser]) -> None:
+    ctl = commands.add_parser(
+        "ctl",
+        help="control a running `gong-authlib fakegong` (revoke, end tokens, inject faults...)",
+        description="Send one action to a running FakeGong's control API (POST "
+        "/_fakegong/ACTION on its OAuth origin, loopback only) and print its JSON answer. The "
+        "server prints its control URL and token at start; pass them with --url and "
+        "--token-file or the environment variables FAKEGONG_CONTROL_URL and "
+        "FAKEGONG_CONTROL_TOKEN. `ctl actions` lists the actions and their arguments.",
+        epilog=_examples(
+            "gong-authlib fakegong ctl actions",
+            "gong-authlib fakegong ctl revoke --arg customer=acme",
+            "gong-authlib fakegong ctl inject --arg target=api --arg kind=status "
+            "--arg status=503 --arg times=2",
+            "gong-authlib fakegong ctl rotate-secret --arg grace_hours=0",
+            codes="0 done, 1 refused by the server or unreachable, 2 usage error or unknown action",
+        ),
+        formatter_class=RAW,
+    )
+    ctl.add_argument("action", metavar="ACTION", help="what to do (see `ctl actions`)")
+    ctl.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an argument of the action (repeatable); the server reads it as its type",
+    )
+    ctl.add_argument(
+        "--arg-env",
+        action="append",
+        default=[],
+        metavar="NAME=VARIABLE",
+        help="an argument whose value is read from an environment variable (for secrets)",
+    )
+    ctl.add_argument(
+        "--url", metavar="URL", help="the control URL (default: $FAKEGONG_CONTROL_URL)"
+    )
+    ctl.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="read the control token from FILE (default: $FAKEGONG_CONTROL_TOKEN)",
+    )
+    ctl.set_defaults(handler="gong_authlib.cli.fakegong_ctl:run")
 
 
 _COMMANDS = {

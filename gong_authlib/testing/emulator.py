@@ -269,9 +269,14 @@ class Emulator:
             return problem
         if form.get("decision") != "approve":
             return self._redirect_error(form, "access_denied", "The admin denied access")
-        customer = form.get("company") or self.signed_in_customer
+        customer = form.get("company", "")
         if customer not in self.customer_origins:
-            return Reply(400, "<p>Unknown company.</p>")
+            # Never a silent default: approving without choosing would bind the customer the
+            # app connects to whichever company happened to be first.
+            refusal = "Choose a company before approving." if not customer else "Unknown company."
+            return Reply(
+                400, self._consent_html(form, tuple(form.get("scope", "").split()), refusal)
+            )
         code = "gongfake-code-" + secrets.token_urlsafe(24)
         with self.lock:
             self._codes[code] = _Code(
@@ -297,20 +302,28 @@ class Emulator:
         params = {"error": error, "error_description": description, "state": query.get("state", "")}
         return Reply(302, None, {"Location": _with_query(query["redirect_uri"], params)})
 
-    def _consent_html(self, query: Mapping[str, str], scopes: tuple[str, ...]) -> str:
-        chosen = self.company_for(query)
+    def _consent_html(
+        self, query: Mapping[str, str], scopes: tuple[str, ...], problem: str = ""
+    ) -> str:
+        # Preselected only when the flow names its company (login_hint): otherwise the tester
+        # chooses, and the placeholder submits an empty company that decide() refuses.
+        hint = query.get("login_hint", "")
+        chosen = hint if hint in self.customer_origins else ""
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in query.items()
+            if k not in ("company", "decision")
         )
-        companies = "".join(
+        companies = f'<option value=""{_selected(not chosen)} disabled>Choose a company</option>'
+        companies += "".join(
             f'<option value="{html.escape(c)}"{_selected(c == chosen)}>{html.escape(c)}</option>'
             for c in self.customer_origins
         )
         items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
+        error = f'<p id="error" role="alert">{html.escape(problem)}</p>' if problem else ""
         return (
             "<!doctype html><html><head><title>Authorize app - FakeGong</title></head><body>"
-            "<h1>An app wants access to your Gong company</h1>"
+            f"<h1>An app wants access to your Gong company</h1>{error}"
             f"<form method=post action=/oauth2/authorize>{hidden}"
             f'<label>Company <select name="company">{companies}</select></label>'
             f"<ul>{items}</ul>"

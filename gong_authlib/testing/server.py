@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.logs import get_logger
 from gong_authlib.testing.clock import FakeClock
+from gong_authlib.testing.control import CONTROL_PREFIX, control_reply
 from gong_authlib.testing.emulator import (
     DEFAULT_VALIDITY,
     FAULT_KINDS,
@@ -155,6 +156,10 @@ class FakeGong:
     by default a form body is read too, as production Gong reads it, and counted in
     ``stats.form_body``. ``read_timeout`` (30 s) bounds how long a connection may keep a
     handler waiting for bytes it promised: a short body is answered 408 and closed.
+
+    ``control_token`` opens the control API (``POST /_fakegong/<action>`` on :attr:`url`,
+    :mod:`gong_authlib.testing.control`) to loopback callers presenting it as a Bearer token:
+    what a test in another process uses to do what these methods do. Off when None.
     """
 
     def __init__(
@@ -176,14 +181,15 @@ class FakeGong:
         answer_integration_id: bool = True,
         strict_query: bool = False,
         read_timeout: float = READ_TIMEOUT,
+        control_token: str | None = None,
     ) -> None:
-        self.clock = clock or FakeClock()
+        self.clock: FakeClock = clock or FakeClock()
         self.port = port
         self.api_ports = dict(api_ports or {})
         self.client_id = client_id
         self.client_secret = client_secret or "fakegong-secret-" + secrets.token_urlsafe(16)
         self.redirect_uris = tuple(redirect_uris)
-        self.emulator = Emulator(
+        self.emulator: Emulator = Emulator(
             client_id=client_id,
             client_secret=self.client_secret,
             redirect_uris=self.redirect_uris,
@@ -198,6 +204,7 @@ class FakeGong:
             strict_query=strict_query,
         )
         self.read_timeout = read_timeout
+        self.control_token = control_token
         self.emulator.answer_integration_id = answer_integration_id
         self._oauth_server: ThreadingHTTPServer | None = None
         self._api_servers: dict[str, ThreadingHTTPServer] = {}
@@ -243,6 +250,11 @@ class FakeGong:
     @property
     def token_url(self) -> str:
         return f"{self.url}/oauth2/generate-customer-token"
+
+    @property
+    def control_url(self) -> str:
+        """Where the control API answers (``POST {control_url}/<action>``)."""
+        return self.url + CONTROL_PREFIX.rstrip("/")
 
     @property
     def redirect_uri(self) -> str:
@@ -356,6 +368,18 @@ class FakeGong:
         parts = urlsplit(handler.path)
         query = _first_values(parts.query)
         body = handler._body()
+        if self.control_token is not None and parts.path.startswith(CONTROL_PREFIX):
+            reply = control_reply(
+                self,
+                self.control_token,
+                peer=str(handler.client_address[0]),
+                method=method,
+                path=parts.path,
+                authorization=handler.headers.get("Authorization", ""),
+                body=body,
+            )
+            log.info("FakeGong control %s: HTTP %d", parts.path, reply.status)
+            return reply
         if parts.path == "/oauth2/authorize":
             if method == "GET":
                 return self.emulator.authorize_page(query)
