@@ -67,6 +67,11 @@ class Running:
         output = json.loads(done.stdout) if done.stdout.strip() else None
         return done.returncode, output, done.stderr
 
+    def token_endpoint(self, secret: str, **request: Any) -> requests.Response:
+        pair = f"{self.info['client_id']}:{secret}".encode()
+        headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+        return requests.post(self.info["token_url"], headers=headers, timeout=10, **request)
+
     def post(self, action: str, body: object, token: str | None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         return requests.post(
@@ -169,23 +174,15 @@ def test_rotate_secret_returns_the_new_secret_and_ends_the_old_one(running: Runn
     assert running.secret != old
     assert running.secret not in err
     assert running.token("acme").access_token  # the new secret works
-    basic = base64.b64encode(f"{running.info['client_id']}:{old}".encode()).decode()
-    refused = requests.post(
-        running.info["token_url"],
-        params={"grant_type": "refresh_token", "refresh_token": "x"},
-        headers={"Authorization": f"Basic {basic}"},
-        timeout=10,
+    refused = running.token_endpoint(
+        old, params={"grant_type": "refresh_token", "refresh_token": "x"}
     )
     assert refused.status_code == 401
 
 
 def test_the_standalone_server_can_be_strict_about_the_query(running: Running) -> None:
-    basic = base64.b64encode(f"{running.info['client_id']}:{running.secret}".encode()).decode()
-    form = requests.post(
-        running.info["token_url"],
-        data={"grant_type": "refresh_token", "refresh_token": "x"},
-        headers={"Authorization": f"Basic {basic}"},
-        timeout=10,
+    form = running.token_endpoint(
+        running.secret, data={"grant_type": "refresh_token", "refresh_token": "x"}
     )
     assert "query string" in form.json()["error_description"]
 

@@ -204,6 +204,15 @@ def _actions_list(gong: Controlled, args: dict[str, Any]) -> list[dict[str, Any]
     ]
 
 
+def _on_customer(
+    name: str, summary: str, method: Callable[[Controlled], Callable[[str], None]]
+) -> Action:
+    """An action whose only argument is the company a FakeGong method acts on."""
+    return Action(
+        name, summary, (Param("customer", Customer),), lambda gong, a: method(gong)(a["customer"])
+    )
+
+
 _FAULT_OPTIONS = (
     Param("times", int, required=False),
     Param("status", int, required=False),
@@ -239,23 +248,20 @@ ACTIONS: dict[str, Action] = {
             (Param("name", str), Param("port", int, required=False)),
             _add_customer,
         ),
-        Action(
+        _on_customer(
             "sign-in",
             "make this company the one whose admin approves the next authorization",
-            (Param("customer", Customer),),
-            lambda gong, args: gong.sign_in(args["customer"]),
+            lambda gong: gong.sign_in,
         ),
-        Action(
+        _on_customer(
             "revoke",
             "end every access and refresh token of a company (an admin uninstalling the app)",
-            (Param("customer", Customer),),
-            lambda gong, args: gong.revoke(args["customer"]),
+            lambda gong: gong.revoke,
         ),
-        Action(
+        _on_customer(
             "end-tokens",
             "expire a company's access tokens now; its refresh tokens still work",
-            (Param("customer", Customer),),
-            lambda gong, args: gong.invalidate_access_tokens(args["customer"]),
+            lambda gong: gong.invalidate_access_tokens,
         ),
         Action(
             "inject",
