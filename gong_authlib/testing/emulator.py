@@ -612,31 +612,30 @@ def _list_users_extensive(gong: Emulator, request: ApiRequest) -> Reply:
     return _answer(gong.catalog.list_users(request.customer, endpoint, filters, cursor))
 
 
+def _call_maker(gong: Emulator, customer: str) -> Callable[[int], dict[str, Any]]:
+    """Builds ``customer``'s call records by index, on its origin and round its users."""
+    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+    return lambda index: call_record(customer, index, origin, users=users)
+
+
 def _list_calls(gong: Emulator, request: ApiRequest) -> Reply:
     filters, cursor = _query_list(request)
-    customer = request.customer
-    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
-
-    def build(index: int) -> dict[str, Any]:
-        return call_record(customer, index, origin, users=users)
-
-    return _answer(gong.catalog.list_calls(customer, "/v2/calls", filters, cursor, build))
+    build = _call_maker(gong, request.customer)
+    return _answer(gong.catalog.list_calls(request.customer, "/v2/calls", filters, cursor, build))
 
 
 def _list_calls_extensive(gong: Emulator, request: ApiRequest) -> Reply:
     filters, cursor = _body_list(request)
     selector = ContentSelector.from_body(_json_object(request.body))
-    customer = request.customer
-    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+    customer, meta_of = request.customer, _call_maker(gong, request.customer)
+    users = gong.catalog.user_count(customer)
 
     def build(index: int) -> dict[str, Any]:
-        meta = call_record(customer, index, origin, users=users)
+        meta = meta_of(index)
         host = user_record(customer, primary_user(index, users))
-        return {
-            "metaData": meta,
-            "parties": call_content.parties(customer, meta["id"], host) if selector.parties else [],
-            "context": call_content.context(customer, meta["id"], selector.context),
-        }
+        parties = call_content.parties(customer, meta["id"], host) if selector.parties else []
+        context = call_content.context(customer, meta["id"], selector.context)
+        return {"metaData": meta, "parties": parties, "context": context}
 
     endpoint = "/v2/calls/extensive"
     return _answer(gong.catalog.list_calls(customer, endpoint, filters, cursor, build))
@@ -644,19 +643,17 @@ def _list_calls_extensive(gong: Emulator, request: ApiRequest) -> Reply:
 
 def _transcripts(gong: Emulator, request: ApiRequest) -> Reply:
     filters, cursor = _body_list(request)
-    customer = request.customer
-    origin, users = gong.customer_origins[customer], gong.catalog.user_count(customer)
+    meta_of = _call_maker(gong, request.customer)
 
     def build(index: int) -> dict[str, Any]:
-        meta = call_record(customer, index, origin, users=users)
+        meta = meta_of(index)
         return {
             "callId": meta["id"],
             "transcript": call_content.transcript(meta["id"], meta["duration"]),
         }
 
-    endpoint = "/v2/calls/transcript"
     listed = gong.catalog.list_calls(
-        customer, endpoint, filters, cursor, build, kind="callTranscripts"
+        request.customer, "/v2/calls/transcript", filters, cursor, build, kind="callTranscripts"
     )
     return _answer(listed)
 
@@ -666,9 +663,7 @@ def _one_call(gong: Emulator, request: ApiRequest) -> Reply:
     index = gong.catalog.call_index(customer, wanted)
     if index is None:
         return gong_error(404, f"No call found for id {wanted}")
-    users = gong.catalog.user_count(customer)
-    call = call_record(customer, index, gong.customer_origins[customer], users=users)
-    return Reply(200, {"requestId": _request_id(), "call": call})
+    return Reply(200, {"requestId": _request_id(), "call": _call_maker(gong, customer)(index)})
 
 
 def _one_user(gong: Emulator, request: ApiRequest) -> Reply:

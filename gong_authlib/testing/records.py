@@ -3,9 +3,11 @@
 Gong answers a list endpoint with ``records`` (``totalRecords``, ``currentPageSize``,
 ``currentPageNumber`` counted from 0, and ``cursor`` on every page but the last) beside the
 list itself. The next page is asked for with ``?cursor=`` on GET endpoints and ``"cursor"`` in
-the JSON body of POST endpoints (``/v2/calls/extensive``, ``/v2/users/extensive``). A filter
-that matches nothing is a 404 ``No calls found corresponding to the provided filters``, not an
-empty page. Ids are 64-bit integers sent as strings.
+the JSON body of POST endpoints (``/v2/calls/extensive``, ``/v2/calls/transcript``,
+``/v2/users/extensive``). Calls are filtered as Gong filters them (a date window, ``callIds``,
+``workspaceId``, ``primaryUserIds``; each company has one workspace and its calls go round its
+users), users by ``userIds``. A filter that matches nothing is a 404 ``No calls found
+corresponding to the provided filters``, not an empty page. Ids are 64-bit integers sent as strings.
 
 Cursors are opaque and strict, so client bugs show: a cursor FakeGong never issued, one
 issued for another customer, endpoint or filter, or a cursor in the query of a POST endpoint,
