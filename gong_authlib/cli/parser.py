@@ -352,8 +352,10 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         "fakegong",
         help="run FakeGong (Gong's OAuth endpoints and per-customer APIs) as its own server",
         description="Serve FakeGong on 127.0.0.1 on fixed ports until interrupted, for apps "
-        "with many processes, other languages and browser tests. Its consent page lets the "
-        "tester pick the company. Settings come from flags and/or a small JSON or YAML file "
+        "with many processes, other languages and browser tests. Its consent page makes the "
+        "tester pick the company (unless login_hint names one); its control API (printed at "
+        "start; `gong-authlib fakegong ctl`) does what FakeGong's Python methods do. "
+        "Settings come from flags and/or a small JSON or YAML file "
         "(keys: port, client_id, client_secret, redirect_uris, scopes, customers (a list of "
         "names or a mapping name: port), auto_approve, default_validity, rate_limit, "
         "daily_limit, page_size, strict_query); flags win. The "
@@ -425,7 +427,14 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         help="also write the control API's token to FILE (mode 0600), for tests to read",
     )
     fakegong.set_defaults(handler="gong_authlib.cli.fakegong_command:run")
-    _add_fakegong_ctl(fakegong.add_subparsers(dest="fakegong_command", parser_class=Parser))
+    _add_fakegong_ctl(
+        fakegong.add_subparsers(
+            dest="fakegong_command",
+            title="controlling a running server",
+            metavar="ctl",
+            parser_class=Parser,
+        )
+    )
 
 
 def _add_fakegong_ctl(commands: argparse._SubParsersAction[Parser]) -> None:
