@@ -156,7 +156,10 @@ def stats_document(stats: Stats) -> dict[str, Any]:
     """Every counter of ``stats`` as JSON: tuple keys (customer, grant) become nested objects."""
     document: dict[str, Any] = {}
     for item in fields(stats):
-        counter: Counter[Any] = getattr(stats, item.name)
+        counter = getattr(stats, item.name)
+        if not isinstance(counter, Counter):  # a plain value a later counter kind may add
+            document[item.name] = counter
+            continue
         nested: dict[str, Any] = {}
         for key, count in counter.items():
             *outer, last = key if isinstance(key, tuple) else (key,)
