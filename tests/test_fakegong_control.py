@@ -205,8 +205,12 @@ def test_control_is_off_unless_a_token_is_given_and_serves_loopback_only() -> No
         gong.control_token = CONTROL_TOKEN
         authorization = f"Bearer {CONTROL_TOKEN}"
 
-        def call(peer: str, method: str = "POST", path: str = "/_fakegong/revoke") -> int:
-            body = b'{"customer": "acme"}'
+        def call(
+            peer: str,
+            method: str = "POST",
+            path: str = "/_fakegong/revoke",
+            body: bytes = b'{"customer": "acme"}',
+        ) -> int:
             reply = control_reply(
                 gong,
                 CONTROL_TOKEN,
@@ -225,6 +229,15 @@ def test_control_is_off_unless_a_token_is_given_and_serves_loopback_only() -> No
         assert _users(token) == 200
         assert call("127.0.0.1") == 200
         assert _users(token) == 401
+        for seconds in (b"-1", b'"Infinity"', b'"ten"'):
+            assert (
+                call(
+                    "127.0.0.1", path="/_fakegong/advance-clock", body=b'{"seconds": %s}' % seconds
+                )
+                == 400
+            )
+    with pytest.raises(ValueError, match="at least 16"):
+        FakeGong(control_token="guessable")
 
 
 def _consent(gong: FakeGong, **extra: str) -> tuple[str, dict[str, str]]:

@@ -7,9 +7,10 @@ and compared in constant time; only loopback peers are served. Without a token t
 asked for (401), a wrong one is refused (403), and in both cases nothing is done.
 
 Every action is one row of :data:`ACTIONS`: a name, what it does, its parameters and the
-FakeGong method it calls. Arguments arrive as JSON
-values, or as text from ``gong-authlib fakegong ctl --arg name=value`` (one conversion, here,
-for both). To add an action, add a row; for instance the rows for methods other branches add::
+FakeGong method it calls. Arguments arrive as JSON values, or as text from ``gong-authlib
+fakegong ctl --arg name=value`` (one conversion, here, for both). To add an action, add its
+method to :class:`Controlled` and a row to the table; for instance the rows for the methods
+other branches add::
 
     Action("fire-webhook", "deliver a signed webhook to URL as Gong does",
            (Param("url", str), Param("customer", Customer), Param("call", str, required=False),
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -66,6 +68,8 @@ class Controlled(Protocol):
 
 
 CONTROL_PREFIX = "/_fakegong/"
+# A token shorter than this could be guessed by a local process trying tokens in a loop.
+MIN_TOKEN_LENGTH = 16
 # The body of a control call is a handful of arguments; anything bigger is a mistake.
 MAX_BODY = 64 * 1024
 
@@ -120,7 +124,7 @@ class Param:
             value = _json_text(value, self.name)
         integral = self.kind is int
         accepted = (int,) if integral else (int, float)
-        if isinstance(value, bool) or not isinstance(value, accepted):
+        if isinstance(value, bool) or not isinstance(value, accepted) or not math.isfinite(value):
             raise ControlError(400, f"{self.name} must be a {'whole ' if integral else ''}number")
         number: int | float = value
         return number

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.logs import get_logger
 from gong_authlib.testing.clock import FakeClock
-from gong_authlib.testing.control import CONTROL_PREFIX, control_reply
+from gong_authlib.testing.control import CONTROL_PREFIX, MIN_TOKEN_LENGTH, control_reply
 from gong_authlib.testing.emulator import (
     DEFAULT_VALIDITY,
     FAULT_KINDS,
@@ -204,6 +204,8 @@ class FakeGong:
             strict_query=strict_query,
         )
         self.read_timeout = read_timeout
+        if control_token is not None and len(control_token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a control token has at least {MIN_TOKEN_LENGTH} characters")
         self.control_token = control_token
         self.emulator.answer_integration_id = answer_integration_id
         self._oauth_server: ThreadingHTTPServer | None = None
