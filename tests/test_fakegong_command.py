@@ -103,19 +103,15 @@ def test_serves_on_the_ports_of_its_file_and_the_tester_picks_the_company(
         assert users.status_code == 200
 
 
+def two_companies_approved() -> tuple[str, ...]:
+    """Flags for a server on free ports with acme and globex, approving as login_hint says."""
+    companies = ("--customer", "acme", "--customer", "globex")
+    return ("--port", str(free_port()), *companies, "--redirect-uri", REDIRECT, "--auto-approve")
+
+
 def test_auto_approve_approves_as_the_company_the_flow_was_started_for() -> None:
     protect_third_party_loggers()
-    with fakegong(
-        "--port",
-        str(free_port()),
-        "--customer",
-        "acme",
-        "--customer",
-        "globex",
-        "--redirect-uri",
-        REDIRECT,
-        "--auto-approve",
-    ) as info:
+    with fakegong(*two_companies_approved()) as info:
         client = client_for(info)
         for company in ("globex", "acme"):
             url, _ = client.authorization_url(

@@ -21,10 +21,9 @@ from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.testing import FakeGong
 from gong_authlib.testing.control import control_reply
 from gong_authlib.token import Token
-from tests.cliflow import free_port
 from tests.helpers import run_cli
 from tests.test_fakegong import _token
-from tests.test_fakegong_command import REDIRECT, fakegong
+from tests.test_fakegong_command import REDIRECT, fakegong, two_companies_approved
 
 CONTROL_TOKEN = "control-" + "x" * 40
 
@@ -92,15 +91,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     protect_third_party_loggers()
     token_file = tmp_path_factory.mktemp("control") / "token"
     with fakegong(
-        "--port",
-        str(free_port()),
-        "--customer",
-        "acme",
-        "--customer",
-        "globex",
-        "--redirect-uri",
-        REDIRECT,
-        "--auto-approve",
+        *two_companies_approved(),
         "--strict-query",
         "--control-token-file",
         str(token_file),
