@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from gong_authlib.errors import (
     AuthorizationNotSaved,
+    ClientCredentialsRejected,
     ConfigError,
     DailyQuotaExhausted,
     Diagnostic,
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthorizationNotSaved",
+    "ClientCredentialsRejected",
     "ConfigError",
     "CustomerStatus",
     "CustomerToken",

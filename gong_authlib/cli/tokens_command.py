@@ -25,6 +25,7 @@ from gong_authlib.safe_text import escape_controls
 from gong_authlib.stores import CustomerStatus, TokenStore
 from gong_authlib.stores.status import ACTIVE_STATUS
 from gong_authlib.token import Token, fingerprint
+from gong_authlib.tokens import secret_pause
 from gong_authlib.transport.requests.auth import GongAuth
 
 JSON_FORMAT_VERSION = "2"  # 2: health names ("active", not "valid"), status_since/_reason
@@ -83,8 +84,43 @@ def _read(
 def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     config = _optional_config(args)
     with store_from(args, config) as store:
-        now = system_clock()
-        return [_status(c, *_read(store, c), now) for c in store.customers()]
+        return _rows_in(store)
+
+
+def _rows_in(store: TokenStore) -> list[dict[str, Any]]:
+    now = system_clock()
+    return [_status(c, *_read(store, c), now) for c in store.customers()]
+
+
+def _credentials(
+    args: argparse.Namespace, config: IntegrationConfig | None, store: TokenStore
+) -> dict[str, Any] | None:
+    """Whether workers sharing ``store`` hold the configured secret back because Gong refused
+    it (``invalid_client``): the app's problem, which no customer's row shows. None when the
+    file names no usable OAuth client."""
+    if config is None or config.oauth is None:
+        return None
+    try:
+        client = client_from(args, config)
+    except (GongAuthError, ValueError, CommandError):
+        return None
+    left = secret_pause.paused_for(store, client)
+    return {
+        "client_id": client.client_id,
+        "secret_sha256": client.secret_fingerprint,
+        "rejected": left > 0,
+        "paused_for_seconds": round(left),
+    }
+
+
+def _credentials_line(credentials: dict[str, Any]) -> str:
+    return (
+        f"Gong rejected client ID {_shown(credentials['client_id'])} with secret "
+        f"sha256:{credentials['secret_sha256']} (invalid_client): workers are not calling the "
+        f"token endpoint with it for {describe_seconds(credentials['paused_for_seconds'])} more, "
+        "and tokens stop being refreshed. The secret was rotated at Gong (grace period over) or "
+        "is mistyped: deploy the current one, then run `gong-authlib credentials check`.\n"
+    )
 
 
 def _shown(value: object) -> str:
@@ -126,27 +162,37 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    """For cron and monitoring: exit 1 when any customer needs attention."""
-    rows = _rows(args)
+    """For cron and monitoring: exit 1 when any customer needs attention, or when Gong refused
+    the configured client secret."""
+    config = _optional_config(args)
+    with store_from(args, config) as store:
+        rows = _rows_in(store)
+        credentials = _credentials(args, config, store)
     attention = [row for row in rows if row["attention"]]
+    rejected = credentials is not None and credentials["rejected"]
     if args.format == "json":
         emit_json(
             {
                 "format_version": JSON_FORMAT_VERSION,
                 "customers": len(rows),
-                "healthy": not attention,
+                "healthy": not attention and not rejected,
                 "attention": attention,
+                "client_credentials": credentials,
             }
         )
-    elif attention:
+        return EXIT_FINDINGS if attention or rejected else EXIT_OK
+    if rejected:
+        assert credentials is not None
+        sys.stdout.write(_credentials_line(credentials))
+    if attention:
         sys.stdout.write("".join(_text_row(row) + "\n" for row in attention))
         sys.stdout.write(
             f"{len(attention)} of {len(rows)} customer(s) need attention: re-authorize with "
             "`gong-authlib authorize --customer NAME`, or fix the key or origin named above.\n"
         )
-    else:
+    elif not rejected:
         sys.stdout.write(f"{len(rows)} customer(s), none needs attention.\n")
-    return EXIT_FINDINGS if attention else EXIT_OK
+    return EXIT_FINDINGS if attention or rejected else EXIT_OK
 
 
 def show_command(args: argparse.Namespace) -> int:

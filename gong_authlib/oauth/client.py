@@ -138,6 +138,16 @@ class GongOAuthClient:
     def __repr__(self) -> str:
         return f"GongOAuthClient(client_id={self.client_id!r}, token_url={self.token_url!r})"
 
+    @property
+    def secret_fingerprint(self) -> str:
+        """The client secret's SHA-256 prefix: tells secrets apart, reveals nothing."""
+        return fingerprint(self._client_secret)
+
+    @property
+    def credentials_key(self) -> secret_backoff.SecretKey:
+        """What a refusal of these credentials is kept under (never the secret)."""
+        return (self.token_url, self.client_id, self.secret_fingerprint)
+
     # -- authorization -------------------------------------------------------------------
 
     def authorization_url(
@@ -278,7 +288,7 @@ class GongOAuthClient:
         self, body: str, *, previous: Token | None, customer: str | None
     ) -> TokenAnswer:
         grant = "refresh" if previous else "code exchange"
-        secret_key = (self.token_url, self.client_id, fingerprint(self._client_secret))
+        secret_key = self.credentials_key
         paused = secret_backoff.paused_until(secret_key, self.clock())
         if paused is not None:
             raise ClientCredentialsRejected(

@@ -320,7 +320,11 @@ class StateRecords(ABC):
 
 
 class RateBudget(ABC):
-    """Gong's rate budget per company, shared by every worker on the store."""
+    """Gong's rate budget per company, shared by every worker on the store.
+
+    Its pause also keeps the back-off of a client secret Gong refused, under a key that is
+    no customer's (:mod:`gong_authlib.tokens.secret_pause`).
+    """
 
     @abstractmethod
     def rate_reserve(

@@ -42,6 +42,7 @@ from gong_authlib.testing.records import (
     workspace_record,
 )
 from gong_authlib.testing.routes import ApiRequest, Route, find_route
+from gong_authlib.token import fingerprint
 
 DEFAULT_VALIDITY = 86_400
 INTEGRATION_TYPES = frozenset({"EMAIL_COMPOSER", "ACCOUNT_PAGES", "DIALER"})
@@ -141,6 +142,8 @@ class Stats:
     missing_scope: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Token calls whose parameters came in a form body, by grant type (see Emulator.token).
     form_body: Counter[str] = field(default_factory=Counter)
+    # invalid_client answers, by the presented secret's fingerprint (never the secret).
+    invalid_client: Counter[str] = field(default_factory=Counter)
 
     def refreshes(self, customer: str | None = None) -> int:
         return sum(
@@ -380,21 +383,26 @@ class Emulator:
         client_id, _, secret = decoded.partition(":")
         if not secrets.compare_digest(client_id.encode(), self.client_id.encode()):
             return False
-        now = self.clock()
-        valid = [self.client_secret]
-        if self._previous_secret is not None and now < self._previous_secret[1]:
-            valid.append(self._previous_secret[0])
-        # Every candidate compared, so the time taken does not say which one matched.
-        matches = [secrets.compare_digest(secret.encode(), known.encode()) for known in valid]
-        return any(matches)
+        with self.lock:  # one rotation's two secrets, never half of it
+            valid = [self.client_secret]
+            previous = self._previous_secret
+            if previous is not None and self.clock() < previous[1]:
+                valid.append(previous[0])
+            # Every candidate compared, so the time taken does not say which one matched.
+            matches = [secrets.compare_digest(secret.encode(), known.encode()) for known in valid]
+            if not any(matches):
+                self.stats.invalid_client[fingerprint(secret)] += 1
+            return any(matches)
 
     def rotate_secret(self, new_secret: str, *, grace_hours: float = 24) -> None:
         """Gong's "Rotate secret": ``new_secret`` is valid at once, the current one for
         ``grace_hours`` more (0 to 168; 0 revokes it now). At most two secrets are valid: a
         rotation inside a grace period revokes the previous old secret at once."""
         if not 0 <= grace_hours <= 168:
-            raise ValueError("the grace period is 0 to 168 hours")
+            raise ValueError(f"the grace period is 0 to 168 hours, not {grace_hours!r}")
         with self.lock:
+            if not new_secret or new_secret == self.client_secret:
+                raise ValueError("the new secret must be given and differ from the current one")
             self._previous_secret = (self.client_secret, self.clock() + grace_hours * 3600)
             self.client_secret = new_secret
 

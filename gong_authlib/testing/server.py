@@ -331,8 +331,9 @@ class FakeGong:
         """Make ``customer``'s current access tokens answer 401; refresh tokens still work."""
         self.emulator.invalidate_access_tokens(customer)
 
-    def oauth_client(self, **options: Any) -> Any:
-        """A GongOAuthClient wired to this FakeGong (its URLs, secret, origins and clock)."""
+    def oauth_client(self, *, client_secret: str | None = None, **options: Any) -> Any:
+        """A GongOAuthClient wired to this FakeGong (its URLs, secret, origins and clock);
+        ``client_secret`` for one other than the current (a worker not yet redeployed)."""
         from gong_authlib.oauth.client import GongOAuthClient
 
         defaults: dict[str, Any] = {
@@ -342,7 +343,8 @@ class FakeGong:
             "clock": self.clock,
             "backoff_factor": 0.0,
         }
-        return GongOAuthClient(self.client_id, self.client_secret, **{**defaults, **options})
+        secret = client_secret or self.client_secret
+        return GongOAuthClient(self.client_id, secret, **{**defaults, **options})
 
     def approve(self, authorize_url: str, *, company: str | None = None) -> str:
         """Follow ``authorize_url`` as the signed-in admin's browser would; return the callback.

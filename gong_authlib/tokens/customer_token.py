@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 
 from gong_authlib.clock import Clock
 from gong_authlib.errors import (
+    ClientCredentialsRejected,
     OriginMismatch,
     ReauthorizationRequired,
     TokenNotFound,
@@ -58,6 +59,7 @@ from gong_authlib.stores.leases import Lease
 from gong_authlib.stores.status import REAUTHORIZATION_REQUIRED, UNTRUSTED_ORIGIN, CustomerStatus
 from gong_authlib.stores.writes import put_with_retries
 from gong_authlib.token import Token, fingerprint, unsafe_in_header
+from gong_authlib.tokens import secret_pause
 
 log = get_logger("auth")
 
@@ -406,6 +408,8 @@ class CustomerToken:
             self._stop_if_revoked(status)
             if not needs_refresh(stored):
                 return self._adopt(stored, status)
+            # A secret Gong refused is paused for every worker: raise before any lock.
+            secret_pause.raise_if_paused(self.store, self.client)
             left = max(0.0, bound - (time.monotonic() - started))
             with self.store.lock(self.customer, lease=self.lock_lease, timeout=left) as lease:
                 stored, status = self._read()
@@ -472,6 +476,10 @@ class CustomerToken:
         with lease.renewed():
             try:
                 answer = self.client.refresh_answer(stored, customer=self.customer)
+            except ClientCredentialsRejected as refused:
+                # The app's secret, not the customer's grant: no status recorded.
+                secret_pause.share(self.store, self.client, refused)
+                raise
             except ReauthorizationRequired as rejected:
                 again, _ = self._read()
                 if not _same_grant(
