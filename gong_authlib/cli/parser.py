@@ -331,6 +331,37 @@ def _add_origins(commands: argparse._SubParsersAction[Parser]) -> None:
     apply.set_defaults(handler="gong_authlib.cli.origins_command:apply")
 
 
+def _add_credentials(commands: argparse._SubParsersAction[Parser]) -> None:
+    examples = (
+        "gong-authlib credentials check",
+        "gong-authlib credentials check --env production --format json",
+    )
+    codes = "0 Gong accepts them, 1 rejected (or Gong could not be asked), 2 usage error"
+    credentials = commands.add_parser(
+        "credentials",
+        help="check that Gong accepts the app's client ID and secret",
+        description="Check the OAuth client credentials against Gong's token endpoint.",
+        epilog=_examples(*examples, codes=codes),
+        formatter_class=RAW,
+    )
+    actions = credentials.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+    check = actions.add_parser(
+        "check",
+        help="ask Gong whether it accepts the configured client ID and secret",
+        description="Ask Gong's token endpoint whether it accepts the configured client ID "
+        "and secret, spending no customer's grant (a refresh with a token that cannot exist: "
+        "invalid_grant means accepted, invalid_client rejected). The secret is named only by "
+        "its SHA-256 fingerprint. Run it on every environment after rotating the secret, "
+        "before the old one's grace period ends.",
+        epilog=_examples(*examples, codes=codes),
+        formatter_class=RAW,
+    )
+    _config_options(check, store=False)
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(handler="gong_authlib.cli.credentials_command:check")
+
+
 def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
     demo = commands.add_parser(
         "demo",
@@ -489,6 +520,7 @@ _COMMANDS = {
     "authorize": _add_authorize,
     "tokens": _add_tokens,
     "origins": _add_origins,
+    "credentials": _add_credentials,
     "demo": _add_demo,
     "fakegong": _add_fakegong,
 }

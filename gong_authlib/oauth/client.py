@@ -15,6 +15,7 @@ client-auth method moves the parameters from the form body to the query string.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
@@ -276,6 +277,26 @@ class GongOAuthClient:
         )
         return answer
 
+    def credentials_accepted(self) -> bool:
+        """Whether Gong accepts this client's ID and secret, spending no customer's grant.
+
+        Asks for a refresh with a refresh token that cannot exist: Gong authenticates the
+        client before it looks at the grant, so ``invalid_grant`` means the ID and secret were
+        accepted and ``invalid_client`` that they were not. Asks even while the secret is in
+        its back-off (this is how a fix is confirmed), and clears or extends it by the answer.
+        Raises :class:`~gong_authlib.TokenEndpointError` (or ``OAuthError``) for any other.
+        """
+        params = prepare_token_request(
+            "refresh_token", "", refresh_token=_PROBE_PREFIX + secrets.token_urlsafe(24)
+        )
+        try:
+            self._token_request(params, previous=None, customer=None, ask_now=True)
+        except ReauthorizationRequired:
+            return True
+        except ClientCredentialsRejected:
+            return False
+        raise TokenEndpointError("Gong's token endpoint granted a refresh token that cannot exist")
+
     def is_trusted(self, url: str) -> bool:
         """May this client's tokens be sent to ``url``? (``*.gong.io`` or trusted origins)"""
         return untrusted_reason(url, self.trusted_api_origins) is None
@@ -285,11 +306,11 @@ class GongOAuthClient:
         return untrusted_reason(url, self.trusted_api_origins)
 
     def _token_request(
-        self, body: str, *, previous: Token | None, customer: str | None
+        self, body: str, *, previous: Token | None, customer: str | None, ask_now: bool = False
     ) -> TokenAnswer:
-        grant = "refresh" if previous else "code exchange"
+        grant = "refresh" if "grant_type=refresh_token" in body else "code exchange"
         secret_key = self.credentials_key
-        paused = secret_backoff.paused_until(secret_key, self.clock())
+        paused = None if ask_now else secret_backoff.paused_until(secret_key, self.clock())
         if paused is not None:
             raise ClientCredentialsRejected(
                 self.client_id, secret_key[2], description="refused recently", retry_at=paused
@@ -378,6 +399,9 @@ def callback_code(params: Mapping[str, str]) -> str:
 
 
 # Request parameters whose values an error answer must not carry back into a message.
+# The refresh token credentials_accepted() sends: random, so no grant can ever match it.
+_PROBE_PREFIX = "gong-authlib-credentials-check-"
+
 _SECRET_PARAMS = frozenset({"code", "refresh_token", "client_secret", "code_verifier"})
 
 
