@@ -38,7 +38,7 @@ def test_every_environment_is_checked_at_the_override_line(config: Path) -> None
     [finding] = validate_file(config)
     assert finding.code == "insecure-url"
     assert finding.message.startswith("in environment 'staging': ")
-    assert (finding.line, finding.path) == (47, "integration.redirect_uris[0]")
+    assert (finding.line, finding.path) == (50, "integration.redirect_uris[0]")
 
 
 def test_env_selects_one_environment(config: Path) -> None:
@@ -70,4 +70,4 @@ def test_validate_cli_env_flag(config: Path) -> None:
     result = run_cli("validate", "--env", "staging", str(config))
     assert result.returncode == 1
     assert "in environment 'staging'" in result.stdout
-    assert f"{config}:47:" in result.stdout
+    assert f"{config}:50:" in result.stdout

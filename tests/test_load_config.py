@@ -67,7 +67,7 @@ def test_unset_variable_is_named_with_its_position(config_dir: Path) -> None:
     [diagnostic] = caught.value.diagnostics
     assert diagnostic.code == "env-unset"
     assert "GONG_CLIENT_SECRET" in diagnostic.message
-    assert (diagnostic.line, diagnostic.path) == (33, "oauth.client_secret")
+    assert (diagnostic.line, diagnostic.path) == (36, "oauth.client_secret")
 
 
 def test_invalid_file_raises_config_error_with_every_diagnostic() -> None:

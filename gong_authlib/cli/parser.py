@@ -104,6 +104,7 @@ def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
             "gong-authlib validate gong-integration.yaml",
             "gong-authlib validate --format github configs/*.gong.yaml",
             "gong-authlib validate --extra-scope api:new-thing:read gong-integration.yaml",
+            "gong-authlib validate --strict gong-integration.yaml",
             codes="0 valid (warnings allowed), 1 findings, 2 usage or internal error",
         ),
         formatter_class=RAW,
@@ -129,6 +130,12 @@ def _add_validate(commands: argparse._SubParsersAction[Parser]) -> None:
         "--strict-scopes",
         action="store_true",
         help="make every unknown scope an error, not a warning (as validation.strict_scopes)",
+    )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="make every warning an error (a CI gate: missing trusted IPs, URLs outside the "
+        "domains, …); implies --strict-scopes",
     )
     validate.set_defaults(handler="gong_authlib.cli.validate_command:run")
 

@@ -7,7 +7,7 @@ import sys
 
 from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK
 from gong_authlib.cli.reporters import render_github, render_json, render_text, use_color, write
-from gong_authlib.config.diagnostics import has_errors
+from gong_authlib.config.diagnostics import has_errors, warnings_as_errors
 from gong_authlib.config.validate import check_document, folder_of, read_document
 from gong_authlib.errors import Diagnostic
 
@@ -24,9 +24,11 @@ def run(args: argparse.Namespace) -> int:
                 base_dir=folder_of(name),
                 extra_scopes=args.extra_scope,
                 environment=args.env,
-                strict_scopes=args.strict_scopes,
+                strict_scopes=args.strict_scopes or args.strict,
             )
         )
+    if args.strict:
+        diagnostics = warnings_as_errors(diagnostics)
     if args.format == "json":
         write(render_json(diagnostics, len(args.files)))
     elif args.format == "github":

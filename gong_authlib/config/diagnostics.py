@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -25,6 +26,11 @@ def format_path(path: NodePath) -> str:
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
+
+
+def warnings_as_errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """``validate --strict``: every warning counts as an error (a CI gate)."""
+    return [d if d.is_error else replace(d, severity="error") for d in diagnostics]
 
 
 def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
@@ -158,7 +164,9 @@ DIAGNOSTIC_CODES: Mapping[str, str] = MappingProxyType(
         ),
         "scope-typo": "a near-miss of a known scope (did you mean …)",
         "duplicate-scope": "the same scope twice",
-        "duplicate-item": "the same redirect URI, contact, domain or origin twice",
+        "duplicate-item": (
+            "the same redirect URI, contact, domain, origin or trusted IP (however written) twice"
+        ),
         "insecure-url": (
             "http where Gong needs https (loopback redirects excepted), or an http OAuth "
             "endpoint that is not loopback"
@@ -174,6 +182,17 @@ DIAGNOSTIC_CODES: Mapping[str, str] = MappingProxyType(
         "missing-redirect-uri": "OAuth configured but no redirect URI",
         "url-outside-domains": "a URL whose host is not under the declared domains",
         "invalid-email": "a contact that is not an email address",
+        "missing-trusted-ips": (
+            "no integration.trusted_ips, or one of its two lists empty: Gong requires them "
+            "for OAuth integrations (an error under validate --strict)"
+        ),
+        "invalid-ip": (
+            "a trusted IP entry that is not an address, a CIDR block or a first-last range"
+        ),
+        "private-ip": "a trusted IP that is private, loopback or link-local: Gong never sees it",
+        "broad-ip-range": (
+            "a trusted IP entry wider than a /16 (IPv4) or /32 (IPv6), such as 0.0.0.0/0"
+        ),
         "logo-missing": "the logo file does not exist",
         "logo-not-image": "the logo file is not a PNG, JPEG, GIF, WebP or SVG",
         "literal-secret": (

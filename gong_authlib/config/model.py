@@ -64,6 +64,15 @@ class IFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustedIps:
+    """The addresses Gong accepts calls from, as written (addresses, CIDR blocks, ranges):
+    ``access_token`` for API calls, ``refresh_token`` for token refreshes."""
+
+    access_token: tuple[str, ...] = ()
+    refresh_token: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Integration:
     name: str
     short_description: str
@@ -75,6 +84,7 @@ class Integration:
     contacts: tuple[str, ...]
     domains: tuple[str, ...]
     iframe: IFrame | None = None
+    trusted_ips: TrustedIps | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +271,15 @@ def _customer_origins(raw: dict[str, Any] | None) -> CustomerOrigins | None:
     )
 
 
+def _trusted_ips(raw: dict[str, Any] | None) -> TrustedIps | None:
+    if raw is None:
+        return None
+    return TrustedIps(
+        access_token=tuple(raw.get("access_token", ())),
+        refresh_token=tuple(raw.get("refresh_token", ())),
+    )
+
+
 def _build(
     file: Path, base_dir: Path, data: dict[str, Any], resolved: dict[NodePath, str]
 ) -> IntegrationConfig:
@@ -285,6 +304,7 @@ def _build(
             allowed_origins=tuple(iframe.get("allowed_origins", ())),
             customer_origins=_customer_origins(iframe.get("customer_origins")),
         ),
+        trusted_ips=_trusted_ips(spec.get("trusted_ips")),
     )
     oauth = None
     if "oauth" in data:

@@ -27,6 +27,7 @@ GROUPS = (
     "Links",
     "Contacts and domains",
     "iFrame",
+    "Trusted IPs",
     "Local settings (not edited in Gong)",
 )
 
@@ -38,6 +39,8 @@ ITEM_LISTS = {
     ("integration", "domains"),
     ("integration", "iframe", "allowed_origins"),
     ("integration", "iframe", "customer_origins", "integration_types"),
+    ("integration", "trusted_ips", "access_token"),
+    ("integration", "trusted_ips", "refresh_token"),
     ("validation", "extra_scopes"),
 }
 
@@ -144,6 +147,7 @@ def _group(path: NodePath) -> str:
         "contacts": "Contacts and domains",
         "domains": "Contacts and domains",
         "iframe": "iFrame",
+        "trusted_ips": "Trusted IPs",
     }.get(str(second), "Integration details")
 
 
@@ -180,6 +184,20 @@ _CONSEQUENCES: tuple[tuple[str, str, str], ...] = (
         "integration.iframe*",
         "update the iFrame settings; customers' iFrames load the new URL",
         "update the iFrame settings; customers' iFrames load the new URL",
+    ),
+    (
+        "integration.trusted_ips.access_token",
+        "API calls from this address are accepted as soon as it is saved; add it before any "
+        "worker calls the API from there",
+        "workers calling the API from this address get their calls refused as soon as it is "
+        "saved: move them off it first",
+    ),
+    (
+        "integration.trusted_ips.refresh_token",
+        "token refreshes from this address are accepted as soon as it is saved; add it before "
+        "any worker refreshes from there",
+        "workers calling from this address can no longer refresh tokens as soon as it is "
+        "saved: their customers' tokens stop working when they expire; move them off it first",
     ),
     (
         "integration.logos*",

@@ -23,6 +23,7 @@ from gong_authlib.config.interpolation import (
     malformed_reference,
 )
 from gong_authlib.config.scope_policy import judge_scope
+from gong_authlib.config.trusted_ips import check_trusted_ips
 from gong_authlib.config.yamlsource import YamlDocument
 from gong_authlib.errors import Diagnostic
 from gong_authlib.gong.endpoints import GONG_API_DOMAIN
@@ -590,6 +591,7 @@ RULES: tuple[Rule, ...] = (
     check_domains,
     check_iframe,
     check_redirects,
+    check_trusted_ips,
     check_contacts,
     check_logos,
     check_interpolation,

@@ -1,0 +1,165 @@
+"""``integration.trusted_ips``: the addresses Gong accepts the app's calls from.
+
+Gong requires them for OAuth integrations (Gong's "Configure trusted IPs for your integration",
+October 2026), in two lists: ``access_token`` (every API call is checked against it) and
+``refresh_token`` (the token endpoint's refreshes). Each entry is an IPv4 or IPv6 address, a
+CIDR block or a ``first-last`` range, as Gong's form takes them, one per line. They are enforced
+as soon as they are saved: a worker calling from an address not listed is refused at once.
+
+Parsing is the standard library's :mod:`ipaddress`; what it refuses is an error on the entry's
+line. An address that can never be the one Gong sees (private, loopback, link-local) and a
+range that trusts a large part of the internet are warnings. A file without the lists gets
+``missing-trusted-ips`` (an error under ``validate --strict``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from gong_authlib.config.diagnostics import quoted
+from gong_authlib.errors import Diagnostic
+
+if TYPE_CHECKING:
+    from gong_authlib.config.rules import RuleContext
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+TRUSTED_IP_LISTS = ("access_token", "refresh_token")
+
+# What each list guards, for messages and plans.
+GUARDS = {
+    "access_token": "API calls",
+    "refresh_token": "token refreshes",
+}
+
+# Fewer addresses than this in one entry: IPv4 /16 (65,536), IPv6 /32 (an ISP's allocation).
+# A wider entry trusts networks the app does not run in.
+_BROADEST = {4: 16, 6: 32}
+
+# Reserved for examples (RFC 5737, RFC 3849): ipaddress calls them private, but they are what
+# documentation and this project's example files use, and they are no mistake there.
+_DOCUMENTATION = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def parse_entry(text: str) -> list[Network]:
+    """The networks one entry covers; ValueError with the reason when it is none of an
+    address, a CIDR block or a ``first-last`` range."""
+    if text != text.strip() or not text:
+        raise ValueError("surrounding spaces or an empty entry")
+    if "-" in text:
+        first_text, _, last_text = text.partition("-")
+        first = ipaddress.ip_address(first_text.strip())
+        last = ipaddress.ip_address(last_text.strip())
+        if first.version != last.version:
+            raise ValueError("a range from an IPv4 to an IPv6 address")
+        if int(last) < int(first):
+            raise ValueError(f"the range ends ({last}) before it starts ({first})")
+        return list(ipaddress.summarize_address_range(first, last))
+    if "/" in text:
+        try:
+            return [ipaddress.ip_network(text)]
+        except ValueError as problem:
+            if "has host bits set" in str(problem):
+                block = ipaddress.ip_network(text, strict=False)
+                raise ValueError(f"host bits are set: the block is {block}") from None
+            raise
+    return [ipaddress.ip_network(ipaddress.ip_address(text))]
+
+
+def _documentation(network: Network) -> bool:
+    return any(
+        network.version == example.version and network.subnet_of(example)  # type: ignore[arg-type]
+        for example in _DOCUMENTATION
+    )
+
+
+def _not_public(network: Network) -> str | None:
+    """Why Gong can never see a call from ``network``, or None."""
+    if network.is_loopback:
+        return "loopback"
+    if network.is_link_local:
+        return "link-local"
+    if network.is_unspecified and network.prefixlen == network.max_prefixlen:
+        return "unspecified"
+    if network.is_private and not _documentation(network):
+        return "private"
+    return None
+
+
+def _count(networks: list[Network]) -> int:
+    return sum(n.num_addresses for n in networks)
+
+
+def check_trusted_ips(ctx: RuleContext) -> Iterator[Diagnostic]:
+    integration = ctx.get("integration")
+    if not isinstance(integration, dict):
+        return
+    trusted = integration.get("trusted_ips")
+    if trusted is None:
+        yield ctx.warning(
+            "missing-trusted-ips",
+            "no integration.trusted_ips: Gong requires trusted IP addresses for OAuth "
+            "integrations (access_token: where API calls come from; refresh_token: where "
+            "token refreshes come from)",
+            ("integration",),
+            at_key=True,
+        )
+        return
+    if not isinstance(trusted, dict):
+        return  # the schema reports the wrong type
+    for name in TRUSTED_IP_LISTS:
+        if not trusted.get(name):
+            yield ctx.warning(
+                "missing-trusted-ips",
+                f"integration.trusted_ips.{name} lists no address: Gong refuses "
+                f"{GUARDS[name]} from addresses not listed",
+                ("integration", "trusted_ips"),
+                at_key=True,
+            )
+        else:
+            yield from _check_list(ctx, name)
+
+
+def _check_list(ctx: RuleContext, name: str) -> Iterator[Diagnostic]:
+    seen: list[tuple[int, list[Network]]] = []
+    for path, text in ctx.strings("integration", "trusted_ips", name):
+        try:
+            networks = parse_entry(text)
+        except ValueError as problem:
+            yield ctx.error(
+                "invalid-ip",
+                f"{quoted(text)} is not an IP address, a CIDR block (203.0.113.0/24) or a "
+                f"first-last range: {problem}",
+                path,
+            )
+            continue
+        index = int(path[-1])
+        same = next((i for i, earlier in seen if earlier == networks), None)
+        if same is not None:  # written another way, perhaps: 203.0.113.7 and 203.0.113.7/32
+            yield ctx.error(
+                "duplicate-item", f"{quoted(text)} is already listed at {name}[{same}]", path
+            )
+        seen.append((index, networks))
+        reasons = {r for r in map(_not_public, networks) if r is not None}
+        if reasons:
+            yield ctx.warning(
+                "private-ip",
+                f"{quoted(text)} is a {'/'.join(sorted(reasons))} address: Gong sees the "
+                "public address your calls leave from (your NAT gateway's), never this one",
+                path,
+            )
+        version = networks[0].version
+        if _count(networks) > 2 ** (networks[0].max_prefixlen - _BROADEST[version]):
+            yield ctx.warning(
+                "broad-ip-range",
+                f"{quoted(text)} is wider than an IPv{version} /{_BROADEST[version]}: it trusts "
+                "networks your workers do not run in, and a stolen token works from any of "
+                "them; list the addresses your workers' calls leave from",
+                path,
+            )
