@@ -7,13 +7,16 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
+from tests.authflow import authorize_into
 from tests.helpers import GOOD_CONFIG, REPO_ROOT, integration_file
 
 
@@ -85,6 +88,21 @@ def make_world(gong: FakeGong, folder: Path, redirect_uri: str) -> CliWorld:
     integration_file(folder, text)
     world.env = {"GONG_CLIENT_ID": gong.client_id, "GONG_CLIENT_SECRET": gong.client_secret}
     return world
+
+
+@contextmanager
+def authorized_world(folder: Path, *customers: str) -> Iterator[CliWorld]:
+    """A running FakeGong, an integration file for it in ``folder`` and ``customers``
+    authorized into its SQLite store (``folder/tokens.db``)."""
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    with FakeGong(redirect_uris=[redirect_uri]) as gong:
+        for customer in customers:
+            gong.add_customer(customer)
+        world = make_world(gong, folder, redirect_uri)
+        with SQLiteTokenStore(folder / "tokens.db") as store:
+            for customer in customers:
+                authorize_into(gong, store, customer)
+        yield world
 
 
 START_URL = re.compile(r"(http://\S+/start/[A-Za-z0-9_-]+)")

@@ -11,20 +11,13 @@ from pathlib import Path
 import pytest
 
 from gong_authlib.stores import SQLiteTokenStore
-from gong_authlib.testing import FakeGong
-from tests.authflow import authorize_into
-from tests.cliflow import CliWorld, free_port, make_world
+from tests.cliflow import CliWorld, authorized_world
 from tests.helpers import run_cli
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[CliWorld]:
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    with FakeGong(redirect_uris=[redirect_uri]) as gong:
-        gong.add_customer("acme")
-        world = make_world(gong, tmp_path, redirect_uri)
-        with SQLiteTokenStore(tmp_path / "tokens.db") as store:
-            authorize_into(gong, store, "acme")
+    with authorized_world(tmp_path, "acme") as world:
         yield world
 
 

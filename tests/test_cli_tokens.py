@@ -11,23 +11,14 @@ from pathlib import Path
 import pytest
 
 from gong_authlib.stores import SQLiteTokenStore
-from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
-from tests.authflow import authorize_into
-from tests.cliflow import CliWorld, free_port, make_world
+from tests.cliflow import CliWorld, authorized_world
 from tests.helpers import run_cli
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[CliWorld]:
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    with FakeGong(redirect_uris=[redirect_uri]) as gong:
-        gong.add_customer("acme")
-        gong.add_customer("globex")
-        world = make_world(gong, tmp_path, redirect_uri)
-        with SQLiteTokenStore(tmp_path / "tokens.db") as store:
-            authorize_into(gong, store, "acme")
-            authorize_into(gong, store, "globex")
+    with authorized_world(tmp_path, "acme", "globex") as world:
         yield world
 
 
