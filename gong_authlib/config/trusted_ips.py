@@ -16,13 +16,24 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from gong_authlib.config.diagnostics import quoted
+from gong_authlib.config.diagnostics import NodePath, quoted
 from gong_authlib.errors import Diagnostic
 
-if TYPE_CHECKING:
-    from gong_authlib.config.rules import RuleContext
+
+class RuleContext(Protocol):
+    """What this rule reads of :class:`gong_authlib.config.rules.RuleContext` (which runs it:
+    a protocol here, so the two modules do not import each other)."""
+
+    def get(self, *path: str) -> Any: ...
+
+    def strings(self, *path: str) -> Iterator[tuple[NodePath, str]]: ...
+
+    def error(self, code: str, message: str, path: NodePath, **kwargs: Any) -> Diagnostic: ...
+
+    def warning(self, code: str, message: str, path: NodePath, **kwargs: Any) -> Diagnostic: ...
+
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
