@@ -32,6 +32,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "AccessKey": "gong_authlib.tokens.access_key",
+    "GongAccessKeyAuth": "gong_authlib.transport.requests.access_key_auth",
+    "GongHttpxAccessKeyAuth": "gong_authlib.transport.httpx.access_key_auth",
     "CustomerToken": "gong_authlib.tokens.customer_token",
     "CustomerStatus": "gong_authlib.stores.status",
     "GongAuth": "gong_authlib.transport.requests.auth",
@@ -76,14 +79,18 @@ if TYPE_CHECKING:
     from gong_authlib.stores.status import CustomerStatus
     from gong_authlib.stores.urls import open_store
     from gong_authlib.token import Token
+    from gong_authlib.tokens.access_key import AccessKey
     from gong_authlib.tokens.customer_token import CustomerToken
     from gong_authlib.tokens.pacing import RateLimit, RateLimiter
+    from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
     from gong_authlib.transport.httpx.auth import GongHttpxAuth
     from gong_authlib.transport.httpx.client import gong_async_client, gong_httpx_client
+    from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
     from gong_authlib.transport.requests.auth import GongAuth
     from gong_authlib.transport.requests.session import GongSession, gong_session
 
 __all__ = [
+    "AccessKey",
     "AuthorizationNotSaved",
     "ClientCredentialsRejected",
     "ConfigError",
@@ -91,8 +98,10 @@ __all__ = [
     "CustomerToken",
     "DailyQuotaExhausted",
     "Diagnostic",
+    "GongAccessKeyAuth",
     "GongAuth",
     "GongAuthError",
+    "GongHttpxAccessKeyAuth",
     "GongHttpxAuth",
     "GongOAuthClient",
     "GongSession",

@@ -201,6 +201,7 @@ class Emulator:
         self.stats = Stats()
         self.faults: list[Fault] = []
         self.allowed_origins: dict[str, list[dict[str, str]]] = {}
+        self.access_keys: dict[str, tuple[str, str]] = {}  # key id -> (company, secret)
         self.lock = threading.RLock()
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, _Grant] = {}
@@ -552,23 +553,71 @@ class Emulator:
             if over is not None:
                 self.stats.api_429[customer] += 1
                 return over
-            scheme, _, presented = authorization.partition(" ")
-            grant = self._access.get(presented) if scheme.lower() == "bearer" else None
-            if grant is None or grant.revoked or self.clock() >= grant.access_expires_at:
-                self.stats.api_401[customer] += 1
-                return gong_error(401, "Access denied")
-            if grant.customer != customer:
-                self.stats.api_403[customer] += 1
-                return gong_error(403, "Access denied: token belongs to another company")
-            if routed is None:
-                return gong_error(404, f"No endpoint {method} {path}")
-            needed = routed[0].scope
-            if needed not in grant.scopes:
-                # Production Gong answers a missing scope with 401, not 403 (its OpenAPI says 403).
-                self.stats.api_401[customer] += 1
-                self.stats.missing_scope[(customer, needed)] += 1
-                return gong_error(401, f"You don't have permission to use '{needed}' in your app.")
+            endpoint = f"{method} {path}"
+            if authorization[:6].lower() == "basic ":  # a company API key
+                return self._key_refusal(customer, authorization[6:], routed, endpoint)
+            return self._token_refusal(customer, authorization, routed, endpoint)
+
+    def _token_refusal(
+        self,
+        customer: str,
+        authorization: str,
+        routed: tuple[Route[ApiHandler], dict[str, str]] | None,
+        endpoint: str,
+    ) -> Reply | None:
+        """Gong's refusal of a bearer token, if any (under the lock)."""
+        scheme, _, presented = authorization.partition(" ")
+        grant = self._access.get(presented) if scheme.lower() == "bearer" else None
+        if grant is None or grant.revoked or self.clock() >= grant.access_expires_at:
+            self.stats.api_401[customer] += 1
+            return gong_error(401, "Access denied")
+        if grant.customer != customer:
+            self.stats.api_403[customer] += 1
+            return gong_error(403, "Access denied: token belongs to another company")
+        if routed is None:
+            return gong_error(404, f"No endpoint {endpoint}")
+        needed = routed[0].scope
+        if needed not in grant.scopes:
+            # Production Gong answers a missing scope with 401, not 403 (its OpenAPI says 403).
+            self.stats.api_401[customer] += 1
+            self.stats.missing_scope[(customer, needed)] += 1
+            return gong_error(401, f"You don't have permission to use '{needed}' in your app.")
         return None
+
+    def _key_refusal(
+        self,
+        customer: str,
+        credentials: str,
+        routed: tuple[Route[ApiHandler], dict[str, str]] | None,
+        endpoint: str,
+    ) -> Reply | None:
+        """Gong's refusal of a company API key (Basic ``key:secret``), if any (under the
+        lock). A key has every scope, on its own company's origin only."""
+        holder = self._access_key_holder(credentials)
+        if holder is None:
+            self.stats.api_401[customer] += 1
+            return gong_error(401, "Access denied")
+        if holder != customer:
+            self.stats.api_403[customer] += 1
+            return gong_error(403, "Access denied: API key belongs to another company")
+        return None if routed is not None else gong_error(404, f"No endpoint {endpoint}")
+
+    def add_access_key(self, customer: str, access_key: str, secret: str) -> None:
+        """A company API key of ``customer`` (Admin center > API > "Get API key")."""
+        with self.lock:
+            self.access_keys[access_key] = (customer, secret)
+
+    def _access_key_holder(self, credentials: str) -> str | None:
+        """The company whose key and secret ``credentials`` (Basic's base64) are, or None."""
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        access_key, _, secret = decoded.partition(":")
+        known = self.access_keys.get(access_key)
+        if known is None or not secrets.compare_digest(secret.encode(), known[1].encode()):
+            return None
+        return known[0]
 
     def _integration_settings(self, customer: str, body: bytes) -> Reply:
         settings = _integration_type_settings(body)

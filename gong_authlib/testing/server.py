@@ -289,6 +289,12 @@ class FakeGong:
                 self.emulator.signed_in_customer = name
         return self.emulator.customer_origins[name]
 
+    def add_access_key(self, customer: str, key: str, secret: str) -> None:
+        """Give ``customer`` a company API key: Basic ``key:secret`` on its API origin has
+        every scope, meets the same limits, and a wrong secret gets Gong's 401."""
+        self.add_customer(customer)
+        self.emulator.add_access_key(customer, key, secret)
+
     def sign_in(self, customer: str) -> None:
         """Make ``customer`` the company whose tech admin approves the next authorization."""
         self.add_customer(customer)

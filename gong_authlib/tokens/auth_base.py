@@ -8,6 +8,7 @@ token, refresh now" is written once here, so the two front ends cannot drift apa
 from __future__ import annotations
 
 from gong_authlib.clock import Clock
+from gong_authlib.errors import TokenNotFound
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.token import Token
@@ -71,6 +72,21 @@ class CustomerAuthBase:
     @property
     def api_base_url(self) -> str:
         return self.customer_token.fresh().token.api_base_url
+
+    def known_base_url(self) -> str | None:
+        """The base URL of the token in use, with no I/O and no freshness check (None before
+        the first load): where a session sends relative paths, as an access key's auth
+        answers the same question (:class:`~gong_authlib.tokens.access_key.AccessKeyAuthBase`)."""
+        current = self.customer_token.current
+        return None if current is None else current.token.api_base_url
+
+    def stored_base_url(self) -> str:
+        """The customer's base URL as stored: one store read, never a call to Gong (so a
+        client built inside a coroutine does not refresh on the loop)."""
+        token = self.store.get(self.customer)
+        if token is None:
+            raise TokenNotFound(self.customer)
+        return token.api_base_url
 
     def refresh(self, *, if_current: Token | None = None) -> Token:
         """Refresh now, whatever the expiry, under the same locks as an automatic refresh.

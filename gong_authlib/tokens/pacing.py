@@ -13,6 +13,7 @@ each transport's glue calls it before every attempt it sends.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
@@ -263,11 +264,31 @@ class RateLimiter:
         raise RateLimitExceeded(customer, wait, retry_at, f"{reason} (longer than max_wait)")
 
 
+_in_process_budget: TokenStore | None = None
+_in_process_guard = threading.Lock()
+
+
+def in_process_budget() -> TokenStore:
+    """Where calls paced without a store keep their budget: one memory store per process,
+    so every session and client built without a store (two sessions of one access key, say)
+    shares its company's budget in this process."""
+    global _in_process_budget  # noqa: PLW0603 - one budget per process, made on first use
+    with _in_process_guard:
+        if _in_process_budget is None:
+            from gong_authlib.stores.memory import MemoryTokenStore
+
+            _in_process_budget = MemoryTokenStore()
+        return _in_process_budget
+
+
 def limiter_for(
-    store: TokenStore, rate_limit: RateLimit | None, rate_limiter: RateLimiter | None
+    store: TokenStore | None, rate_limit: RateLimit | None, rate_limiter: RateLimiter | None
 ) -> RateLimiter | None:
     """What the session and client factories pace by: an explicit ``rate_limiter`` first,
-    else one over ``store`` for ``rate_limit``; None (no pacing) when ``rate_limit`` is None."""
+    else one over ``store`` (this process's :func:`in_process_budget` when None) for
+    ``rate_limit``; None (no pacing) when ``rate_limit`` is None."""
     if rate_limiter is not None:
         return rate_limiter
-    return None if rate_limit is None else RateLimiter(store, rate_limit)
+    if rate_limit is None:
+        return None
+    return RateLimiter(in_process_budget() if store is None else store, rate_limit)

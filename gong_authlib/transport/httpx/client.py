@@ -13,11 +13,10 @@ default), Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the au
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
-from gong_authlib.errors import TokenNotFound
 from gong_authlib.gong.paging import (
     PageRequest,
     PagingError,
@@ -30,7 +29,9 @@ from gong_authlib.gong.paging import (
 from gong_authlib.gong.retry import GongRetry, gong_retry
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import TokenStore
+from gong_authlib.tokens.access_key import AccessKey
 from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
+from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
 from gong_authlib.transport.httpx.auth import GongHttpxAuth
 from gong_authlib.transport.httpx.retry import AsyncGongRetryTransport, GongRetryTransport
 
@@ -46,13 +47,8 @@ __all__ = [
 DEFAULT_HTTPX_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
 
-def _stored_base_url(auth: GongHttpxAuth) -> str:
-    """The customer's base URL as stored: one store read, never a call to Gong (so building an
-    async client inside a coroutine does not refresh on the loop)."""
-    token = auth.store.get(auth.customer)
-    if token is None:
-        raise TokenNotFound(auth.customer)
-    return token.api_base_url
+# The credential is what differs between a customer's client and a company key's.
+ClientAuth = GongHttpxAuth | GongHttpxAccessKeyAuth
 
 
 def _with_trailing_slash(url: str) -> httpx.URL:
@@ -66,16 +62,16 @@ class _FollowsTheToken:
     """``base_url`` follows the token in use: a refresh that moves the customer to another API
     origin moves relative paths with it. Read on every request: one comparison when unchanged."""
 
-    _gong_auth: GongHttpxAuth
+    _gong_auth: ClientAuth
     _base_from: str
     _base_url: httpx.URL
 
     @property
     def base_url(self) -> httpx.URL:
-        current = self._gong_auth.customer_token.current
-        if current is not None and current.token.api_base_url != self._base_from:
-            self._base_from = current.token.api_base_url
-            self._base_url = _with_trailing_slash(self._base_from)
+        known = self._gong_auth.known_base_url()
+        if known is not None and known != self._base_from:
+            self._base_from = known
+            self._base_url = _with_trailing_slash(known)
         return self._base_url
 
     @base_url.setter
@@ -85,11 +81,12 @@ class _FollowsTheToken:
 
 
 class GongHttpxClient(_FollowsTheToken, httpx.Client):
-    """An ``httpx.Client`` bound to one customer's GongHttpxAuth; see :func:`gong_httpx_client`."""
+    """An ``httpx.Client`` bound to one customer's GongHttpxAuth (or a company key's
+    GongHttpxAccessKeyAuth); see :func:`gong_httpx_client`."""
 
     def __init__(
         self,
-        auth: GongHttpxAuth,
+        auth: ClientAuth,
         *,
         retries: int = 4,
         backoff_factor: float = 0.5,
@@ -99,7 +96,7 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
         **client_options: Any,
     ) -> None:
         self._gong_auth = auth
-        self._base_from = base = _stored_base_url(auth)
+        self._base_from = base = auth.stored_base_url()
         self.limiter = limiter
         super().__init__(
             auth=auth,
@@ -150,7 +147,7 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
 
     def __init__(
         self,
-        auth: GongHttpxAuth,
+        auth: ClientAuth,
         *,
         retries: int = 4,
         backoff_factor: float = 0.5,
@@ -160,7 +157,7 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
         **client_options: Any,
     ) -> None:
         self._gong_auth = auth
-        self._base_from = base = _stored_base_url(auth)
+        self._base_from = base = auth.stored_base_url()
         self.limiter = limiter
         super().__init__(
             auth=auth,
@@ -236,10 +233,62 @@ def _paging_error(failure: PagingError, path: str, response: httpx.Response) -> 
     )
 
 
+def _auth_for(
+    client: GongOAuthClient | AccessKey,
+    store: TokenStore | None,
+    customer: str | None,
+    auth_options: Mapping[str, Any],
+    factory: str,
+) -> ClientAuth:
+    """The credential's auth: the one thing a key's client and a customer's differ in."""
+    if isinstance(client, AccessKey):
+        if customer is not None or auth_options:
+            raise TypeError(
+                f"{factory}(key, *, store=None, ...) takes no customer nor auth options"
+            )
+        return GongHttpxAccessKeyAuth(client)
+    if store is None or customer is None:
+        raise TypeError(f"{factory}(client, store, customer): the store and customer are needed")
+    return GongHttpxAuth(client, store, customer, **auth_options)
+
+
+@overload
 def gong_httpx_client(
     client: GongOAuthClient,
     store: TokenStore,
     customer: str,
+    *,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: httpx.Timeout | float | None = ...,
+    transport: httpx.BaseTransport | None = ...,
+    client_options: Mapping[str, Any] | None = ...,
+    **auth_options: Any,
+) -> GongHttpxClient: ...
+
+
+@overload
+def gong_httpx_client(
+    key: AccessKey,
+    /,
+    *,
+    store: TokenStore | None = ...,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: httpx.Timeout | float | None = ...,
+    transport: httpx.BaseTransport | None = ...,
+    client_options: Mapping[str, Any] | None = ...,
+) -> GongHttpxClient: ...
+
+
+def gong_httpx_client(
+    client: GongOAuthClient | AccessKey,
+    store: TokenStore | None = None,
+    customer: str | None = None,
     *,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     rate_limiter: RateLimiter | None = None,
@@ -252,16 +301,21 @@ def gong_httpx_client(
 ) -> GongHttpxClient:
     """A :class:`GongHttpxClient` for ``customer``: ``client.get("/v2/users")`` just works.
 
+    ``gong_httpx_client(client, store, customer)`` calls with the customer's OAuth token,
+    ``gong_httpx_client(key, store=None)`` with a company's :class:`AccessKey`
+    (:class:`GongHttpxAccessKeyAuth`); everything else is the same client.
+
     ``rate_limit`` paces every attempt under the company's Gong budget, shared with every
     worker using ``store``, requests sessions included (None turns pacing off: 429s are then
-    only retried); ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
+    only retried; a key without a store is paced in this process only); ``rate_limiter``
+    replaces the limiter built from it (a test's clock, say).
     Paced, a day's budget spent or a wait beyond ``max_wait`` raises RateLimitExceeded
     (DailyQuotaExhausted) without sending, and a store outage raises TokenStoreError.
     ``auth_options`` go to :class:`GongHttpxAuth` (``leeway``, ``lock_lease``, ``clock`` …);
     ``client_options`` to ``httpx.Client`` (``headers``, ``event_hooks`` …). Reads the store
-    once to learn the base URL.
+    once to learn a customer's base URL.
     """
-    auth = GongHttpxAuth(client, store, customer, **auth_options)
+    auth = _auth_for(client, store, customer, auth_options, "gong_httpx_client")
     return GongHttpxClient(
         auth,
         retries=retries,
@@ -273,10 +327,43 @@ def gong_httpx_client(
     )
 
 
+@overload
 def gong_async_client(
     client: GongOAuthClient,
     store: TokenStore,
     customer: str,
+    *,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: httpx.Timeout | float | None = ...,
+    transport: httpx.AsyncBaseTransport | None = ...,
+    client_options: Mapping[str, Any] | None = ...,
+    **auth_options: Any,
+) -> GongAsyncClient: ...
+
+
+@overload
+def gong_async_client(
+    key: AccessKey,
+    /,
+    *,
+    store: TokenStore | None = ...,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: httpx.Timeout | float | None = ...,
+    transport: httpx.AsyncBaseTransport | None = ...,
+    client_options: Mapping[str, Any] | None = ...,
+) -> GongAsyncClient: ...
+
+
+def gong_async_client(
+    client: GongOAuthClient | AccessKey,
+    store: TokenStore | None = None,
+    customer: str | None = None,
     *,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     rate_limiter: RateLimiter | None = None,
@@ -287,13 +374,15 @@ def gong_async_client(
     client_options: Mapping[str, Any] | None = None,
     **auth_options: Any,
 ) -> GongAsyncClient:
-    """A :class:`GongAsyncClient` for ``customer``: ``await client.get("/v2/users")``.
+    """A :class:`GongAsyncClient` for ``customer`` (or a company's :class:`AccessKey`):
+    ``await client.get("/v2/users")``.
 
-    Reads the store once (no call to Gong) to learn the base URL; the first request loads the
-    token, refreshing it off the event loop if it is stale; pacing waits for a slot on the
-    loop and reaches the store from a worker thread. Options as :func:`gong_httpx_client`'s.
+    Reads the store once (no call to Gong) to learn a customer's base URL; the first request
+    loads the token, refreshing it off the event loop if it is stale; pacing waits for a slot
+    on the loop and reaches the store from a worker thread. Options as
+    :func:`gong_httpx_client`'s.
     """
-    auth = GongHttpxAuth(client, store, customer, **auth_options)
+    auth = _auth_for(client, store, customer, auth_options, "gong_async_client")
     return GongAsyncClient(
         auth,
         retries=retries,

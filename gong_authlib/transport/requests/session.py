@@ -1,7 +1,9 @@
-"""gong_session: a requests.Session for one customer, ready for Gong's API.
+"""gong_session: a requests.Session for one customer (or one company API key), ready for
+Gong's API.
 
 Relative paths go to the customer's ``api_base_url`` (``session.get("/v2/users")``), GongAuth
-is attached, every attempt is paced under the company's Gong budget shared through the store
+is attached (GongAccessKeyAuth for a key: the credential is the only difference), every
+attempt is paced under the company's Gong budget shared through the store
 (:class:`~gong_authlib.tokens.pacing.RateLimit`, on by default), 429 and idempotent 5xx
 answers are retried by urllib3's Retry, and every request has a timeout unless the caller
 gives one. :meth:`GongSession.paginate` follows Gong's cursors.
@@ -10,7 +12,7 @@ gives one. :meth:`GongSession.paginate` follows Gong's cursors.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,7 +30,9 @@ from gong_authlib.gong.paging import (
 from gong_authlib.gong.retry import gong_retry
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import TokenStore
+from gong_authlib.tokens.access_key import AccessKey
 from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
+from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
 from gong_authlib.transport.requests.auth import GongAuth
 from gong_authlib.transport.requests.paced_adapter import PacedAdapter
 
@@ -37,13 +41,14 @@ DEFAULT_API_TIMEOUT = (5.0, 60.0)
 
 
 class GongSession(requests.Session):
-    """A Session bound to one customer's GongAuth; see :func:`gong_session`."""
+    """A Session bound to one customer's GongAuth, or to a company's GongAccessKeyAuth; see
+    :func:`gong_session`. ``customer`` is whose Gong budget its calls draw on."""
 
-    auth: GongAuth
+    auth: GongAuth | GongAccessKeyAuth
 
     def __init__(
         self,
-        auth: GongAuth,
+        auth: GongAuth | GongAccessKeyAuth,
         *,
         retries: int = 4,
         backoff_factor: float = 0.5,
@@ -76,13 +81,12 @@ class GongSession(requests.Session):
             kwargs.setdefault("timeout", self.timeout)
         if not (isinstance(url, str) and url.startswith("/")):
             return super().request(method, url, *args, **kwargs)
-        # The base URL in use, without a freshness check: GongAuth makes the one check a
+        # The base URL in use, without a freshness check: the auth makes the one check a
         # request needs. If that check (or a 401's refresh) moves the customer to another
         # origin, the path is sent once more, to the new one.
-        customer_token = self.auth.customer_token
-        current = customer_token.current or customer_token.fresh()
+        base = self.auth.known_base_url() or self.auth.api_base_url
         try:
-            return super().request(method, current.token.api_base_url + url, *args, **kwargs)
+            return super().request(method, base + url, *args, **kwargs)
         except OriginMismatch as moved:
             if moved.moved_to is None:
                 raise
@@ -136,10 +140,39 @@ class GongSession(requests.Session):
         return f"GongSession(customer={self.customer!r})"
 
 
+@overload
 def gong_session(
     client: GongOAuthClient,
     store: TokenStore,
     customer: str,
+    *,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: float | tuple[float, float] | None = ...,
+    **auth_options: Any,
+) -> GongSession: ...
+
+
+@overload
+def gong_session(
+    key: AccessKey,
+    /,
+    *,
+    store: TokenStore | None = ...,
+    rate_limit: RateLimit | None = ...,
+    rate_limiter: RateLimiter | None = ...,
+    retries: int = ...,
+    backoff_factor: float = ...,
+    timeout: float | tuple[float, float] | None = ...,
+) -> GongSession: ...
+
+
+def gong_session(
+    client: GongOAuthClient | AccessKey,
+    store: TokenStore | None = None,
+    customer: str | None = None,
     *,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     rate_limiter: RateLimiter | None = None,
@@ -150,12 +183,29 @@ def gong_session(
 ) -> GongSession:
     """A :class:`GongSession` for ``customer``: ``session.get("/v2/users")`` just works.
 
+    ``gong_session(client, store, customer)`` calls with the customer's OAuth token;
+    ``gong_session(key, store=None)`` with a company's :class:`AccessKey`. The session is the
+    same either way: relative paths, retries, pacing and paging.
+
     ``rate_limit`` paces every attempt under the company's Gong budget, shared with every
-    worker using ``store`` (None turns pacing off: 429s are then only retried);
-    ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
+    worker using ``store`` (None turns pacing off: 429s are then only retried). A key's calls
+    draw on the budget named by its ``company``; without a store they are paced in this
+    process only. ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
     ``auth_options`` go to :class:`GongAuth` (``leeway``, ``lock_lease``, ``clock`` …).
     """
-    auth = GongAuth(client, store, customer, **auth_options)
+    auth: GongAuth | GongAccessKeyAuth
+    if isinstance(client, AccessKey):
+        if customer is not None or auth_options:
+            raise TypeError(
+                "gong_session(key, *, store=None, ...) takes no customer nor auth options"
+            )
+        auth = GongAccessKeyAuth(client)
+    else:
+        if store is None or customer is None:
+            raise TypeError(
+                "gong_session(client, store, customer): the store and customer are needed"
+            )
+        auth = GongAuth(client, store, customer, **auth_options)
     limiter = limiter_for(store, rate_limit, rate_limiter)
     return GongSession(
         auth, retries=retries, backoff_factor=backoff_factor, timeout=timeout, limiter=limiter
