@@ -12,10 +12,11 @@ gives one. :meth:`GongSession.paginate` follows Gong's cursors.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, overload
+from typing import Any, Generic, overload
 
 import requests
 from requests.adapters import HTTPAdapter
+from typing_extensions import TypeVar
 
 from gong_authlib.errors import OriginMismatch
 from gong_authlib.gong.paging import (
@@ -40,15 +41,20 @@ from gong_authlib.transport.requests.paced_adapter import PacedAdapter
 DEFAULT_API_TIMEOUT = (5.0, 60.0)
 
 
-class GongSession(requests.Session):
+# The session's credential: a customer's GongAuth unless said otherwise, so code that names
+# a bare ``GongSession`` keeps reading ``session.auth.customer_token``.
+SessionAuth = TypeVar("SessionAuth", bound=GongAuth | GongAccessKeyAuth, default=GongAuth)
+
+
+class GongSession(requests.Session, Generic[SessionAuth]):
     """A Session bound to one customer's GongAuth, or to a company's GongAccessKeyAuth; see
     :func:`gong_session`. ``customer`` is whose Gong budget its calls draw on."""
 
-    auth: GongAuth | GongAccessKeyAuth
+    auth: SessionAuth
 
     def __init__(
         self,
-        auth: GongAuth | GongAccessKeyAuth,
+        auth: SessionAuth,
         *,
         retries: int = 4,
         backoff_factor: float = 0.5,
@@ -152,7 +158,7 @@ def gong_session(
     backoff_factor: float = ...,
     timeout: float | tuple[float, float] | None = ...,
     **auth_options: Any,
-) -> GongSession: ...
+) -> GongSession[GongAuth]: ...
 
 
 @overload
@@ -166,7 +172,7 @@ def gong_session(
     retries: int = ...,
     backoff_factor: float = ...,
     timeout: float | tuple[float, float] | None = ...,
-) -> GongSession: ...
+) -> GongSession[GongAccessKeyAuth]: ...
 
 
 def gong_session(
@@ -180,7 +186,7 @@ def gong_session(
     backoff_factor: float = 0.5,
     timeout: float | tuple[float, float] | None = DEFAULT_API_TIMEOUT,
     **auth_options: Any,
-) -> GongSession:
+) -> GongSession[GongAuth] | GongSession[GongAccessKeyAuth]:
     """A :class:`GongSession` for ``customer``: ``session.get("/v2/users")`` just works.
 
     ``gong_session(client, store, customer)`` calls with the customer's OAuth token;
@@ -193,20 +199,18 @@ def gong_session(
     process only. ``rate_limiter`` replaces the limiter built from it (a test's clock, say).
     ``auth_options`` go to :class:`GongAuth` (``leeway``, ``lock_lease``, ``clock`` …).
     """
-    auth: GongAuth | GongAccessKeyAuth
+    options: dict[str, Any] = {
+        "retries": retries,
+        "backoff_factor": backoff_factor,
+        "timeout": timeout,
+        "limiter": limiter_for(store, rate_limit, rate_limiter),
+    }
     if isinstance(client, AccessKey):
         if customer is not None or auth_options:
             raise TypeError(
                 "gong_session(key, *, store=None, ...) takes no customer nor auth options"
             )
-        auth = GongAccessKeyAuth(client)
-    else:
-        if store is None or customer is None:
-            raise TypeError(
-                "gong_session(client, store, customer): the store and customer are needed"
-            )
-        auth = GongAuth(client, store, customer, **auth_options)
-    limiter = limiter_for(store, rate_limit, rate_limiter)
-    return GongSession(
-        auth, retries=retries, backoff_factor=backoff_factor, timeout=timeout, limiter=limiter
-    )
+        return GongSession(GongAccessKeyAuth(client), **options)
+    if store is None or customer is None:
+        raise TypeError("gong_session(client, store, customer): the store and customer are needed")
+    return GongSession(GongAuth(client, store, customer, **auth_options), **options)
