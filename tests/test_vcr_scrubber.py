@@ -151,3 +151,21 @@ def test_a_secret_echoed_with_json_escaped_slashes() -> None:
 def test_json_nested_past_the_recursion_limit_is_recorded_as_is() -> None:
     body = "[" * 100_000 + "]" * 100_000
     assert _body(SecretScrubber().response(_response(body))) == body
+
+
+API_KEY_SECRET = "apikey-secret-0123456789abcdef"
+
+
+def test_a_company_api_keys_basic_credentials_are_scrubbed_where_they_reappear() -> None:
+    scrubber = SecretScrubber()
+    credentials = base64.b64encode(f"AKEY123:{API_KEY_SECRET}".encode()).decode()
+    request = Request(
+        "GET", "https://us-1.api.gong.io/v2/users", b"", {"Authorization": f"Basic {credentials}"}
+    )
+    recorded = scrubber.request(request)
+    assert recorded.headers["Authorization"] == "Basic SCRUBBED-API-KEY-CREDENTIALS"
+    assert credentials not in str(recorded.headers)
+    body = json.dumps({"requestId": "r1", "errors": [f"bad key secret {API_KEY_SECRET}"]})
+    cleaned = _body(scrubber.response(_response(body, Www_Authenticate=API_KEY_SECRET)))
+    assert API_KEY_SECRET not in cleaned
+    assert "SCRUBBED-API-KEY-SECRET-1" in cleaned

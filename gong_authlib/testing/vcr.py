@@ -1,12 +1,12 @@
 """vcrpy settings that keep Gong secrets out of cassettes, and keep replay working.
 
 Gong's token endpoint takes codes and refresh tokens in the query string and returns tokens in
-JSON bodies; API calls carry bearer tokens. :class:`SecretScrubber` replaces each distinct
-secret with a stable placeholder (``SCRUBBED-REFRESH-TOKEN-1`` …) in request URLs, bodies,
-headers, response bodies and ``Location`` headers, then replaces each secret seen anywhere it
-appears again. The placeholders are numbered in order of first sight, so a
-replayed client that sends back the placeholder it was given, or a fresh value in the same
-position, matches the recorded request.
+JSON bodies; API calls carry bearer tokens, or a company API key as Basic ``key:secret``.
+:class:`SecretScrubber` replaces each distinct secret with a stable placeholder
+(``SCRUBBED-REFRESH-TOKEN-1`` …) in request URLs, bodies, headers, response bodies and
+``Location`` headers, then replaces each secret seen anywhere it appears again. The
+placeholders are numbered in order of first sight, so a replayed client that sends back the
+placeholder it was given, or a fresh value in the same position, matches the recorded request.
 
 Use::
 
@@ -97,26 +97,30 @@ class SecretScrubber:
         query = self._query(parts.query) if parts.query else parts.query
         return urlunsplit(parts._replace(query=query, fragment=fragment))
 
-    def _authorization(self, value: str) -> str:
+    def _authorization(self, value: str, *, api_call: bool = False) -> str:
         scheme, _, credentials = value.partition(" ")
+        if scheme.lower() == "basic" and api_call:  # a company API key (access_key:secret)
+            self._learn_basic(credentials.strip(), "API-KEY-SECRET")
+            return "Basic SCRUBBED-API-KEY-CREDENTIALS"
         if scheme.lower() == "basic":
-            self._learn_basic(credentials.strip())
+            self._learn_basic(credentials.strip(), "CLIENT-SECRET")
             return "Basic SCRUBBED-CLIENT-CREDENTIALS"
         if scheme.lower() == "bearer":
             return "Bearer " + self.placeholder(credentials, "ACCESS-TOKEN")
         return "SCRUBBED-AUTHORIZATION"
 
-    def _learn_basic(self, credentials: str) -> None:
-        """Remember the client secret in ``id:secret`` (form-encoded, RFC 6749 2.3.1), so an
-        answer that quotes it back is scrubbed by the second pass."""
+    def _learn_basic(self, credentials: str, kind: str) -> None:
+        """Remember the secret in ``id:secret`` (a client secret is form-encoded, RFC 6749
+        2.3.1; an API key's is sent as it is), so an answer that quotes it back is scrubbed by
+        the second pass."""
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             return
         _, colon, secret = decoded.partition(":")
         if colon and secret:
-            self.placeholder(unquote_plus(secret), "CLIENT-SECRET")
-            self.placeholder(secret, "CLIENT-SECRET")
+            self.placeholder(unquote_plus(secret), kind)
+            self.placeholder(secret, kind)
 
     def _walk(self, node: Any) -> Any:
         if isinstance(node, dict):
@@ -185,11 +189,15 @@ class SecretScrubber:
 
     def request(self, request: Any) -> Any:
         """vcrpy ``before_record_request`` hook."""
+        # Basic on the token endpoint is the app's client; anywhere else, a company API key.
+        api_call = not urlsplit(request.uri).path.startswith("/oauth2/")
         request.uri = self._url(request.uri)
         for name in list(request.headers):
             lowered = name.lower()
             if lowered == "authorization":
-                request.headers[name] = self._authorization(request.headers[name])
+                request.headers[name] = self._authorization(
+                    request.headers[name], api_call=api_call
+                )
             elif lowered in DROPPED_HEADERS:
                 del request.headers[name]
         body = request.body
