@@ -275,3 +275,27 @@ def test_the_text_banner_escapes_control_characters() -> None:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert banner[3] == "  client_id:      app\\x1b]0;pwned\\x07\\u202e\n", banner
+
+
+def test_access_keys_take_their_secret_from_the_environment_and_never_print_it() -> None:
+    secret = "company-key-secret-perhaps-real"
+    port, api_port = free_port(), free_port()
+    with fakegong(
+        *("--port", str(port), "--customer", f"acme={api_port}", "--access-key", "acme=AKEY9"),
+        env={"FAKEGONG_ACCESS_KEY_SECRET": secret},
+    ) as info:
+        assert info["access_keys"] == [{"customer": "acme", "access_key": "AKEY9"}]
+        assert info["access_key_secret_from"] == "$FAKEGONG_ACCESS_KEY_SECRET"
+        assert secret not in json.dumps(info)
+        origin = info["customers"]["acme"]
+        good = requests.get(origin + "/v2/users", auth=("AKEY9", secret), timeout=10)
+        assert good.status_code == 200
+        wrong = requests.get(origin + "/v2/users", auth=("AKEY9", "guess"), timeout=10)
+        assert wrong.status_code == 401
+        assert wrong.json()["errors"] == ["Access denied"]
+    missing = run_cli(
+        *("fakegong", "--port", str(free_port()), "--access-key", "acme=AKEY9"),
+        env={"FAKEGONG_ACCESS_KEY_SECRET": ""},
+    )
+    assert missing.returncode == 2
+    assert "FAKEGONG_ACCESS_KEY_SECRET" in missing.stderr

@@ -43,6 +43,19 @@ def client_from(args: argparse.Namespace, config: IntegrationConfig) -> GongOAut
         raise CommandError(f"--trust-origin: {problem}", 2) from None
 
 
+def gong_errors(text: str) -> str:
+    """Gong's error text from an answer's body (``{"requestId", "errors": [...]}``): the
+    errors joined, with the requestId to quote to Gong's support."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return "(no JSON body)"
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    request_id = payload.get("requestId") if isinstance(payload, dict) else None
+    joined = "; ".join(map(str, errors)) if isinstance(errors, list) else "(no errors listed)"
+    return f"{joined} (requestId {request_id})" if request_id else joined
+
+
 def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 

@@ -23,6 +23,8 @@ DEFAULT_PORT = 9100
 # Where `fakegong ctl` finds the server it controls (printed at start).
 URL_VARIABLE = "FAKEGONG_CONTROL_URL"
 TOKEN_VARIABLE = "FAKEGONG_CONTROL_TOKEN"  # noqa: S105 - a variable's name, not a token
+# Where --access-key's secret is read unless --access-key-secret-env names another variable.
+DEFAULT_ACCESS_KEY_SECRET_ENV = "FAKEGONG_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
 
 
 @dataclass
@@ -44,6 +46,10 @@ class Settings:
     page_size: int | None = None
     # Token parameters only in the query string, as Gong documents them (see Emulator.token).
     strict_query: bool = False
+    # Company API keys as (customer, key id), all with the secret read from secret_env.
+    access_keys: list[tuple[str, str]] = field(default_factory=list)
+    access_key_secret: str | None = field(default=None, repr=False)
+    access_key_secret_env: str = DEFAULT_ACCESS_KEY_SECRET_ENV
 
 
 def _fail(where: str, message: str) -> CommandError:
@@ -193,7 +199,29 @@ def settings_from(args: argparse.Namespace) -> Settings:
     _limits_from(args, settings)
     if not settings.customers:
         settings.customers = {"acme": 0}
+    _access_keys_from(args, settings)
     return settings
+
+
+def _access_keys_from(args: argparse.Namespace, settings: Settings) -> None:
+    """``--access-key CUSTOMER=KEY``: the secret comes from the environment, never a flag (a
+    command line is visible to every local user) and is never printed."""
+    items = getattr(args, "access_key", None) or []
+    if not items:
+        return
+    variable = getattr(args, "access_key_secret_env", None) or DEFAULT_ACCESS_KEY_SECRET_ENV
+    secret = os.environ.get(variable)
+    if not secret:
+        raise _fail("--access-key", f"set the key's secret in the environment variable {variable}")
+    for item in items:
+        customer, _, key = item.partition("=")
+        if not customer or not key or ":" in key or any(ch.isspace() for ch in key):
+            raise _fail("--access-key", f"expected CUSTOMER=KEY, not {item!r}")
+        _name(customer, "--access-key")
+        settings.customers.setdefault(customer, 0)
+        settings.access_keys.append((customer, key))
+    settings.access_key_secret = secret
+    settings.access_key_secret_env = variable
 
 
 def _limits_from(args: argparse.Namespace, settings: Settings) -> None:
@@ -239,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
         gong.start()
         for name in settings.customers:
             gong.add_customer(name)
+        for name, key in settings.access_keys:
+            gong.add_access_key(name, key, settings.access_key_secret or "")
     except OSError as exc:
         gong.stop()
         raise CommandError(
@@ -248,7 +278,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.control_token_file:
             _write_private(args.control_token_file, control_token)
-        _announce(gong, args.format, secret_source=_secret_source(settings))
+        _announce(
+            gong,
+            args.format,
+            secret_source=_secret_source(settings),
+            access_keys=settings.access_keys,
+            key_secret_env=settings.access_key_secret_env,
+        )
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -280,8 +316,16 @@ def _secret_source(settings: Settings) -> str | None:
     return None
 
 
-def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> None:
+def _announce(
+    gong: Any,
+    output: str,
+    *,
+    secret_source: str | None = None,
+    access_keys: list[tuple[str, str]] | None = None,
+    key_secret_env: str = DEFAULT_ACCESS_KEY_SECRET_ENV,
+) -> None:
     origins = dict(gong.emulator.customer_origins)
+    keys = [{"customer": name, "access_key": key} for name, key in access_keys or []]
     secret: dict[str, str] = (
         {"client_secret": gong.client_secret}
         if secret_source is None
@@ -298,6 +342,11 @@ def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> No
             **secret,
             "redirect_uris": list(gong.redirect_uris),
             "customers": origins,
+            **(
+                {"access_keys": keys, "access_key_secret_from": f"${key_secret_env}"}
+                if keys
+                else {}
+            ),
         }
         sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
     else:
@@ -314,6 +363,11 @@ def _announce(gong: Any, output: str, *, secret_source: str | None = None) -> No
             f"  client_secret:  {shown}",
             f"  redirect_uris:  {' '.join(gong.redirect_uris)}",
             *(f"  customer {name}: {origin}" for name, origin in origins.items()),
+            *(
+                f"  access key {key['access_key']} of {key['customer']}: secret from "
+                f"${key_secret_env} (not printed)"
+                for key in keys
+            ),
             "  trust the customer origins: oauth.trusted_api_origins or --trust-origin",
             "  control it from a shell (gong-authlib fakegong ctl actions):",
             f"    export {URL_VARIABLE}={control['control_url']}",

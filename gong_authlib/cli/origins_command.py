@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-from gong_authlib.cli.common import client_from, config_from, store_from
+from gong_authlib.cli.common import client_from, config_from, gong_errors, store_from
 from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.transport.requests.session import gong_session
 
@@ -48,7 +48,7 @@ def apply(args: argparse.Namespace) -> int:
         session = gong_session(client_from(args, config), store, args.customer)
         response = session.post("/v2/integration-settings", json=body)
     if response.status_code != 200:
-        detail = _errors(response.text)
+        detail = gong_errors(response.text)
         raise CommandError(
             f"Gong answered HTTP {response.status_code} to the integration settings: {detail}",
             EXIT_FINDINGS,
@@ -74,14 +74,3 @@ def _identity(text: str) -> str:
     request_id = payload.get("requestId")
     where = f" (requestId {request_id})" if isinstance(request_id, str) else ""
     return f"Gong did not return an integrationId{where}"
-
-
-def _errors(text: str) -> str:
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return "(no JSON body)"
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    request_id = payload.get("requestId") if isinstance(payload, dict) else None
-    joined = "; ".join(map(str, errors)) if isinstance(errors, list) else "(no errors listed)"
-    return f"{joined} (requestId {request_id})" if request_id else joined

@@ -457,6 +457,19 @@ def _add_fakegong(commands: argparse._SubParsersAction[Parser]) -> None:
         "--page-size", type=int, metavar="N", help="records per page of list endpoints (100)"
     )
     fakegong.add_argument(
+        "--access-key",
+        action="append",
+        default=[],
+        metavar="CUSTOMER=KEY",
+        help="a company API key of CUSTOMER (repeatable); its secret is read from "
+        "$FAKEGONG_ACCESS_KEY_SECRET or --access-key-secret-env",
+    )
+    fakegong.add_argument(
+        "--access-key-secret-env",
+        metavar="NAME",
+        help="the environment variable holding the access keys' secret",
+    )
+    fakegong.add_argument(
         "--format", choices=("text", "json"), default="text", help="how to print the addresses"
     )
     fakegong.add_argument(
@@ -520,6 +533,72 @@ def _add_fakegong_ctl(commands: argparse._SubParsersAction[Parser]) -> None:
     ctl.set_defaults(handler="gong_authlib.cli.fakegong_ctl:run")
 
 
+def _add_api(commands: argparse._SubParsersAction[Parser]) -> None:
+    api = commands.add_parser(
+        "api",
+        help="call Gong's API as a customer (its stored token) or with a company API key",
+        description="Make one call to Gong's API, as `gh api` does for GitHub's: the path is "
+        "relative to the API base URL; GET unless a body is given (then POST); JSON on stdout, "
+        "pretty on a terminal. The call is paced under the company's budget and retried on "
+        "429 like an app's. Never prints a token or a secret.",
+        epilog=_examples(
+            "gong-authlib api --customer globex /v2/users",
+            "gong-authlib api --customer globex /v2/calls -F fromDateTime=2026-01-01T00:00:00Z",
+            "gong-authlib api --customer globex --paginate /v2/calls/extensive \\",
+            "    -f 'filter[callIds][]=7282164451200983102'",
+            "GONG_KEY=... GONG_SECRET=... gong-authlib api --access-key-env GONG_KEY \\",
+            "    --secret-env GONG_SECRET --base-url https://us-12345.api.gong.io /v2/users",
+            codes="0 a 2xx answer, 1 an HTTP error (Gong's errors on stderr), 2 usage error",
+        ),
+        formatter_class=RAW,
+    )
+    api.add_argument(
+        "endpoint",
+        nargs="+",
+        metavar="[METHOD] PATH",
+        help="such as /v2/users or POST /v2/calls/extensive",
+    )
+    who = api.add_argument_group("whose call (one of)")
+    who.add_argument(
+        "--customer", type=customer_name, help="a connected customer: its stored OAuth token"
+    )
+    who.add_argument(
+        "--access-key-env", metavar="VAR", help="a company API key: the key's id is in $VAR"
+    )
+    who.add_argument("--secret-env", metavar="VAR", help="the API key's secret is in $VAR")
+    who.add_argument(
+        "--base-url", metavar="URL", help="the company's API base URL (Gong's API page shows it)"
+    )
+    _config_options(api)
+    body = api.add_argument_group("request")
+    body.add_argument(
+        "-F",
+        "--field",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a typed field: numbers, true/false/null, @FILE; KEY[sub] nests, KEY[] appends",
+    )
+    body.add_argument(
+        "-f",
+        "--raw-field",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a string field (Gong's ids are strings: pass them with -f)",
+    )
+    body.add_argument("--input", metavar="FILE", help="the JSON body from FILE (- for stdin)")
+    body.add_argument(
+        "--paginate",
+        action="store_true",
+        help="follow Gong's cursor; print one document with every page's records",
+    )
+    body.add_argument(
+        "-i", "--include", action="store_true", help="print the status line and answer headers"
+    )
+    api.set_defaults(handler="gong_authlib.cli.api_command:run")
+
+
 _COMMANDS = {
     "validate": _add_validate,
     "plan": _add_plan,
@@ -530,6 +609,7 @@ _COMMANDS = {
     "credentials": _add_credentials,
     "demo": _add_demo,
     "fakegong": _add_fakegong,
+    "api": _add_api,
 }
 
 
