@@ -18,7 +18,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import auth, fleet, hostile, httpx_auth, states, stores
+from benchmarks import access_key, auth, fleet, hostile, httpx_auth, states, stores
 from benchmarks.validate import ROOT, SCHEMA, time_command
 from tests.servers import _postgres_bin
 from tests.storm import async_storm_worker, process_storm
@@ -196,6 +196,9 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
 
     print("httpx …", flush=True)
     out += httpx_auth.section(20_000, 15, statistics.median, "median")
+
+    print("access keys …", flush=True)
+    out += access_key.section(20_000, 15, statistics.median, "median")
 
     print("throughput …", flush=True)
     out += [

@@ -9,6 +9,7 @@ never does I/O of its own.
 from __future__ import annotations
 
 from collections.abc import Generator
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,10 +21,16 @@ __all__ = ["AccessKey", "GongHttpxAccessKeyAuth"]
 class GongHttpxAccessKeyAuth(AccessKeyAuthBase, httpx.Auth):
     """Attach ``key``'s Basic credentials to httpx requests sent to its ``base_url`` origin."""
 
+    def _built(self) -> None:
+        # The origin as httpx gives a URL's parts (host bytes, port or None for the scheme's
+        # default, scheme): comparing them costs less than rendering the URL as text.
+        parts = urlsplit(self._origin)
+        self._parts = ((parts.hostname or "").encode("ascii", "replace"), parts.port, parts.scheme)
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        url = str(request.url)
-        if not url.startswith(self._prefix):
-            self.check_origin(url)
+        url = request.url
+        if (url.raw_host, url.port, url.scheme) != self._parts:
+            self.check_origin(str(url))  # the exact check, for spellings the parts differ in
         request.headers["Authorization"] = self._header
         response = yield request
         if response.status_code == 401:
