@@ -202,3 +202,21 @@ def test_fields_nest_and_append_as_gh_api_does() -> None:
     }
     query = as_query(parse_fields(["ids[]=1", "ids[]=2", "on=true"], ["a=b"]))
     assert query == {"ids": ["1", "2"], "on": "true", "a": "b"}
+
+
+def test_paging_over_nothing_found_is_an_empty_result(
+    world: CliWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in world.env.items():
+        monkeypatch.setenv(name, value)
+    later = "fromDateTime=2030-01-01T00:00:00Z"
+    assert main(_key_args(world, "--paginate", "GET", "/v2/calls", "-f", later)) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["records"] == {
+        "totalRecords": 0,
+        "currentPageSize": 0,
+        "currentPageNumber": 0,
+    }
+    # Without --paginate the same 404 is Gong's answer, and an HTTP error.
+    assert main(_key_args(world, "GET", "/v2/calls", "-f", later)) == 1
+    assert "HTTP 404 from GET /v2/calls: No calls found" in capsys.readouterr().err

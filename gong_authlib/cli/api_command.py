@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 response = session.request(method, path, params=query, json=body)
                 answer = _json(response)
-            failure = None if response.ok else gong_errors(response.text)
+            # A 404 "No … found" that ended --paginate is an empty result, not a failure.
+            failure = None if response.ok or args.paginate else gong_errors(response.text)
         except requests.RequestException as problem:
             response = problem.response  # type: ignore[assignment]
             if response is None:  # no answer at all: the network, a timeout
