@@ -37,6 +37,8 @@ SECRET_LOOKING = [
         r"\b(code|refresh_token|access_token|client_secret)=(?!<redacted>|SCRUBBED-)[^&\s\"']{8,}"
     ),
     re.compile(r"\bBearer (?!<redacted>|SCRUBBED-)[A-Za-z0-9._-]{16,}"),
+    # Basic credentials: an app's client ID and secret, or a company API key and its secret.
+    re.compile(r"\bBasic (?!<redacted>|SCRUBBED-)[A-Za-z0-9+/=]{16,}"),
     # A password in a store URL's user info or in a libpq DSN.
     re.compile(r"://[^:/@\s]*:(?!<redacted>)[^@\s/]+@"),
     re.compile(r"\bpassword\s*=\s*(?!<redacted>)[^\s&\"']+"),

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import gong_authlib
 from gong_authlib import (
+    AccessKey,
     CustomerToken,
+    GongAccessKeyAuth,
     GongAuth,
+    GongHttpxAccessKeyAuth,
     GongHttpxAuth,
     MemoryTokenStore,
     SQLiteTokenStore,
@@ -77,3 +80,30 @@ def test_no_public_object_shows_a_secret_in_its_repr(fake_gong: FakeGong, tmp_pa
     finally:
         session.close()
         sync_client.close()
+
+
+def test_no_access_key_object_shows_its_secret(fake_gong: FakeGong) -> None:
+    secret = "company-key-secret-" + "k" * 24
+    origin = fake_gong.add_customer("acme")
+    fake_gong.add_access_key("acme", "AKEYREPR", secret)
+    key = AccessKey("AKEYREPR", secret, origin, trusted_origins=[origin])
+    session = gong_session(key)
+    sync_client = gong_httpx_client(key)
+    async_client = gong_async_client(key)
+    objects: dict[str, object] = {
+        "AccessKey": key,
+        "AccessKey.secret": key.secret,
+        "GongAccessKeyAuth": GongAccessKeyAuth(key),
+        "GongHttpxAccessKeyAuth": GongHttpxAccessKeyAuth(key),
+        "gong_session(key)": session,
+        "its auth": session.auth,
+        "gong_httpx_client(key)": sync_client,
+        "gong_async_client(key)": async_client,
+    }
+    try:
+        assert session.get("/v2/users").status_code == 200  # the objects really carry it
+        assert _leaks(objects, [secret, key.header().split()[1]]) == []
+    finally:
+        session.close()
+        sync_client.close()
+        asyncio.run(async_client.aclose())
