@@ -3,11 +3,13 @@ in-process ``main()`` for usage errors (no HTTP is reached)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pty
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,8 +83,10 @@ def test_a_wrong_secret_exits_1_with_gongs_text_after_one_call(world: CliWorld) 
 def test_the_customers_stored_token_is_used(world: CliWorld) -> None:
     with SQLiteTokenStore(world.folder / "tokens.db") as store:
         token = authorize_into(world.gong, store, "acme")
+        # Expired in the store (its refresh token still good): the command refreshes first.
+        store.put("acme", dataclasses.replace(token, expires_at=time.time() - 60))
     result = world.run(
-        *world.args("api", "--customer", "acme", "--paginate", "-i", "GET", "/v2/calls"),
+        *world.args("-vv", "api", "--customer", "acme", "--paginate", "-i", "GET", "/v2/calls"),
         *("-f", "fromDateTime=2026-01-05T23:00:00Z"),
     )
     assert result.returncode == 0, result.stderr
@@ -93,7 +97,13 @@ def test_the_customers_stored_token_is_used(world: CliWorld) -> None:
     assert len(calls) == 11  # the calls from 23:00 on, an hour apart: two pages
     assert world.gong.stats.api_calls["acme"] == 2
     assert not world.gong.stats.api_401
+    assert world.gong.stats.refreshes("acme") == 1  # refreshed as usual, and stored
+    with SQLiteTokenStore(world.folder / "tokens.db") as store:
+        fresh = store.get("acme")
+    assert fresh is not None
+    assert fresh.refresh_token != token.refresh_token
     _no_secret(result, token.access_token, token.refresh_token, world.gong.client_secret)
+    _no_secret(result, fresh.access_token, fresh.refresh_token)
 
 
 def test_typed_fields_make_the_body_and_get_puts_them_in_the_query(world: CliWorld) -> None:
