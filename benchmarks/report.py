@@ -198,7 +198,7 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
     out += httpx_auth.section(20_000, 15, statistics.median, "median")
 
     print("access keys …", flush=True)
-    out += access_key.section(20_000, 15, statistics.median, "median")
+    out += access_key.section(5_000, 40, statistics.median, "median")
 
     print("throughput …", flush=True)
     out += [

@@ -34,8 +34,9 @@ class GongAccessKeyAuth(AccessKeyAuthBase, AuthBase):
         if not (url and url.startswith(self._prefix)):
             self.check_origin(url or "")
         request.headers["Authorization"] = self._header
-        if not self._warned:  # once Gong refused the key and we said so, no hook is needed
-            request.hooks["response"].append(self._response_hook)
+        # Appended directly: register_hook's isinstance(…, Callable) check would cost more
+        # than the rest of this method.
+        request.hooks["response"].append(self._response_hook)
         return request
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
