@@ -55,8 +55,12 @@ def _no_secret(result: subprocess.CompletedProcess[str], *secrets: str) -> None:
 
 
 def test_a_key_pages_through_every_call(world: CliWorld) -> None:
-    result = world.run("-vv", *_key_args(world, "/v2/calls", "--paginate"))
+    budget = world.folder / "budget.db"  # paced through a store other processes may share
+    result = world.run(
+        "-vv", *_key_args(world, "/v2/calls", "--paginate", "--store", f"sqlite:///{budget}")
+    )
     assert result.returncode == 0, result.stderr
+    assert budget.exists()
     assert result.stdout.count("\n") == 1  # compact JSON: stdout is not a terminal
     document = json.loads(result.stdout)
     ids = [call["id"] for call in document["calls"]]

@@ -26,7 +26,7 @@ from gong_authlib.cli.common import client_from, config_from, gong_errors, store
 from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.origins import BaseUrlError
 from gong_authlib.safe_text import escape_controls
-from gong_authlib.stores import TokenStore, open_store
+from gong_authlib.stores import TokenStore
 from gong_authlib.tokens.access_key import AccessKey
 from gong_authlib.transport.requests.session import GongSession, gong_session
 
@@ -123,7 +123,8 @@ def _session(args: argparse.Namespace) -> Iterator[GongSession[Any]]:
         key = AccessKey(key_id, secret, args.base_url, trusted_origins=args.trust_origin)
     except (BaseUrlError, ValueError) as problem:
         raise _usage(str(problem)) from None
-    store: TokenStore | None = open_store(args.store) if args.store else None
+    # A store only paces (it holds no key): shared by every process using it.
+    store: TokenStore | None = store_from(args, None) if args.store else None
     try:
         yield gong_session(key, store=store)
     finally:
