@@ -272,4 +272,4 @@ def test_the_factories_say_what_they_need() -> None:
     with pytest.raises(TypeError, match="takes no customer"):
         gong_session(key, MemoryTokenStore(), "acme")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="store and customer are needed"):
-        gong_httpx_client(object())  # type: ignore[call-overload]
+        gong_httpx_client(object())  # type: ignore[arg-type]

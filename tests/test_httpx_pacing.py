@@ -56,13 +56,13 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
 
 
 def _sync_calls(gong: FakeGong, store: TokenStore, calls: int, **options: object) -> list[int]:
-    with gong_httpx_client(gong.oauth_client(), store, "acme", **options) as client:  # type: ignore[call-overload]
+    with gong_httpx_client(gong.oauth_client(), store, "acme", **options) as client:  # type: ignore[arg-type]
         return [client.get("/v2/users").status_code for _ in range(calls)]
 
 
 def _async_calls(gong: FakeGong, store: TokenStore, calls: int, **options: object) -> list[int]:
     async def main() -> list[int]:
-        async with gong_async_client(gong.oauth_client(), store, "acme", **options) as client:  # type: ignore[call-overload]
+        async with gong_async_client(gong.oauth_client(), store, "acme", **options) as client:  # type: ignore[arg-type]
             return [(await client.get("/v2/users")).status_code for _ in range(calls)]
 
     return asyncio.run(main())

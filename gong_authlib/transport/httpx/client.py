@@ -13,7 +13,7 @@ default), Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the au
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, overload
+from typing import Any
 
 import httpx
 
@@ -252,39 +252,6 @@ def _auth_for(
     return GongHttpxAuth(client, store, customer, **auth_options)
 
 
-@overload
-def gong_httpx_client(
-    client: GongOAuthClient,
-    store: TokenStore,
-    customer: str,
-    *,
-    rate_limit: RateLimit | None = ...,
-    rate_limiter: RateLimiter | None = ...,
-    retries: int = ...,
-    backoff_factor: float = ...,
-    timeout: httpx.Timeout | float | None = ...,
-    transport: httpx.BaseTransport | None = ...,
-    client_options: Mapping[str, Any] | None = ...,
-    **auth_options: Any,
-) -> GongHttpxClient: ...
-
-
-@overload
-def gong_httpx_client(
-    key: AccessKey,
-    /,
-    *,
-    store: TokenStore | None = ...,
-    rate_limit: RateLimit | None = ...,
-    rate_limiter: RateLimiter | None = ...,
-    retries: int = ...,
-    backoff_factor: float = ...,
-    timeout: httpx.Timeout | float | None = ...,
-    transport: httpx.BaseTransport | None = ...,
-    client_options: Mapping[str, Any] | None = ...,
-) -> GongHttpxClient: ...
-
-
 def gong_httpx_client(
     client: GongOAuthClient | AccessKey,
     store: TokenStore | None = None,
@@ -325,39 +292,6 @@ def gong_httpx_client(
         limiter=limiter_for(store, rate_limit, rate_limiter),
         **(client_options or {}),
     )
-
-
-@overload
-def gong_async_client(
-    client: GongOAuthClient,
-    store: TokenStore,
-    customer: str,
-    *,
-    rate_limit: RateLimit | None = ...,
-    rate_limiter: RateLimiter | None = ...,
-    retries: int = ...,
-    backoff_factor: float = ...,
-    timeout: httpx.Timeout | float | None = ...,
-    transport: httpx.AsyncBaseTransport | None = ...,
-    client_options: Mapping[str, Any] | None = ...,
-    **auth_options: Any,
-) -> GongAsyncClient: ...
-
-
-@overload
-def gong_async_client(
-    key: AccessKey,
-    /,
-    *,
-    store: TokenStore | None = ...,
-    rate_limit: RateLimit | None = ...,
-    rate_limiter: RateLimiter | None = ...,
-    retries: int = ...,
-    backoff_factor: float = ...,
-    timeout: httpx.Timeout | float | None = ...,
-    transport: httpx.AsyncBaseTransport | None = ...,
-    client_options: Mapping[str, Any] | None = ...,
-) -> GongAsyncClient: ...
 
 
 def gong_async_client(
