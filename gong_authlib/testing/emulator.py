@@ -6,10 +6,11 @@ documents them, or in a form body as production Gong also reads them (refused wi
 rotating refresh tokens answered with ``invalid_grant`` on reuse, one API origin per
 customer, Gong's error body ``{"requestId", "errors"}``, 401 for missing or expired tokens,
 401 "You don't have permission to use '<scope>' in your app." for a missing scope (as real
-Gong answers), 403 for another customer's token, 429 with ``Retry-After`` over a company's
-per-second or per-day limit (the daily one hours long), and list endpoints paged and filtered
-as Gong pages them (:mod:`gong_authlib.testing.records`, call content in
-:mod:`gong_authlib.testing.call_content`).
+Gong answers), 403 for another customer's token, company API keys (Basic ``key:secret``,
+every scope, on their company's origin only, 401 for a wrong secret), 429 with
+``Retry-After`` over a company's per-second or per-day limit (the daily one hours long), and
+list endpoints paged and filtered as Gong pages them (:mod:`gong_authlib.testing.records`,
+call content in :mod:`gong_authlib.testing.call_content`).
 
 The HTTP plumbing lives in :mod:`gong_authlib.testing.server`; this module never touches a
 socket, so every rule here is a plain function of the request.

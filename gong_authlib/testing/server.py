@@ -150,6 +150,7 @@ class FakeGong:
     Gong's per-company limits are off unless asked for: ``rate_limit=3, daily_limit=10_000``
     are Gong's defaults, counted on real time (``rate_clock=gong.clock`` makes them follow the
     FakeClock). ``page_size`` and :meth:`set_records` shape the list endpoints.
+    :meth:`add_access_key` gives a company an API key, as its tech admin would in Gong.
 
     ``strict_query=True`` refuses token parameters anywhere but the query string (and a code
     exchange without ``client_id``), Gong's documented shape, to pin a client's wire format;
