@@ -28,7 +28,10 @@ from gong_authlib.errors import (
 )
 from gong_authlib.lazy import lazy_names
 
-__version__ = "0.1.0"
+try:  # written by setuptools-scm from the git tag when the package is built or installed
+    from gong_authlib._version import __version__
+except ImportError:  # a source tree that was never built: no version to tell
+    __version__ = "0.0.0+unknown"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {

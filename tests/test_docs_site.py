@@ -1,0 +1,82 @@
+"""The documentation site's generated pages and the README's shape.
+
+The site itself is built by ``.ci/run`` (``mkdocs build --strict``, then
+``docsgen.check_site``); these tests pin what the generators give it, without a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from docsgen import api_reference, cli_reference, config_reference, hooks
+from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
+from tests.helpers import REPO_ROOT
+
+README_MAX_LINES = 250
+
+
+def test_the_readme_is_a_door() -> None:
+    lines = (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= README_MAX_LINES
+    # The two commands .ci/run and new users rely on, word for word.
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/gong-authlib demo"
+    ) in lines
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest"
+    ) in lines
+
+
+def test_the_cli_reference_has_every_command_and_flag() -> None:
+    page = hooks.expand("<!-- generated: cli -->")
+    found = list(cli_reference.commands())
+    names = {command for command, _ in found}
+    assert {"gong-authlib tokens check", "gong-authlib demo", "gong-authlib fakegong"} <= names
+    for command, parser in found:
+        assert f"{{#{cli_reference.anchor(command)}}}" in page
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if not isinstance(action, argparse._HelpAction):
+                    assert f"`{flag}" in page, (command, flag)
+        if parser.epilog:
+            assert parser.epilog.strip() in page
+
+
+def test_every_diagnostic_code_is_shown_with_a_real_message() -> None:
+    page = hooks.expand("<!-- generated: config-codes -->")
+    for code in DIAGNOSTIC_CODES:
+        found = config_reference.sample(code)
+        assert found is not None, f"no sample gives {code}: add tests/data/config/bad/{code}.yaml"
+        assert f"[{code}]: {found.message}" in page
+
+
+def test_every_schema_key_is_in_the_key_table() -> None:
+    page = hooks.expand("<!-- generated: config-keys -->")
+    paths = [path for path, _, _ in config_reference.schema_keys()]
+    assert "integration.scopes" in paths
+    assert "token_store.encryption_key" in paths
+    for path in paths:
+        assert f"| `{path}` |" in page
+
+
+def test_every_public_name_has_an_api_entry() -> None:
+    rendered = {
+        group: hooks.expand(f"<!-- generated: api {group} -->") for group in api_reference.GROUPS
+    }
+    names = list(api_reference.public_names())
+    assert {"GongAuth", "GongOAuthClient", "TokenStore", "FakeGong", "ConnectFlow"} <= {
+        name for _, name, _ in names
+    }
+    for public_module, name, defined_in in names:
+        group = api_reference.group_of(public_module, defined_in)
+        assert f"::: {defined_in}.{name}\n" in rendered[group]
+        assert f"`from {public_module} import {name}`" in rendered[group]
+    for group in api_reference.GROUPS:
+        assert (REPO_ROOT / "docs" / "reference" / "api" / f"{group}.md").is_file()
+
+
+def test_an_unknown_marker_fails_the_build() -> None:
+    with pytest.raises(ValueError, match="unknown generated section"):
+        hooks.expand("<!-- generated: api nosuchgroup -->")
