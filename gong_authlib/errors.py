@@ -211,12 +211,17 @@ class AuthorizationNotSaved(TokenStoreError):
 
 
 class TokenNotFound(GongAuthError):
-    """No token is stored for the customer: it has not been authorized yet."""
+    """No token is stored for the customer: it has not been connected yet (or was deleted).
+
+    Nothing was sent to Gong. ``customer`` names it, so a web app can send the user to its
+    connect page instead of showing the message.
+    """
 
     def __init__(self, customer: str) -> None:
         super().__init__(
-            f"no token stored for customer {customer!r}; run `gong-authlib authorize "
-            f"--customer {customer}` first"
+            f"no token is stored for customer {customer!r}: connect it first (in a web app, "
+            f"send the user through your connect page, ConnectFlow.start; from a terminal, "
+            f"`gong-authlib authorize --customer {customer}`)"
         )
         self.customer = customer
 

@@ -227,7 +227,7 @@ def test_token_never_goes_to_another_origin(fake_gong: FakeGong, store: TokenSto
         session.auth.api_base_url.replace("http://", "https://") + "/v2/users",
         session.auth.api_base_url + "@evil.example/v2/users",
     ):
-        with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
+        with pytest.raises(OriginMismatch, match="refusing to send the token of customer 'acme'"):
             session.get(url)
     assert sum(fake_gong.stats.api_calls.values()) == before
 

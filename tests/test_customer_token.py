@@ -80,7 +80,7 @@ def test_origin_check_accepts_equal_spellings_and_refuses_others(
     customer_token = CustomerToken(fake_gong.oauth_client(), store, "acme")
     current = customer_token.fresh()
     customer_token.check_origin(current.origin.upper() + "/v2/users", current)
-    with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
+    with pytest.raises(OriginMismatch, match="refusing to send the token of customer 'acme'"):
         customer_token.check_origin("https://evil.example/v2/users", current)
 
 

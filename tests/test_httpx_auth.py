@@ -525,7 +525,9 @@ def test_token_never_goes_to_another_origin(fake_gong: FakeGong, store: TokenSto
     )
     with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as client:
         for url in urls:
-            with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
+            with pytest.raises(
+                OriginMismatch, match="refusing to send the token of customer 'acme'"
+            ):
                 client.get(url)
 
     async def main() -> None:
@@ -533,7 +535,9 @@ def test_token_never_goes_to_another_origin(fake_gong: FakeGong, store: TokenSto
             fake_gong.oauth_client(), store, "acme", rate_limit=None
         ) as client:
             for url in urls:
-                with pytest.raises(OriginMismatch, match="refusing to send customer 'acme'"):
+                with pytest.raises(
+                    OriginMismatch, match="refusing to send the token of customer 'acme'"
+                ):
                     await client.get(url)
 
     asyncio.run(main())

@@ -182,7 +182,7 @@ def test_unreachable_stores_fail_at_open(tmp_path: Any) -> None:
     port = free_port()
     with pytest.raises(TokenStoreError, match=r"postgresql 127\.0\.0\.1"):
         open_store(f"postgresql://gong:hunter2@127.0.0.1:{port}/postgres")
-    store = open_store(f"redis://:hunter2@127.0.0.1:{port}/0")
     with pytest.raises(TokenStoreError, match=r"redis 127\.0\.0\.1") as caught:
-        store.customers()
+        open_store(f"redis://:hunter2@127.0.0.1:{port}/0")
     assert "hunter2" not in str(caught.value)
+    assert "is Redis running and reachable?" in str(caught.value)

@@ -145,7 +145,14 @@ def _report(exc: Exception) -> int:
     if isinstance(exc, ConfigError) and exc.diagnostics:
         from gong_authlib.cli.reporters import render_text
 
-        sys.stderr.write(render_text(exc.diagnostics, {}, 1, color=False))
+        sys.stderr.write(render_text(exc.diagnostics, {}, 1, color=False, with_summary=False))
+        errors = sum(d.is_error for d in exc.diagnostics)
+        files = sorted({d.file for d in exc.diagnostics if d.file})
+        which = f" {_printable(files[0])}" if len(files) == 1 else ""
+        sys.stderr.write(
+            f"gong-authlib: error: cannot use the integration file{which}: "
+            f"{errors} error{'s' if errors != 1 else ''} above\n"
+        )
         return EXIT_FINDINGS
     if isinstance(exc, GongAuthError):
         sys.stderr.write(f"gong-authlib: error: {_printable(exc)}\n")

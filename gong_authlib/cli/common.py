@@ -15,8 +15,10 @@ from gong_authlib.stores import TokenStore, open_store
 from gong_authlib.stores.urls import store_scheme
 
 
-def config_from(args: argparse.Namespace) -> IntegrationConfig:
-    return load_config(args.config, env=getattr(args, "env", None))
+def config_from(args: argparse.Namespace, *, oauth: bool = True) -> IntegrationConfig:
+    """The integration file; ``oauth=False`` for commands that never call Gong, which then
+    need neither the client ID nor the secret in the environment."""
+    return load_config(args.config, env=getattr(args, "env", None), oauth=oauth)
 
 
 def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> TokenStore:

@@ -244,36 +244,53 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     actions = tokens.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     actions.required = True
-    for name, text, example in (
+    for name, text, example, codes in (
         (
             "list",
             "every customer's health: active, expired, reauthorization required, untrusted "
             "origin or unreadable",
             "tokens list --status attention --format json",
+            "0 success, 1 an entry the store holds is unreadable, 2 usage error",
         ),
         (
             "check",
             "exit 1 when any customer needs attention (for cron and monitoring)",
             "tokens check --format json",
+            "0 every customer is active or just expired (refreshed on next use), 1 a customer "
+            "needs attention (reauthorization required, untrusted origin, unreadable), 2 usage "
+            "error",
         ),
-        ("show", "one customer's token status in detail", "tokens show --customer globex"),
+        (
+            "show",
+            "one customer's token status in detail",
+            "tokens show --customer globex",
+            "0 success, 1 no such customer or unreadable, 2 usage error",
+        ),
         (
             "refresh",
             "refresh a customer's token now, under the refresh lock",
             "tokens refresh --customer globex",
+            "0 refreshed, 1 the refresh failed (Gong refused it, the store is down), 2 usage error",
         ),
-        ("delete", "forget a customer's token", "tokens delete --customer globex --yes"),
+        (
+            "delete",
+            "forget a customer's token",
+            "tokens delete --customer globex --yes",
+            "0 deleted, 1 no such customer or not confirmed, 2 usage error (--yes missing off a "
+            "terminal)",
+        ),
         (
             "rotate-key",
             "re-encrypt every stored token with the newest encryption key",
             "tokens rotate-key --yes",
+            "0 re-encrypted, 1 refused (a token the keys cannot read) or failed, 2 usage error",
         ),
     ):
         action = actions.add_parser(
             name,
             help=text,
             description=text,
-            epilog=_examples(f"gong-authlib {example}"),
+            epilog=_examples(f"gong-authlib {example}", codes=codes),
             formatter_class=RAW,
         )
         if name not in ("list", "check", "rotate-key"):
@@ -373,9 +390,9 @@ def _add_demo(commands: argparse._SubParsersAction[Parser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="the whole flow end to end against an embedded FakeGong",
-        description="Start FakeGong and a temporary SQLite store, authorize a customer, call "
-        "the API, show a refresh, a 401 recovery and a re-authorization case. No Gong account "
-        "or network needed.",
+        description="Start FakeGong and a temporary SQLite store, authorize two customers, "
+        "call the API, show a refresh, a 401 recovery, 32 threads sharing one refresh and a "
+        "customer whose admin uninstalled the app. No Gong account or network needed.",
         epilog=_examples("gong-authlib demo", codes="0 the demo ran, 1 a step failed"),
         formatter_class=RAW,
     )

@@ -98,7 +98,10 @@ def render_text(
     files_checked: int,
     *,
     color: bool,
+    with_summary: bool = True,
 ) -> str:
+    """The findings as rustc-style text; ``with_summary`` adds validate's "N files checked"
+    line (other commands that fail to load the file say what failed instead)."""
     paint = {
         "error": _RED + _BOLD if color else "",
         "warning": _YELLOW + _BOLD if color else "",
@@ -121,7 +124,8 @@ def render_text(
             out.append(f"  = help: did you mean {quoted(d.suggestion)}?")
         out.append("")
     out.extend(escape_controls(omitted_line(*entry)) for entry in omitted)
-    out.append(summary(diagnostics, files_checked))
+    if with_summary:
+        out.append(summary(diagnostics, files_checked))
     return "\n".join(out) + "\n"
 
 

@@ -56,7 +56,7 @@ class RotationPlan:
 
 def _keys(args: argparse.Namespace) -> tuple[IntegrationConfig | None, list[str]]:
     try:
-        config = config_from(args)
+        config = config_from(args, oauth=False)  # re-encrypting calls no Gong
     except ConfigError:
         if args.store:
             config = None

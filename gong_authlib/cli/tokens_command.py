@@ -32,9 +32,10 @@ JSON_FORMAT_VERSION = "2"  # 2: health names ("active", not "valid"), status_sin
 
 
 def _optional_config(args: argparse.Namespace) -> IntegrationConfig | None:
-    """Listing needs only a store: a missing integration file is fine with --store."""
+    """Listing needs only a store: a missing integration file is fine with --store, and the
+    OAuth client's variables need not be set (nothing here calls Gong)."""
     try:
-        return config_from(args)
+        return config_from(args, oauth=False)
     except ConfigError:
         if args.store:
             return None

@@ -164,9 +164,10 @@ class IntegrationConfig:
 
 
 def _resolve_all(
-    document: YamlDocument, environ: Mapping[str, str]
+    document: YamlDocument, environ: Mapping[str, str], sections: tuple[str, ...]
 ) -> tuple[dict[NodePath, str], list[Diagnostic]]:
-    """Resolve references under oauth and token_store; unset variables become diagnostics."""
+    """Resolve references under ``sections`` (of oauth and token_store); unset variables
+    become diagnostics."""
     resolved: dict[NodePath, str] = {}
     problems: list[Diagnostic] = []
 
@@ -190,7 +191,7 @@ def _resolve_all(
                 resolved[path] = resolve(node, environ)
 
     data = document.data
-    for section in ("oauth", "token_store"):
+    for section in sections:
         visit(data.get(section), (section,))
     return resolved, problems
 
@@ -216,11 +217,17 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     env: str | None = None,
+    oauth: bool = True,
 ) -> IntegrationConfig:
     """Validate and load the integration file at ``path`` (as environment ``env``, if given).
 
     Raises :class:`~gong_authlib.ConfigError` carrying every diagnostic if the file has errors
     or a referenced environment variable is unset. Warnings do not prevent loading.
+
+    ``oauth=False`` is for tools that only read the token store (listing customers, checking
+    their health): the ``oauth`` section is still validated, but its ``${env:…}`` references
+    (the client secret) are not resolved, so they need not be set, and ``config.oauth`` is
+    None.
     """
     file = Path(path)
     document = read_document(file)
@@ -229,11 +236,14 @@ def load_config(
     if has_errors(diagnostics):
         raise _config_error(file, diagnostics)
     document = merged_document(document, env) if env else without_environments(document)
-    resolved, problems = _resolve_all(document, os.environ if environ is None else environ)
+    sections = ("oauth", "token_store") if oauth else ("token_store",)
+    resolved, problems = _resolve_all(
+        document, os.environ if environ is None else environ, sections
+    )
     problems += _resolved_url_problems(document, base_dir, resolved)
     if has_errors(problems):
         raise _config_error(file, problems)
-    return _build(file, base_dir, document.data, resolved)
+    return _build(file, base_dir, document.data, resolved, with_oauth=oauth)
 
 
 def _resolved_url_problems(
@@ -281,7 +291,12 @@ def _trusted_ips(raw: dict[str, Any] | None) -> TrustedIps | None:
 
 
 def _build(
-    file: Path, base_dir: Path, data: dict[str, Any], resolved: dict[NodePath, str]
+    file: Path,
+    base_dir: Path,
+    data: dict[str, Any],
+    resolved: dict[NodePath, str],
+    *,
+    with_oauth: bool,
 ) -> IntegrationConfig:
     spec = data["integration"]
     iframe = spec.get("iframe")
@@ -307,7 +322,7 @@ def _build(
         trusted_ips=_trusted_ips(spec.get("trusted_ips")),
     )
     oauth = None
-    if "oauth" in data:
+    if with_oauth and "oauth" in data:
         raw = data["oauth"]
         oauth = OAuthSettings(
             client_id=resolved[("oauth", "client_id")],

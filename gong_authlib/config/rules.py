@@ -162,8 +162,8 @@ def _scope_finding(
     ctx: RuleContext, path: NodePath, scope: str, kind: str, suggestion: str | None
 ) -> Diagnostic:
     hint = f"; did you mean {quoted(suggestion)}?" if suggestion else ""
-    if kind == "typo":
-        message = f"scope {quoted(scope)} is not a Gong scope{hint} ({_IF_NEW})"
+    if kind == "typo":  # a near miss of a known scope: the fix is the spelling, not a new scope
+        message = f"scope {quoted(scope)} is not a Gong scope{hint}"
         return ctx.error("scope-typo", message, path, suggestion=suggestion)
     if kind == "malformed":
         message = f"{quoted(scope)} is not a Gong scope (they read api:<resource>:<verb>){hint}"

@@ -85,10 +85,13 @@ def _expected(types: str | list[str]) -> str:
 
 def schema_diagnostics(document: YamlDocument) -> list[Diagnostic]:
     """Validate ``document.data`` against the schema; one diagnostic per problem, positioned."""
-    found: list[Diagnostic] = []
+    found: dict[tuple[str, str, str], Diagnostic] = {}
     for error in _validator().iter_errors(document.data):
-        found.extend(_translate(document, error))
-    return found
+        for diagnostic in _translate(document, error):
+            # jsonschema reports each missing key of a mapping as its own error, each carrying
+            # the whole `required` list: every key once.
+            found.setdefault((diagnostic.code, diagnostic.path, diagnostic.message), diagnostic)
+    return list(found.values())
 
 
 class _Failure(NamedTuple):
@@ -146,13 +149,23 @@ def _missing_keys(document: YamlDocument, failure: _Failure) -> list[Diagnostic]
     return [
         document.diagnostic(
             "missing-key",
-            f"{failure.title.lower()} is missing the required key {quoted(key)}",
+            f"{failure.title.lower()} is missing the required key {quoted(key)}"
+            + _needs(failure.schema.get("properties", {}).get(key)),
             failure.path,
             at_key=True,
         )
         for key in failure.expected
         if key not in failure.instance
     ]
+
+
+def _needs(schema: Any) -> str:
+    """What a missing mapping must itself hold, so its keys come in this run, not the next."""
+    if not isinstance(schema, Mapping) or not schema.get("required"):
+        return ""
+    keys = [str(key) for key in schema["required"]]
+    listed = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+    return f" (a mapping with {listed})"
 
 
 def _wrong_type(document: YamlDocument, failure: _Failure) -> list[Diagnostic]:

@@ -56,6 +56,41 @@ def _psycopg() -> tuple[Any, Any, Any]:
     return psycopg, sql, ConnectionPool
 
 
+# What to do about the refusals a new setup meets, by the words libpq reports them with.
+_ADVICE = (
+    ("does not exist", "create it, or fix the name in the store URL"),
+    ("password authentication failed", "check the user and password (from ${env:…})"),
+    ("no password supplied", "put the password in the store URL (from ${env:…})"),
+)
+
+
+def _server_said(exc: Exception, dsn: str) -> str:
+    """libpq's reason for a refused connection, on one line, with what to do about it.
+
+    libpq says "connection to server at … failed: FATAL:  database "x" does not exist"; the
+    part after the last "failed:" (and "FATAL:") is the cause. libpq never quotes the
+    password, and anything of the DSN beyond what :func:`_describe` shows is cut out anyway.
+    """
+    text = " ".join(str(exc).split())
+    cause = text.rsplit("failed:", 1)[-1].split("FATAL:", 1)[-1]
+    cause = cause.split(" Is the server running", 1)[0].strip() or type(exc).__name__
+    for secret in _dsn_secrets(dsn):
+        cause = cause.replace(secret, "***")
+    advice = next((fix for words, fix in _ADVICE if words in cause), None)
+    if advice is None:
+        advice = "is PostgreSQL running and reachable?"
+    return f"{cause}; {advice}"
+
+
+def _dsn_secrets(dsn: str) -> list[str]:
+    from urllib.parse import unquote, urlsplit
+
+    if "://" in dsn:
+        password = urlsplit(dsn).password
+        return [password, unquote(password)] if password else []
+    return [part.split("=", 1)[1] for part in dsn.split() if part.startswith("password=")]
+
+
 class PostgresTokenStore(SteppedRateBudget, TokenStore):
     """Tokens in PostgreSQL, for fleets of app servers sharing customers."""
 
@@ -112,6 +147,9 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         # Pools a forked child inherited: kept referenced, never used or closed (closing
         # would end the parent's sessions on the sockets both processes share).
         self._inherited: list[ConnectionPool] = []
+        # One plain connection first: a server that refuses us (no such database, a wrong
+        # password) says why at once, where the pool would retry quietly until its timeout.
+        self._probe(dsn, connect_timeout)
         try:
             self._pool = open_pool()
             self._pool.wait(timeout=connect_timeout)
@@ -123,6 +161,14 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
 
     def __repr__(self) -> str:
         return f"PostgresTokenStore({self._where!r})"
+
+    def _probe(self, dsn: str, connect_timeout: float) -> None:
+        try:
+            self._psycopg.connect(dsn, connect_timeout=max(1, round(connect_timeout))).close()
+        except self._psycopg.Error as exc:
+            raise TokenStoreError(
+                f"token store {self._where}: cannot connect: {_server_said(exc, dsn)}"
+            ) from None
 
     def _query(self, text: str) -> Any:
         """SQL with ``{meta}``, ``{tokens}``, ``{locks}`` standing for the prefixed tables."""

@@ -160,9 +160,39 @@ class RedisTokenStore(TokenStore):
             socket_connect_timeout=socket_timeout,
             health_check_interval=30,
         )
+        self._check_server()
 
     def __repr__(self) -> str:
         return f"RedisTokenStore({self._where!r}, namespace={self._namespace!r})"
+
+    def _check_server(self) -> None:
+        """Reach the server once now, so a wrong URL fails here and says what is wrong,
+        not at the first token read in the middle of a request."""
+        errors = self._module.exceptions
+        try:
+            self._redis.ping()
+        except errors.AuthenticationError:
+            raise TokenStoreError(
+                f"token store {self._where}: the server refused the credentials; check the "
+                "password (and user) in the store URL"
+            ) from None
+        except errors.ResponseError as exc:
+            if "DB index is out of range" not in str(exc):
+                raise TokenStoreError(
+                    f"token store {self._where}: the server refused to connect "
+                    f"({type(exc).__name__})"
+                ) from None
+            database = self._redis.connection_pool.connection_kwargs.get("db", 0)
+            raise TokenStoreError(
+                f"token store {self._where}: database {database} does not exist on this "
+                "server (Redis has databases 0-15 unless its `databases` setting says "
+                "otherwise); use an index below it in the store URL"
+            ) from None
+        except errors.RedisError as exc:
+            raise TokenStoreError(
+                f"token store {self._where}: cannot connect ({type(exc).__name__}); is Redis "
+                "running and reachable?"
+            ) from None
 
     def _key(self, kind: str, customer: str = "") -> str:
         return f"{self._namespace}:{kind}:{customer}" if customer else f"{self._namespace}:{kind}"

@@ -300,7 +300,7 @@ class CustomerToken:
             origin = "an unparsable URL"
         if origin != current.origin:
             raise OriginMismatch(
-                f"refusing to send customer {self.customer!r}'s token to {origin}: "
+                f"refusing to send the token of customer {self.customer!r} to {origin}: "
                 f"its Gong API origin is {current.origin}",
                 moved_to=current.token.api_base_url,
             )
@@ -321,7 +321,7 @@ class CustomerToken:
         refusal = None
         if reason is not None:
             refusal = (
-                f"refusing to send customer {self.customer!r}'s token: its api_base_url "
+                f"refusing to send the token of customer {self.customer!r}: its api_base_url "
                 f"{reason}; if Gong really moved the customer there, add that origin to "
                 "trusted_api_origins (the token is kept: no new authorization is needed)"
             )

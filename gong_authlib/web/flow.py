@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from gong_authlib.errors import StateError
+from gong_authlib.errors import ConfigError, StateError
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth.binding import (
@@ -116,13 +116,18 @@ class ConnectFlow:
         **options: Any,
     ) -> ConnectFlow:
         """The flow for an integration file: its client, scopes and first https redirect URI
-        (or ``redirect_uri``, which must be one of the file's)."""
+        (or ``redirect_uri``, which must be one of the file's: ConfigError otherwise)."""
         registered = config.integration.redirect_uris
         if redirect_uri is None:
             https = [uri for uri in registered if uri.startswith("https://")]
             redirect_uri = (https or list(registered) or [""])[0]
         if redirect_uri not in registered:
-            raise ValueError(f"{redirect_uri!r} is not one of the file's redirect_uris")
+            listed = ", ".join(registered) or "none"
+            raise ConfigError(
+                f"{redirect_uri!r} is not one of the integration file's redirect_uris "
+                f"({listed}): Gong redirects only to a registered URI; add it to "
+                f"integration.redirect_uris (and in Gong), or pass one of those"
+            )
         client = config.oauth_client(state_store=store)
         return cls(
             client, store, redirect_uri=redirect_uri, scopes=config.integration.scopes, **options
