@@ -5,7 +5,10 @@
   every diagnostic code with an example of its message (from ``DIAGNOSTIC_CODES`` and the
   validator run on a sample).
 - :mod:`docsgen.api_reference`: a mkdocstrings entry for every public name.
+- :mod:`docsgen.griffe_docstrings`: the docstrings as the API pages show them (Sphinx roles
+  as code, each entry opening with its public import).
 - :mod:`docsgen.hooks`: the mkdocs hook that puts them into the pages at build time.
+- :mod:`docsgen.check_site`: checks a built site has every command and public name.
 
 Not shipped in the wheel: this is the repository's tooling, like ``benchmarks/``.
 """

@@ -73,7 +73,6 @@ def render(group: str) -> str:
     for public_module, name, defined_in in public_names():
         if group_of(public_module, defined_in) != group:
             continue
-        importable = f"from {public_module} import {name}"
+        # The entry opens with `from {public_module} import {name}` (griffe_docstrings).
         out += [f"::: {defined_in}.{name}", "    options:", "      show_root_heading: true", ""]
-        out += [f"`{importable}`", ""]
     return "\n".join(out)

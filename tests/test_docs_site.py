@@ -10,7 +10,7 @@ import argparse
 
 import pytest
 
-from docsgen import api_reference, cli_reference, config_reference, hooks
+from docsgen import api_reference, cli_reference, config_reference, griffe_docstrings, hooks
 from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
 from tests.helpers import REPO_ROOT
 
@@ -72,7 +72,8 @@ def test_every_public_name_has_an_api_entry() -> None:
     for public_module, name, defined_in in names:
         group = api_reference.group_of(public_module, defined_in)
         assert f"::: {defined_in}.{name}\n" in rendered[group]
-        assert f"`from {public_module} import {name}`" in rendered[group]
+        line = griffe_docstrings.import_lines()[f"{defined_in}.{name}"]
+        assert line == f"from {public_module} import {name}"
     for group in api_reference.GROUPS:
         assert (REPO_ROOT / "docs" / "reference" / "api" / f"{group}.md").is_file()
 
@@ -80,3 +81,8 @@ def test_every_public_name_has_an_api_entry() -> None:
 def test_an_unknown_marker_fails_the_build() -> None:
     with pytest.raises(ValueError, match="unknown generated section"):
         hooks.expand("<!-- generated: api nosuchgroup -->")
+
+
+def test_sphinx_roles_in_docstrings_render_as_code() -> None:
+    text = "A :class:`~gong_authlib.FakeClock`, :meth:`missing_scope` and :mod:`gong_authlib.web`."
+    assert griffe_docstrings.plain(text) == "A `FakeClock`, `missing_scope` and `gong_authlib.web`."
