@@ -115,7 +115,25 @@ def _env_unset() -> list[Diagnostic]:
     return []
 
 
-# Samples for the codes a bad file in tests/data cannot show.
+def _access_ips(entries: str) -> Callable[[], list[Diagnostic]]:
+    """The good file with ``integration.trusted_ips.access_token: [entries]``."""
+    line = "    access_token: [203.0.113.7, 198.51.100.0/24]\n"
+    return lambda: _validate_bytes(
+        _good().replace(line, f"    access_token: [{entries}]\n").encode()
+    )
+
+
+def _without_trusted_ips() -> list[Diagnostic]:
+    kept = [
+        line
+        for line in _good().splitlines(keepends=True)
+        if not line.startswith(("  trusted_ips:", "    access_token:", "    refresh_token:"))
+    ]
+    return _validate_bytes("".join(kept).encode())
+
+
+# Samples for the codes a bad file in tests/data cannot show (or, for a code about something
+# absent, shows only by leaving it out of the good file).
 MADE_SAMPLES: Mapping[str, Callable[[], list[Diagnostic]]] = {
     "unreadable-file": _unreadable,
     "file-too-large": lambda: _validate_bytes(b"#" * (MAX_FILE_BYTES + 1)),
@@ -126,6 +144,10 @@ MADE_SAMPLES: Mapping[str, Callable[[], list[Diagnostic]]] = {
     "unknown-environment": lambda: _validate_bytes(_good().encode(), environment="staging"),
     "too-many-environments": _too_many_environments,
     "env-unset": _env_unset,
+    "missing-trusted-ips": _without_trusted_ips,
+    "invalid-ip": _access_ips("203.0.113.300"),
+    "private-ip": _access_ips("10.1.2.3"),
+    "broad-ip-range": _access_ips("0.0.0.0/0"),
 }
 
 
