@@ -400,7 +400,7 @@ def test_kill_9_between_answer_and_write_is_the_documented_loss(
     fake_gong: FakeGong, tmp_path: Path, reliability: Reliability
 ) -> None:
     """The one window no client can close: the process dies after Gong rotated the pair and
-    before the store took it. Measured here so the README's claim stays true."""
+    before the store took it. Measured here so the claim of docs/guarantees.md stays true."""
     store = SQLiteTokenStore(tmp_path / "tokens.db")
     original = authorize_into(fake_gong, store)
     # The killed child holds the lease: a short one, so the parent need not wait long.
