@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gong_authlib.config.diagnostics import distance_within
 from tests.docs_examples import Block, blocks, pages
 from tests.helpers import REPO_ROOT
 
@@ -61,9 +62,12 @@ def test_the_collector_finds_blocks_in_admonitions_and_snippets(tmp_path: Path) 
     assert len(found) >= 2
 
 
-def test_only_known_languages_are_fenced() -> None:
-    # A typo such as ```pyhton would silently skip an example.
-    shown = {"", "console", "text", "yaml", "json", "toml", "sh", "ini", "html"}
+def test_no_python_block_hides_under_a_misspelt_fence() -> None:
+    # ```pyhton or ```py would show an example that never runs.
     for page in pages():
         for block in blocks(page):
-            assert block.language in shown | {"python"}, (block.page, block.line, block.language)
+            if block.language == "python":
+                continue
+            where = (block.page, block.line, block.language)
+            assert distance_within(block.language.lower(), "python", 2) is None, where
+            assert not block.language.lower().startswith("py"), where
