@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 
 import pytest
+import yaml
 
 from docsgen import api_reference, cli_reference, config_reference, griffe_docstrings, hooks
 from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
+from tests.docs_examples import blocks
 from tests.helpers import REPO_ROOT
 
 README_MAX_LINES = 250
@@ -27,6 +29,19 @@ def test_the_readme_is_a_door() -> None:
     assert (
         "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest"
     ) in lines
+
+
+def test_the_pre_commit_snippets_name_the_hook_this_repository_defines() -> None:
+    hooks_file = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    defined = {hook["id"] for hook in hooks_file}
+    for page in (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "howto" / "pre-commit-ci.md"):
+        snippets = [b for b in blocks(page) if b.language == "yaml" and "repos:" in b.code]
+        assert snippets, page
+        for snippet in snippets:
+            config = yaml.safe_load(snippet.code)
+            [repo] = config["repos"]
+            assert repo["repo"] == "https://github.com/gong-authlib/gong-authlib"
+            assert {hook["id"] for hook in repo["hooks"]} <= defined
 
 
 def test_the_cli_reference_has_every_command_and_flag() -> None:
