@@ -33,13 +33,26 @@ JSON_FORMAT_VERSION = "2"  # 2: health names ("active", not "valid"), status_sin
 
 def _optional_config(args: argparse.Namespace) -> IntegrationConfig | None:
     """Listing needs only a store: a missing integration file is fine with --store, and the
-    OAuth client's variables need not be set (nothing here calls Gong)."""
+    OAuth client's variables need not be set (nothing here calls Gong). When they are set,
+    the client is there for ``tokens check`` to report a secret Gong refused."""
     try:
-        return config_from(args, oauth=False)
+        try:
+            return config_from(args)
+        except ConfigError as exc:
+            if not _only_oauth_unset(exc):
+                raise
+            return config_from(args, oauth=False)
     except ConfigError:
         if args.store:
             return None
         raise
+
+
+def _only_oauth_unset(exc: ConfigError) -> bool:
+    errors = [d for d in exc.diagnostics if d.is_error]
+    return bool(errors) and all(
+        d.code == "env-unset" and d.path.startswith("oauth") for d in errors
+    )
 
 
 def _iso(moment: float) -> str:
