@@ -99,12 +99,16 @@ def test_status_filter(world: CliWorld) -> None:
 def test_check_exits_1_while_any_customer_needs_attention(world: CliWorld) -> None:
     healthy = world.run(*world.args("tokens", "check", "--format", "json"))
     assert healthy.returncode == 0, healthy.stderr
-    assert json.loads(healthy.stdout) == {
+    report = json.loads(healthy.stdout)
+    assert report == {
         "format_version": "2",
         "customers": 3,
         "healthy": True,
         "attention": [],
+        "client_credentials": report["client_credentials"],
     }
+    assert report["client_credentials"]["rejected"] is False
+    assert report["client_credentials"]["client_id"] == "fakegong-client-id"
     with _store(world) as store:
         store.set_status("acme", UNTRUSTED_ORIGIN, reason="https://evil.example\x1b[2J is not Gong")
     sick = world.run(*world.args("tokens", "check"))
