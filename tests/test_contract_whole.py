@@ -54,7 +54,7 @@ def test_a_backend_that_keeps_tokens_and_leases_only_cannot_be_built() -> None:
         TokensAndLeasesOnly()  # type: ignore[abstract]  # mypy refuses it too
     message = str(raised.value)
     assert message.startswith("TokensAndLeasesOnly does not keep ")
-    assert "customer statuses (set_status, status)" in message
+    assert "customer statuses (newest_issue, set_status, status)" in message
     assert "OAuth states (_purge_states, _put_state, _take_state)" in message
     assert "the rate budget (rate_pause, rate_paused_for, rate_reserve)" in message
     assert "tokens and leases" not in message  # it keeps those: named only what it lacks
@@ -66,6 +66,9 @@ def test_the_error_names_only_the_contracts_left_out() -> None:
             raise AssertionError
 
         def set_status(self, customer: str, state: str, **kwargs: object) -> None:
+            raise AssertionError
+
+        def newest_issue(self, customer: str) -> float | None:
             raise AssertionError
 
     with pytest.raises(TypeError) as raised:

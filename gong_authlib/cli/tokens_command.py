@@ -16,7 +16,7 @@ from gong_authlib.cli.common import (
     emit_json,
     store_from,
 )
-from gong_authlib.cli.health import HEALTH, NEEDS_ATTENTION, health
+from gong_authlib.cli.health import HEALTH, NEEDS_ATTENTION, ROLLED_BACK, health
 from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.clock import system_clock
 from gong_authlib.config.model import IntegrationConfig
@@ -60,11 +60,17 @@ def _iso(moment: float) -> str:
 
 
 def _status(
-    customer: str, token: Token | None, status: CustomerStatus | None, error: str | None, now: float
+    customer: str,
+    token: Token | None,
+    status: CustomerStatus | None,
+    error: str | None,
+    now: float,
+    *,
+    newest_issue: float | None = None,
 ) -> dict[str, Any]:
     if token is None or status is None:
         return {"customer": customer, "status": "unreadable", "attention": True, "error": error}
-    state = health(token, status, now)
+    state = health(token, status, now, newest_issue=newest_issue)
     remaining = token.expires_at - now
     return {
         "customer": customer,
@@ -79,20 +85,22 @@ def _status(
         "access_token_sha256": fingerprint(token.access_token),
         "refresh_token_sha256": fingerprint(token.refresh_token),
         "issued_at": _iso(token.issued_at),
+        # The newest issue time the store ever held for the customer: later than issued_at
+        # (status rolled-back) when an older row was written back.
+        "newest_issued_at": None if newest_issue is None else _iso(newest_issue),
         "extra_fields": sorted(token.extra),
     }
 
 
-def _read(
-    store: TokenStore, customer: str
-) -> tuple[Token | None, CustomerStatus | None, str | None]:
+def _row(store: TokenStore, customer: str, now: float) -> dict[str, Any]:
     try:
         token, status = store.get_with_status(customer)
+        newest = store.newest_issue(customer)
     # One damaged entry must not hide the others; nor one whose name this library would
     # refuse (ValueError), written by another tool or by hand into a shared store.
     except (GongAuthError, ValueError) as exc:
-        return None, None, str(exc)
-    return token, status, None
+        return _status(customer, None, None, str(exc), now)
+    return _status(customer, token, status, None, now, newest_issue=newest)
 
 
 def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -103,7 +111,7 @@ def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _rows_in(store: TokenStore) -> list[dict[str, Any]]:
     now = system_clock()
-    return [_status(c, *_read(store, c), now) for c in store.customers()]
+    return [_row(store, c, now) for c in store.customers()]
 
 
 def _credentials(
@@ -149,6 +157,12 @@ def _text_row(row: dict[str, Any]) -> str:
     name = f"{_shown(row['customer']):<20}"
     if row["status"] == "unreadable":
         return f"{name} UNREADABLE  {_shown(row['error'])}"
+    if row["status"] == ROLLED_BACK:
+        return (
+            f"{name} ROLLED-BACK  issued {row['issued_at']}, but a token issued at "
+            f"{row['newest_issued_at']} was stored before: an older row was written back (a "
+            f"restore, or someone who can write the store)  {_shown(row['api_base_url'])}"
+        )
     expires = describe_seconds(row["expires_in_seconds"])
     if row["attention"]:
         since = f" since {row['status_since']}" if row["status_since"] else ""
@@ -213,9 +227,10 @@ def show_command(args: argparse.Namespace) -> int:
     config = _optional_config(args)
     with store_from(args, config) as store:
         token, status = store.get_with_status(args.customer)
+        newest = store.newest_issue(args.customer)
     if token is None:
         raise CommandError(f"no token stored for customer {args.customer!r}")
-    row = _status(args.customer, token, status, None, system_clock())
+    row = _status(args.customer, token, status, None, system_clock(), newest_issue=newest)
     if args.format == "json":
         emit_json({"format_version": JSON_FORMAT_VERSION, **row})
     else:

@@ -14,7 +14,9 @@ contract               what it is for                                  abstract 
                                                                        ``_release_lease``
 :class:`StatusRecords` each customer's status (``reauthorization       ``status``
                        required`` after ``invalid_grant``), so no      ``set_status``
-                       worker asks Gong again for a revoked customer
+                       worker asks Gong again for a revoked customer;  ``newest_issue``
+                       and the newest issue time ever stored, so a
+                       row written back to an older one is seen
 :class:`StateRecords`  OAuth states, taken atomically once, so a       ``_put_state``
                        callback is accepted once across every worker   ``_take_state``
                                                                        ``_purge_states``
@@ -240,6 +242,18 @@ class StatusRecords(ABC):
         since: float | None = None,
     ) -> None:
         """Record ``state`` for a customer whose token is stored (``put`` clears it)."""
+
+    @abstractmethod
+    def newest_issue(self, customer: str) -> float | None:
+        """The latest ``Token.issued_at`` ever ``put`` for the customer (None: none since it
+        was deleted, or since the store kept this).
+
+        A high-water mark kept apart from the token's row and raised atomically with each
+        ``put``: a stored token issued before it is a row written back (a rollback, by a
+        restore or by someone who can write the store), which nothing in an encrypted row
+        can reveal by itself. ``tokens list`` flags it. Someone who rewrites the mark too
+        hides the rollback: this is a tripwire, not a guarantee. ``delete`` forgets it.
+        """
 
 
 class StateRecords(ABC):

@@ -24,6 +24,7 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
         self._codec = TokenCodec(encryption_keys, migrate_plaintext=migrate_plaintext)
         self._data: dict[str, bytes] = {}
         self._status: dict[str, CustomerStatus] = {}
+        self._newest: dict[str, float] = {}  # customer -> newest issue time put
         self._leases: dict[str, tuple[str, float]] = {}
         self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
         self._guard = threading.Lock()
@@ -45,11 +46,18 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
         with self._guard:
             self._data[customer] = encoded
             self._status.pop(customer, None)
+            newest = self._newest.get(customer, token.issued_at)
+            self._newest[customer] = max(newest, token.issued_at)
 
     def delete(self, customer: str) -> bool:
         with self._guard:
             self._status.pop(check_customer(customer), None)
+            self._newest.pop(customer, None)
             return self._data.pop(customer, None) is not None
+
+    def newest_issue(self, customer: str) -> float | None:
+        with self._guard:
+            return self._newest.get(check_customer(customer))
 
     def status(self, customer: str) -> CustomerStatus:
         with self._guard:

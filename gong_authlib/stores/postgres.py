@@ -120,7 +120,7 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
             raise TokenStoreError("the PostgreSQL DSN is malformed (its text is not shown)")
         self._tables = {
             kind: sql.Identifier(f"{table_prefix}_{kind}")
-            for kind in ("meta", "tokens", "locks", "states")
+            for kind in ("meta", "tokens", "locks", "states", "issue_marks")
         }
         self._tables["rate"] = sql.Identifier(f"{table_prefix}_rate")
         self._rate_table_ready = False
@@ -260,6 +260,14 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
                     )
                 )
                 log.info("token store %s migrated to schema version 3", self._where)
+            # The newest issue time stored per customer (newest_issue), apart from its row;
+            # beside the versioned tables, so an older gong-authlib sharing them keeps working.
+            connection.execute(
+                self._query(
+                    "CREATE TABLE IF NOT EXISTS {issue_marks} (customer text PRIMARY KEY,"
+                    " issued_at double precision NOT NULL)"
+                )
+            )
             connection.execute(
                 self._query(
                     "INSERT INTO {meta} (key, value) VALUES ('schema_version', %s) "
@@ -282,12 +290,27 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         self._guarded(
             "write",
             lambda: self._execute(
-                "INSERT INTO {tokens} (customer, data) VALUES (%s, %s) ON CONFLICT (customer) "
+                # One statement, so the row and its mark change together.
+                "WITH stored AS (INSERT INTO {tokens} (customer, data) VALUES (%s, %s) "
+                "ON CONFLICT (customer) "
                 "DO UPDATE SET data = EXCLUDED.data, updated_at = clock_timestamp(), "
-                "status = NULL, status_since = NULL, status_reason = NULL",
-                (customer, data),
+                "status = NULL, status_since = NULL, status_reason = NULL) "
+                "INSERT INTO {issue_marks} (customer, issued_at) VALUES (%s, %s) "
+                "ON CONFLICT (customer) DO UPDATE SET "
+                "issued_at = GREATEST({issue_marks}.issued_at, EXCLUDED.issued_at)",
+                (customer, data, customer, token.issued_at),
             ),
         )
+
+    def newest_issue(self, customer: str) -> float | None:
+        check_customer(customer)
+        _, rows = self._guarded(
+            "read",
+            lambda: self._execute(
+                "SELECT issued_at FROM {issue_marks} WHERE customer = %s", (customer,)
+            ),
+        )
+        return float(rows[0][0]) if rows else None
 
     def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
         check_customer(customer)
@@ -347,7 +370,12 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
     def delete(self, customer: str) -> bool:
         check_customer(customer)
         count, _ = self._guarded(
-            "delete", lambda: self._execute("DELETE FROM {tokens} WHERE customer = %s", (customer,))
+            "delete",
+            lambda: self._execute(
+                "WITH mark AS (DELETE FROM {issue_marks} WHERE customer = %s) "
+                "DELETE FROM {tokens} WHERE customer = %s",
+                (customer, customer),
+            ),
         )
         if count:
             self._erase_after_delete()
@@ -357,7 +385,7 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         """Rewrite the tokens table without its dead rows (``VACUUM FULL``): a plain vacuum
         only marks their space free, and autovacuum waits for 50 dead rows. The table is
         small (one row per customer), so the exclusive lock lasts milliseconds."""
-        self._guarded("vacuum", lambda: self._execute("VACUUM (FULL) {tokens}"))
+        self._guarded("vacuum", lambda: self._execute("VACUUM (FULL) {tokens}, {issue_marks}"))
 
     def customers(self) -> list[str]:
         _, rows = self._guarded(

@@ -7,6 +7,8 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:status:{customer}``: a hash (``state``, ``since``, ``reason``) when the customer is
   not active; ``put`` deletes it in the token's transaction. Keys written by older releases
   need no migration: no status key means ``active``;
+* ``{ns}:issued``: a sorted set, each customer's newest ``issued_at`` ever put (``ZADD GT`` in
+  the token's transaction), so a token key written back to an older value is seen;
 * ``{ns}:lock:{customer}``: the refresh lock, redis-py's :class:`redis.lock.Lock` (``SET NX
   PX`` with a random owner token, released by a compare-and-delete script, so only its owner
   can release it, and it expires by itself after the lease);
@@ -220,9 +222,16 @@ class RedisTokenStore(TokenStore):
             pipeline.set(self._key("token", customer), data)
             pipeline.sadd(self._key("customers"), customer)
             pipeline.delete(self._key("status", customer))
+            # GT: the mark only rises (a new member is still added).
+            pipeline.zadd(self._key("issued"), {customer: token.issued_at}, gt=True)
             pipeline.execute()
 
         self._guarded("write", write)
+
+    def newest_issue(self, customer: str) -> float | None:
+        check_customer(customer)
+        score = self._guarded("read", lambda: self._redis.zscore(self._key("issued"), customer))
+        return None if score is None else float(score)
 
     def delete(self, customer: str) -> bool:
         check_customer(customer)
@@ -232,7 +241,8 @@ class RedisTokenStore(TokenStore):
             pipeline.delete(self._key("token", customer))
             pipeline.srem(self._key("customers"), customer)
             pipeline.delete(self._key("status", customer))
-            deleted, _, _ = pipeline.execute()
+            pipeline.zrem(self._key("issued"), customer)
+            deleted, *_ = pipeline.execute()
             return bool(deleted)
 
         return self._guarded("delete", remove)

@@ -76,6 +76,12 @@ _RATE_TABLE = (
 _RATE_SEEN = "ALTER TABLE rate_limits ADD COLUMN seen REAL NOT NULL DEFAULT 0"
 
 
+# The newest issue time stored per customer (TokenStore.newest_issue), apart from its row.
+_ISSUE_MARKS = (
+    "CREATE TABLE IF NOT EXISTS issue_marks (customer TEXT PRIMARY KEY, issued_at REAL NOT NULL)"
+)
+
+
 class SQLiteTokenStore(SteppedRateBudget, TokenStore):
     """Tokens in a local SQLite file, shared by every process on the machine."""
 
@@ -233,6 +239,9 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
                 f"INSERT OR REPLACE INTO {_META} (key, value) VALUES ('schema_version', ?)",  # noqa: S608
                 (str(SCHEMA_VERSION),),
             )
+            # Beside the versioned tables, as the rate table is: a file an older gong-authlib
+            # shares keeps working (its puts leave the mark as it was, which flags nothing).
+            db.execute(_ISSUE_MARKS)
 
     # -- TokenStore ----------------------------------------------------------------------
 
@@ -251,16 +260,36 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
     def put(self, customer: str, token: Token) -> None:
         check_customer(customer)
         data = self._codec.encode(token, customer=customer)
-        self._guarded(
-            "write",
-            lambda: self._connection().execute(
-                "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (customer) DO UPDATE SET data = excluded.data, "
-                "updated_at = excluded.updated_at, status = NULL, status_since = NULL, "
-                "status_reason = NULL",
-                (customer, data, time.time()),
+
+        def write() -> None:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (customer) DO UPDATE SET data = excluded.data, "
+                    "updated_at = excluded.updated_at, status = NULL, status_since = NULL, "
+                    "status_reason = NULL",
+                    (customer, data, time.time()),
+                )
+                db.execute(
+                    "INSERT INTO issue_marks (customer, issued_at) VALUES (?, ?) "
+                    "ON CONFLICT (customer) DO UPDATE SET "
+                    "issued_at = max(issued_at, excluded.issued_at)",
+                    (customer, token.issued_at),
+                )
+
+        self._guarded("write", write)
+
+    def newest_issue(self, customer: str) -> float | None:
+        check_customer(customer)
+        row = self._guarded(
+            "read",
+            lambda: (
+                self._connection()
+                .execute("SELECT issued_at FROM issue_marks WHERE customer = ?", (customer,))
+                .fetchone()
             ),
         )
+        return None if row is None else float(row[0])
 
     def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
         check_customer(customer)
@@ -330,12 +359,13 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
 
     def delete(self, customer: str) -> bool:
         check_customer(customer)
-        cursor = self._guarded(
-            "delete",
-            lambda: self._connection().execute(
-                "DELETE FROM tokens WHERE customer = ?", (customer,)
-            ),
-        )
+
+        def remove() -> sqlite3.Cursor:
+            with self._transaction() as db:
+                db.execute("DELETE FROM issue_marks WHERE customer = ?", (customer,))
+                return db.execute("DELETE FROM tokens WHERE customer = ?", (customer,))
+
+        cursor = self._guarded("delete", remove)
         if cursor.rowcount > 0:
             self._erase_after_delete()
         return cursor.rowcount > 0
