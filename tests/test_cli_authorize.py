@@ -317,7 +317,7 @@ def test_another_local_user_racing_to_the_start_url_is_turned_away(world: CliWor
     code, out, err = _finish(process)
     assert code == 0, err
     assert "Authorized customer acme." in out
-    assert "turned away 1 request from another local user's programs" in err
+    assert "turned away 1 connection from another local user's programs" in err
     assert "start URL was opened" not in err
 
 
@@ -333,7 +333,7 @@ def test_a_timeout_after_another_users_requests_says_so(world: CliWorld) -> None
     assert "run authorize as the same user as the browser" in page
     code, _, err = _finish(process)
     assert code == 1
-    assert "1 request from another local user's programs turned away" in err
+    assert "1 connection from another local user's programs turned away" in err
     assert SQLiteTokenStore(world.folder / "tokens.db").get("acme") is None
 
 

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             "page sent them)\n"
         )
     if result.other_users:
-        plural = "request" if result.other_users == 1 else "requests"
+        plural = "connection" if result.other_users == 1 else "connections"
         sys.stderr.write(
             f"warning: turned away {result.other_users} {plural} from another local user's "
             "programs (they can read the start URL on the browser's command line)\n"

@@ -36,7 +36,7 @@ class Authorization:
     requested: tuple[str, ...]
     ignored_requests: int = 0  # loopback callbacks without this flow's state and cookie
     refused_starts: int = 0  # visits to the loopback start URL after the first
-    other_users: int = 0  # loopback requests from another local user's programs (Linux)
+    other_users: int = 0  # loopback connections from another local user's programs (Linux)
 
     @property
     def missing_scopes(self) -> list[str]:
@@ -118,7 +118,7 @@ def authorize_customer(
 def _other_users_note(count: int) -> str:
     if not count:
         return ""
-    what = "request" if count == 1 else "requests"
+    what = "connection" if count == 1 else "connections"
     return (
         f" ({count} {what} from another local user's programs turned away: run authorize as "
         "the user whose browser consents)"

@@ -8,10 +8,17 @@ to the start URL is refused (one browser only). A browser's command line is read
 every local user, so a state seen there must not be enough to finish the flow with a code
 for someone else's Gong company (login CSRF).
 
-On Linux, requests from another local user's programs are refused outright (the kernel says
-who opened each connection): they could read the start URL on the browser's command line and
-open it before the browser does. Elsewhere the one-time start URL is the guard, and a second
-visit is reported.
+On Linux, connections from another local user's programs are refused outright (the kernel
+says who opened each connection): they could read the start URL on the browser's command line
+and open it before the browser does. Elsewhere the one-time start URL is the guard, and a
+second visit is reported.
+
+Nor can another user starve the server with idle connections: the owner is checked as each
+connection is accepted, before a byte is read, and another user's is answered with a short
+page by a handful of threads (:data:`MAX_REFUSALS`, for the developer whose browser runs as
+another user than ``authorize``) or else closed at once. The connections served are capped
+(``max_connections``; the ones over it are closed, and counted) and each is closed after
+``idle_timeout`` seconds without a request.
 
 A callback counts only if it carries *this* flow's state and the starting browser's cookie,
 both checked before its code or error is read; any other request to the callback path is
@@ -33,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
-from gong_authlib.loopback.peers import loopback_peer_uid
+from gong_authlib.loopback.peers import PeerOwners
 from gong_authlib.oauth.binding import FlowCookie, binding_matches, browser_binding
 from gong_authlib.oauth.callback_page import callback_page
 from gong_authlib.origins import is_localhost_name, is_loopback_redirect
@@ -73,8 +80,69 @@ _START_USED_PAGE = _page(
 )
 
 
-class _IPv6Server(ThreadingHTTPServer):
+def _http_response(status: str, body: bytes) -> bytes:
+    head = (
+        f"HTTP/1.0 {status}\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_OTHER_USER_RESPONSE = _http_response("403 Forbidden", _OTHER_USER_PAGE)
+
+# Connections served at once (a browser opens about six per host) and how long one may stay
+# silent: an idle one holds a thread and a descriptor, and the callback needs neither long.
+MAX_CONNECTIONS = 32
+IDLE_TIMEOUT = 10.0
+# Another user's connections answered with the page at once; the rest are closed unread.
+MAX_REFUSALS = 4
+_REFUSAL_TIMEOUT = 2.0
+_REFUSAL_DRAIN = 64 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    """Admits a connection (in the accepting thread, before reading it) only when its owner
+    is this user and a slot is free; see :meth:`LoopbackCallbackServer._admit`."""
+
+    daemon_threads = True
+    # A burst of connections waits in the kernel (capped by net.core.somaxconn) while one
+    # reading of the peer table names their owners; a full queue drops the browser's SYN, and
+    # it would wait a second to send it again.
+    request_queue_size = 1024
+    admit: Callable[[socket.socket, Any], bool]
+    leave: Callable[[], None]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.admit(request, client_address):  # else admit() closed it or handed it on
+            super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.leave()
+
+
+class _IPv6Server(_Server):
     address_family = socket.AF_INET6
+
+
+def _turn_away(connection: socket.socket, release: Callable[[], None]) -> None:
+    """Send another user's connection the page and close it. What the client sent is read
+    (bounded, with a timeout) after the page, because closing a socket with unread input
+    resets the connection and the client would lose the page."""
+    try:
+        connection.settimeout(_REFUSAL_TIMEOUT)
+        connection.sendall(_OTHER_USER_RESPONSE)
+        connection.shutdown(socket.SHUT_WR)
+        drained = 0
+        while drained < _REFUSAL_DRAIN and (chunk := connection.recv(4096)):
+            drained += len(chunk)
+    except OSError:
+        pass
+    finally:
+        connection.close()
+        release()
 
 
 class LoopbackCallbackServer:
@@ -93,6 +161,8 @@ class LoopbackCallbackServer:
         state: str,
         authorize_url: str,
         nonce: str,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         if not is_loopback_redirect(redirect_uri):
             raise ValueError("the redirect URI is not an http loopback URI")
@@ -127,8 +197,16 @@ class LoopbackCallbackServer:
         self.outcome: tuple[bool, str] | None = None
         self.ignored = 0  # requests to the callback path without this flow's state and cookie
         self.refused_starts = 0  # requests to the start URL after the first
-        self.other_users = 0  # requests from another local user's programs (Linux)
+        self.other_users = 0  # connections from another local user's programs (Linux)
+        self.over_capacity = 0  # connections closed unread: max_connections were being served
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refusals = threading.BoundedSemaphore(MAX_REFUSALS)
+        self._idle_timeout = idle_timeout
         self._server = self._bind(host)
+        address = self._server.server_address
+        self._peers = PeerOwners(
+            socket.AddressFamily(self._server.address_family), (str(address[0]), address[1])
+        )
 
     def _carries_state(self, params: dict[str, list[str]]) -> bool:
         states = params.get("state", [])
@@ -148,16 +226,28 @@ class LoopbackCallbackServer:
         return False
 
     def _from_another_user(self, client: Any) -> bool:
-        server = self._server.server_address
-        uid = loopback_peer_uid(
-            socket.AddressFamily(self._server.address_family),
-            (client[0], client[1]),
-            (str(server[0]), server[1]),
-        )
-        if uid is None or uid == os.geteuid():
+        uid = self._peers.uid((client[0], client[1]))
+        return uid is not None and uid != os.geteuid()
+
+    def _admit(self, connection: socket.socket, client: Any) -> bool:
+        """Whether to serve a connection just accepted (nothing of it has been read); one not
+        served is closed, or handed to a thread that turns it away. Runs in the accepting
+        thread, so it never waits on a client."""
+        if self._from_another_user(client):
+            with self._claim_lock:
+                self.other_users += 1
+            if self._refusals.acquire(blocking=False):
+                threading.Thread(
+                    target=_turn_away, args=(connection, self._refusals.release), daemon=True
+                ).start()
+                return False
+            self._server.shutdown_request(connection)  # the handful answering are busy
             return False
-        with self._claim_lock:
-            self.other_users += 1
+        if not self._slots.acquire(blocking=False):
+            with self._claim_lock:
+                self.over_capacity += 1
+            self._server.shutdown_request(connection)
+            return False
         return True
 
     def _first_start(self) -> bool:
@@ -184,10 +274,9 @@ class LoopbackCallbackServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = owner._idle_timeout  # the socket's: a silent client is dropped
+
             def do_GET(self) -> None:
-                if owner._from_another_user(self.client_address):
-                    self._reply(403, _OTHER_USER_PAGE)
-                    return
                 parts = urlsplit(self.path)
                 if parts.path == owner._start_path:
                     self._start()
@@ -240,9 +329,10 @@ class LoopbackCallbackServer:
             def log_message(self, *args: Any) -> None:
                 """Quiet: the access log would print the authorization code."""
 
-        server_class = _IPv6Server if host == "::1" else ThreadingHTTPServer
+        server_class = _IPv6Server if host == "::1" else _Server
         server = server_class((host, self.port), Handler)
-        server.daemon_threads = True
+        server.admit = self._admit
+        server.leave = self._slots.release
         return server
 
     def start(self) -> None:
