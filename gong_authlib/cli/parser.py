@@ -248,7 +248,7 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
         (
             "list",
             "every customer's health: active, expired, reauthorization required, untrusted "
-            "origin or unreadable",
+            "origin, unreadable or rolled back",
             "tokens list --status attention --format json",
             "0 success, 1 an entry the store holds is unreadable, 2 usage error",
         ),
@@ -268,7 +268,7 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
         ),
         (
             "refresh",
-            "refresh a customer's token now, under the refresh lock",
+            "refresh a customer's token (or every one) now, under the refresh lock",
             "tokens refresh --customer globex",
             "0 refreshed, 1 the refresh failed (Gong refused it, the store is down), 2 usage error",
         ),
@@ -293,7 +293,16 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             epilog=_examples(f"gong-authlib {example}", codes=codes),
             formatter_class=RAW,
         )
-        if name not in ("list", "check", "rotate-key"):
+        if name == "refresh":
+            which = action.add_mutually_exclusive_group(required=True)
+            which.add_argument("--customer", type=customer_name)
+            which.add_argument(
+                "--all",
+                action="store_true",
+                help="every stored customer, one after another (after encrypting a plaintext "
+                "store: spends the plaintext refresh tokens that backups still hold)",
+            )
+        elif name not in ("list", "check", "rotate-key"):
             action.add_argument("--customer", required=True, type=customer_name)
         _config_options(action)
         action.add_argument("--format", choices=("text", "json"), default="text")
@@ -304,8 +313,8 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
                 choices=(*HEALTH, "attention"),
                 metavar="STATUS",
                 help="show only customers in STATUS (repeatable): active, expired, "
-                "reauthorization-required, untrusted-origin, unreadable, or attention (the "
-                "last three)",
+                "reauthorization-required, untrusted-origin, unreadable, rolled-back, or "
+                "attention (the last four)",
             )
         if name in ("delete", "rotate-key"):
             action.add_argument("--yes", action="store_true", help="do not ask for confirmation")

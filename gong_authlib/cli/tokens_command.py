@@ -21,6 +21,7 @@ from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Command
 from gong_authlib.clock import system_clock
 from gong_authlib.config.model import IntegrationConfig
 from gong_authlib.errors import ConfigError, GongAuthError, ReauthorizationRequired
+from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.safe_text import escape_controls
 from gong_authlib.stores import CustomerStatus, TokenStore
 from gong_authlib.stores.status import ACTIVE_STATUS
@@ -241,27 +242,59 @@ def show_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refresh_one(auth: GongAuth, customer: str) -> dict[str, Any]:
+    try:
+        token = auth.refresh()
+    except ReauthorizationRequired as exc:
+        raise CommandError(f"{exc}; run `gong-authlib authorize --customer {customer}`") from None
+    return _status(customer, token, ACTIVE_STATUS, None, system_clock())
+
+
+def _refreshed_line(row: dict[str, Any]) -> str:
+    return (
+        f"Refreshed customer {row['customer']}: access sha256:{row['access_token_sha256']}, "
+        f"expires {row['expires_at']}.\n"
+    )
+
+
 def refresh_command(args: argparse.Namespace) -> int:
     config = config_from(args)
+    client = client_from(args, config)
     with store_from(args, config) as store:
+        if args.all:
+            return _refresh_all(args, client, store)
         if store.get(args.customer) is None:
             raise CommandError(f"no token stored for customer {args.customer!r}")
-        auth = GongAuth(client_from(args, config), store, args.customer)
-        try:
-            token = auth.refresh()
-        except ReauthorizationRequired as exc:
-            raise CommandError(
-                f"{exc}; run `gong-authlib authorize --customer {args.customer}`"
-            ) from None
-    row = _status(args.customer, token, ACTIVE_STATUS, None, system_clock())
+        row = _refresh_one(GongAuth(client, store, args.customer), args.customer)
     if args.format == "json":
         emit_json({"format_version": JSON_FORMAT_VERSION, **row})
     else:
-        sys.stdout.write(
-            f"Refreshed customer {args.customer}: access sha256:{row['access_token_sha256']}, "
-            f"expires {row['expires_at']}.\n"
-        )
+        sys.stdout.write(_refreshed_line(row))
     return EXIT_OK
+
+
+def _refresh_all(args: argparse.Namespace, client: GongOAuthClient, store: TokenStore) -> int:
+    """Every customer in turn; one that fails is reported and the others still refreshed."""
+    refreshed: list[dict[str, Any]] = []
+    failed: dict[str, str] = {}
+    for customer in store.customers():
+        try:
+            row = _refresh_one(GongAuth(client, store, customer), customer)
+        except CommandError as exc:
+            failed[customer] = str(exc)
+            continue
+        except (GongAuthError, ValueError) as exc:
+            failed[customer] = escape_controls(str(exc))
+            continue
+        refreshed.append(row)
+        if args.format == "text":
+            sys.stdout.write(_refreshed_line(row))
+    if args.format == "json":
+        emit_json({"format_version": JSON_FORMAT_VERSION, "refreshed": refreshed, "failed": failed})
+    else:
+        for customer, why in failed.items():
+            sys.stderr.write(f"error: customer {escape_controls(customer)}: {why}\n")
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def delete_command(args: argparse.Namespace) -> int:
