@@ -195,6 +195,10 @@ DIAGNOSTIC_CODES: Mapping[str, str] = MappingProxyType(
         ),
         "logo-missing": "the logo file does not exist",
         "logo-not-image": "the logo file is not a PNG, JPEG, GIF, WebP or SVG",
+        "unencrypted-shared-store": (
+            "a Redis or PostgreSQL token store without encryption_key: whoever can write it "
+            "can read every token and connect their own Gong company to any customer"
+        ),
         "literal-secret": (
             "a secret written in the file instead of ${env:NAME} (also beside a reference, or "
             "as a URL's password)"

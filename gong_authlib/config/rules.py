@@ -561,6 +561,28 @@ def _walk_keys(node: Any, path: NodePath) -> Iterator[NodePath]:
             yield from _walk_keys(value, (*path, index))
 
 
+# Stores only this machine's users can write (a 0600 file, a process's memory).
+_LOCAL_STORE_SCHEMES = frozenset({"sqlite", "memory"})
+
+
+def check_store_encryption(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A shared store without a key promises nothing against whoever can write it: a state or
+    a token row they plant is indistinguishable from one the library wrote."""
+    url = ctx.get("token_store", "url")
+    if not isinstance(url, str) or "://" not in url or ctx.get("token_store", "encryption_key"):
+        return
+    scheme = url.partition("://")[0].lower()
+    if has_reference(scheme) or scheme in _LOCAL_STORE_SCHEMES:
+        return
+    yield ctx.warning(
+        "unencrypted-shared-store",
+        f"the {scheme} token store has no encryption_key: anyone who can write it can read "
+        "every refresh token and connect their own Gong company to any customer; set "
+        "token_store.encryption_key to ${env:GONG_AUTHLIB_KEY}",
+        ("token_store", "url"),
+    )
+
+
 def check_control_characters(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Terminal escapes and bidi overrides in any text: they rewrite what reviewers see."""
     for path, value in _walk_strings(ctx.data, ()):
@@ -596,6 +618,7 @@ RULES: tuple[Rule, ...] = (
     check_logos,
     check_interpolation,
     check_literal_secrets,
+    check_store_encryption,
     check_control_characters,
 )
 
