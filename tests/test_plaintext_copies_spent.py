@@ -15,19 +15,14 @@ import pytest
 
 from gong_authlib import ReauthorizationRequired
 from gong_authlib.stores import SQLiteTokenStore
-from gong_authlib.testing import FakeGong
-from tests.authflow import authorize_into
-from tests.cliflow import CliWorld, free_port, make_world
+from tests.cliflow import CliWorld, authorized_world
 from tests.stores import KEY
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[CliWorld]:
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    with FakeGong(redirect_uris=[redirect_uri]) as gong:
-        for customer in ("acme", "globex", "initech"):
-            gong.add_customer(customer)
-        world = make_world(gong, tmp_path, redirect_uri)
+    """Three customers authorized into a plaintext store; the integration file names a key."""
+    with authorized_world(tmp_path, "acme", "globex", "initech") as world:
         text = world.config.read_text()
         world.config.write_text(
             text.replace(
@@ -44,7 +39,7 @@ def test_refresh_all_spends_the_plaintext_copies_a_migration_leaves_in_backups(
 ) -> None:
     path = world.folder / "tokens.db"
     with SQLiteTokenStore(path) as plain:
-        before = {c: authorize_into(world.gong, plain, c) for c in ("acme", "globex", "initech")}
+        before = {c: plain.get(c) for c in ("acme", "globex", "initech")}
     world.gong.revoke("initech")  # its admin uninstalled the app meanwhile
     with SQLiteTokenStore(path, encryption_keys=[KEY], migrate_plaintext=True) as migrating:
         assert migrating.rotate_encryption() == 3
@@ -56,8 +51,10 @@ def test_refresh_all_spends_the_plaintext_copies_a_migration_leaves_in_backups(
     assert "authorize --customer initech" in payload["failed"]["initech"]
     client = world.gong.oauth_client()
     for customer in ("acme", "globex"):
+        plaintext_copy = before[customer]
+        assert plaintext_copy is not None
         with pytest.raises(ReauthorizationRequired):  # the copy a backup holds is spent
-            client.refresh(before[customer], customer=customer)
+            client.refresh(plaintext_copy, customer=customer)
     with SQLiteTokenStore(path, encryption_keys=[KEY]) as encrypted:
         assert encrypted.get("acme") != before["acme"]
     text = world.run(*world.args("tokens", "refresh", "--all"))

@@ -26,7 +26,7 @@ from gong_authlib.stores import (
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
 from tests.authflow import authorize_into
-from tests.cliflow import CliWorld, free_port, make_world
+from tests.cliflow import CliWorld, authorized_world
 from tests.stores import make_store
 
 
@@ -96,11 +96,8 @@ def test_each_store_keeps_the_newest_issue_time_beside_the_rows(store: TokenStor
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[CliWorld]:
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    with FakeGong(redirect_uris=[redirect_uri]) as gong:
-        for customer in ("acme", "globex"):
-            gong.add_customer(customer)
-        yield make_world(gong, tmp_path, redirect_uri)
+    with authorized_world(tmp_path, "acme", "globex") as world:
+        yield world
 
 
 def _roll_back_acme(store: TokenStore, gong: FakeGong) -> Token:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
@@ -245,16 +245,15 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
 
     # -- TokenStore ----------------------------------------------------------------------
 
-    def get(self, customer: str) -> Token | None:
+    def _read_one(self, query: str, customer: str) -> Any:
+        """The one row ``query`` finds for ``customer`` (its only parameter), or None."""
         check_customer(customer)
-        row = self._guarded(
-            "read",
-            lambda: (
-                self._connection()
-                .execute("SELECT data FROM tokens WHERE customer = ?", (customer,))
-                .fetchone()
-            ),
+        return self._guarded(
+            "read", lambda: self._connection().execute(query, (customer,)).fetchone()
         )
+
+    def get(self, customer: str) -> Token | None:
+        row = self._read_one("SELECT data FROM tokens WHERE customer = ?", customer)
         return None if row is None else self._codec.decode(row[0], customer=customer)
 
     def put(self, customer: str, token: Token) -> None:
@@ -280,15 +279,7 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
         self._guarded("write", write)
 
     def newest_issue(self, customer: str) -> float | None:
-        check_customer(customer)
-        row = self._guarded(
-            "read",
-            lambda: (
-                self._connection()
-                .execute("SELECT issued_at FROM issue_marks WHERE customer = ?", (customer,))
-                .fetchone()
-            ),
-        )
+        row = self._read_one("SELECT issued_at FROM issue_marks WHERE customer = ?", customer)
         return None if row is None else float(row[0])
 
     def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
