@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import threading
 from dataclasses import dataclass
@@ -55,19 +56,29 @@ class PendingAuthorization:
 
     @classmethod
     def from_bytes(cls, raw: bytes | str) -> PendingAuthorization:
+        """The record as :meth:`to_bytes` wrote it; StateError for anything else. Every field
+        is checked for its type: a record of another shape (an issue time that is not a
+        finite number would never expire) comes from a writer other than this library."""
+        damaged = StateError("a stored OAuth state is damaged; start the authorization again")
         try:
             data = json.loads(raw)
-            return cls(
-                customer=data["customer"],
-                redirect_uri=str(data["redirect_uri"]),
-                scopes=tuple(str(s) for s in data["scopes"]),
-                issued_at=float(data["issued_at"]),
-                binding=str(data.get("binding", "")),
-            )
-        except (ValueError, KeyError, TypeError):
-            raise StateError(
-                "a stored OAuth state is damaged; start the authorization again"
-            ) from None
+            customer, redirect_uri = data["customer"], data["redirect_uri"]
+            scopes, issued_at = data["scopes"], data["issued_at"]
+            binding = data.get("binding", "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise damaged from None
+        if not (
+            (customer is None or isinstance(customer, str))
+            and isinstance(redirect_uri, str)
+            and isinstance(scopes, list)
+            and all(isinstance(scope, str) for scope in scopes)
+            and isinstance(issued_at, int | float)
+            and not isinstance(issued_at, bool)
+            and math.isfinite(issued_at)
+            and isinstance(binding, str)
+        ):
+            raise damaged
+        return cls(customer, redirect_uri, tuple(scopes), float(issued_at), binding)
 
 
 class StateStore(Protocol):

@@ -6,8 +6,9 @@ account. The state alone cannot stop it (the state is the attacker's, and valid)
 ``start`` gives the browser a random nonce in a short-lived cookie and binds the state to the
 nonce's SHA-256; ``finish`` refuses a callback unless the browser brings the nonce whose hash
 the state carries. The cookie is ``HttpOnly``, ``SameSite=Lax`` (sent on Gong's top-level
-redirect back, not on cross-site sub-requests) and ``Secure`` unless the app runs on loopback
-http. One browser keeps one nonce, so two tabs can connect two customers at once.
+redirect back, not on cross-site sub-requests) and ``Secure`` with the ``__Host-`` prefix
+unless the app runs on loopback http (so no other origin can plant a nonce it knows). One
+browser keeps one nonce, so two tabs can connect two customers at once.
 
 Without the helpers, do the same three things: keep a random nonce in a cookie, pass its hash
 as ``binding=`` to :meth:`GongOAuthClient.authorization_url`, and compare the hash of the
@@ -47,6 +48,25 @@ if TYPE_CHECKING:
 log = get_logger("web")
 
 COOKIE_NAME = "gong_authlib_connect"
+
+
+_COOKIE_PREFIXES = ("__Host-", "__Secure-")
+
+
+def _prefixed(name: str, *, secure: bool, path: str) -> str:
+    """The cookie's name with the prefix browsers enforce, so that only this https origin can
+    set it.
+
+    ``start`` keeps the nonce a browser already holds (two tabs, two customers), so a nonce
+    planted by a sibling subdomain (``Domain=``) or by a network attacker on plain http would
+    be one the attacker knows: their state, bound to it, would then finish in the victim's
+    browser with the victim's consent. Browsers accept a ``__Host-`` cookie only from a secure
+    origin, with ``Secure``, ``Path=/`` and no ``Domain``; ``__Secure-`` (for another path)
+    only from a secure origin. Loopback http cannot set ``Secure`` cookies: no prefix.
+    """
+    if not secure or name.startswith(_COOKIE_PREFIXES):
+        return name
+    return ("__Host-" if path == "/" else "__Secure-") + name
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +119,12 @@ class ConnectFlow:
         self.store = store
         self.redirect_uri = redirect_uri
         self.scopes = tuple(scopes)
-        self.cookie_name = cookie_name
+        self._secure = not is_loopback_redirect(redirect_uri)
+        self.cookie_name = _prefixed(cookie_name, secure=self._secure, path=cookie_path)
         self.cookie_path = cookie_path
         self._authorize_params = authorize_params
         self._write_attempts = write_attempts
         self._sleep = sleep
-        self._secure = not is_loopback_redirect(redirect_uri)
 
     @classmethod
     def from_config(
