@@ -113,8 +113,13 @@ class _Server(ThreadingHTTPServer):
     leave: Callable[[], None]
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if self.admit(request, client_address):  # else admit() closed it or handed it on
-            super().process_request(request, client_address)
+        if not self.admit(request, client_address):  # admit() closed it or handed it on
+            return
+        try:
+            super().process_request(request, client_address)  # its thread leaves the slot
+        except BaseException:
+            self.leave()  # no thread started (the process is out of them): the slot is free
+            raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
