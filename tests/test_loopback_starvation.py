@@ -22,7 +22,7 @@ import requests
 
 from gong_authlib.errors import OAuthError
 from gong_authlib.loopback.authorize import authorize_customer
-from gong_authlib.loopback.server import LoopbackCallbackServer
+from gong_authlib.loopback.server import MAX_CONNECTIONS, LoopbackCallbackServer
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores import MemoryTokenStore
 from gong_authlib.testing import FakeGong
@@ -172,3 +172,36 @@ def test_connections_served_at_once_are_capped_and_time_out_when_idle() -> None:
     finally:
         outcome = server.wait(5)
     assert outcome == (True, "connected")
+
+
+def test_the_timeout_message_names_connections_closed_over_the_cap() -> None:
+    """Where the owner of a connection is unknown (or it is this user's), idle connections
+    can fill the slots: the message then says so."""
+    protect_third_party_loggers()
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/callback"
+    held: list[socket.socket] = []
+
+    def fill_the_slots(start_url: str) -> None:
+        held.extend(_open_idle(port, MAX_CONNECTIONS + 3))
+        _until_closed(held[MAX_CONNECTIONS:])  # the three over the cap: closed unread
+
+    try:
+        with FakeGong(redirect_uris=[redirect]) as gong:
+            gong.add_customer("acme")
+            with pytest.raises(OAuthError) as raised:
+                authorize_customer(
+                    gong.oauth_client(),
+                    MemoryTokenStore(),
+                    "acme",
+                    scopes=("api:users:read",),
+                    redirect_uri=redirect,
+                    open_url=fill_the_slots,
+                    timeout=0,
+                )
+    finally:
+        for connection in held[:MAX_CONNECTIONS]:
+            connection.close()
+    assert "3 connections were closed unread because too many were open at once" in str(
+        raised.value
+    )

@@ -98,8 +98,8 @@ def authorize_customer(
     if outcome is None:
         raise OAuthError(
             f"no callback with this authorization's state arrived within {timeout:g} s"
-            f"{_ignored_note(server.ignored)}{_other_users_note(server.other_users)}; "
-            "run authorize again"
+            f"{_ignored_note(server.ignored)}{_other_users_note(server.other_users)}"
+            f"{_over_capacity_note(server.over_capacity)}; run authorize again"
         )
     if errors:
         raise errors[0]
@@ -122,6 +122,16 @@ def _other_users_note(count: int) -> str:
     return (
         f" ({count} {what} from another local user's programs turned away: run authorize as "
         "the user whose browser consents)"
+    )
+
+
+def _over_capacity_note(count: int) -> str:
+    if not count:
+        return ""
+    what = "connection was" if count == 1 else "connections were"
+    return (
+        f" ({count} {what} closed unread because too many were open at once: a local "
+        "program may be holding connections to the callback port)"
     )
 
 
