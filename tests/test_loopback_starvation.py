@@ -98,6 +98,31 @@ def _caught(work: Callable[[], object]) -> object:
         return exc
 
 
+def _browser_callback(server: LoopbackCallbackServer, redirect: str) -> int:
+    """The status the starting browser's callback gets (its state, its cookie)."""
+    cookie = {f"gong_authlib_cli_{server.port}": NONCE}
+    return requests.get(f"{redirect}?state={STATE}&code=c1", cookies=cookie, timeout=5).status_code
+
+
+def _timed_out(port: int, open_url: Callable[[str], None]) -> str:
+    """The message of an ``authorize_customer`` on ``port`` that stops waiting at once, after
+    ``open_url`` (given the start URL) ran."""
+    redirect = f"http://127.0.0.1:{port}/callback"
+    with FakeGong(redirect_uris=[redirect]) as gong:
+        gong.add_customer("acme")
+        with pytest.raises(OAuthError) as raised:
+            authorize_customer(
+                gong.oauth_client(),
+                MemoryTokenStore(),
+                "acme",
+                scopes=("api:users:read",),
+                redirect_uri=redirect,
+                open_url=open_url,
+                timeout=0,
+            )
+    return str(raised.value)
+
+
 def test_another_users_idle_connections_do_not_stop_the_browsers_callback() -> None:
     protect_third_party_loggers()
     _needs_proc()
@@ -107,7 +132,6 @@ def test_another_users_idle_connections_do_not_stop_the_browsers_callback() -> N
     )
     server.start()
     threads_before = threading.active_count()
-    cookie = {f"gong_authlib_cli_{server.port}": NONCE}
     try:
         with idle_as_another_user(server.port, IDLE):
             # Each was turned away as it was accepted: no thread waits on any of them.
@@ -115,8 +139,7 @@ def test_another_users_idle_connections_do_not_stop_the_browsers_callback() -> N
             assert server.other_users == IDLE
             start = requests.get(server.start_url, allow_redirects=False, timeout=5)
             assert start.status_code == 302
-            callback = requests.get(f"{redirect}?state={STATE}&code=c1", cookies=cookie, timeout=5)
-            assert callback.status_code == 200
+            assert _browser_callback(server, redirect) == 200
     finally:
         outcome = server.wait(5)
     assert outcome == (True, "connected")
@@ -126,27 +149,15 @@ def test_the_timeout_message_names_the_other_users_connections() -> None:
     protect_third_party_loggers()
     _needs_proc()
     port = free_port()
-    redirect = f"http://127.0.0.1:{port}/callback"
-    with FakeGong(redirect_uris=[redirect]) as gong:
-        gong.add_customer("acme")
 
-        def another_user_connects(start_url: str) -> None:
-            def connect_and_wait() -> int:
-                return _until_closed(_open_idle(port, 40))
+    def another_user_connects(start_url: str) -> None:
+        def connect_and_wait() -> int:
+            return _until_closed(_open_idle(port, 40))
 
-            assert as_nobody(connect_and_wait) >= 1  # told why (the rest may be closed unread)
+        assert as_nobody(connect_and_wait) >= 1  # told why (the rest may be closed unread)
 
-        with pytest.raises(OAuthError) as raised:
-            authorize_customer(
-                gong.oauth_client(),
-                MemoryTokenStore(),
-                "acme",
-                scopes=("api:users:read",),
-                redirect_uri=redirect,
-                open_url=another_user_connects,
-                timeout=0,
-            )
-    assert "40 connections from another local user's programs turned away" in str(raised.value)
+    message = _timed_out(port, another_user_connects)
+    assert "40 connections from another local user's programs turned away" in message
 
 
 def test_connections_served_at_once_are_capped_and_time_out_when_idle() -> None:
@@ -166,9 +177,7 @@ def test_connections_served_at_once_are_capped_and_time_out_when_idle() -> None:
         idle = _open_idle(server.port, 20)  # this user's own: served, but no more than 8
         assert _until_closed(idle) == 0  # over the cap: closed; the others: idle, timed out
         assert server.over_capacity == 12
-        cookie = {f"gong_authlib_cli_{server.port}": NONCE}
-        callback = requests.get(f"{redirect}?state={STATE}&code=c1", cookies=cookie, timeout=5)
-        assert callback.status_code == 200
+        assert _browser_callback(server, redirect) == 200
     finally:
         outcome = server.wait(5)
     assert outcome == (True, "connected")
@@ -179,7 +188,6 @@ def test_the_timeout_message_names_connections_closed_over_the_cap() -> None:
     can fill the slots: the message then says so."""
     protect_third_party_loggers()
     port = free_port()
-    redirect = f"http://127.0.0.1:{port}/callback"
     held: list[socket.socket] = []
 
     def fill_the_slots(start_url: str) -> None:
@@ -187,21 +195,8 @@ def test_the_timeout_message_names_connections_closed_over_the_cap() -> None:
         _until_closed(held[MAX_CONNECTIONS:])  # the three over the cap: closed unread
 
     try:
-        with FakeGong(redirect_uris=[redirect]) as gong:
-            gong.add_customer("acme")
-            with pytest.raises(OAuthError) as raised:
-                authorize_customer(
-                    gong.oauth_client(),
-                    MemoryTokenStore(),
-                    "acme",
-                    scopes=("api:users:read",),
-                    redirect_uri=redirect,
-                    open_url=fill_the_slots,
-                    timeout=0,
-                )
+        message = _timed_out(port, fill_the_slots)
     finally:
         for connection in held[:MAX_CONNECTIONS]:
             connection.close()
-    assert "3 connections were closed unread because too many were open at once" in str(
-        raised.value
-    )
+    assert "3 connections were closed unread because too many were open at once" in message

@@ -1,11 +1,7 @@
 """Attempts to forge, replay or move an OAuth state, beyond the store writer's plants and
 rewrites of tests/test_state_seal.py.
 
-- A nonce the attacker knows, planted in the victim's browser as the connect cookie by a
-  sibling subdomain or by a network attacker on plain http, would let the attacker's state
-  (bound to that nonce, for the attacker's customer) finish in the victim's browser with the
-  victim's consent: login CSRF through cookie fixation. Browsers let only the app's own https
-  origin set a ``__Host-`` cookie.
+- A nonce planted as the connect cookie: see tests/test_web_flow.py.
 - A sealed record written back after it was consumed (a rollback of the store) is refused
   once its 10 minutes are over, whoever wrote it.
 - A record sealed by another store's key, or moved between redirect URIs, is refused.
@@ -23,53 +19,12 @@ from cryptography.fernet import Fernet
 
 from gong_authlib import StateError
 from gong_authlib.oauth.state import state_key
-from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore
-from gong_authlib.testing import FakeClock, FakeGong
-from gong_authlib.web import ConnectFlow
+from gong_authlib.stores import SQLiteTokenStore
+from gong_authlib.testing import FakeClock
 from tests.stores import KEY
 
 CALLBACK = "https://app.acme.example/oauth/gong/callback"
 OTHER_CALLBACK = "https://app.acme.example/other/callback"
-LOCAL = "http://127.0.0.1:8765/callback"
-SCOPES = ("api:users:read",)
-
-
-def _flow(
-    gong: FakeGong,
-    redirect_uri: str,
-    *,
-    cookie_name: str = "gong_authlib_connect",
-    cookie_path: str = "/",
-) -> ConnectFlow:
-    store = MemoryTokenStore()
-    client = gong.oauth_client(state_store=store)
-    return ConnectFlow(
-        client,
-        store,
-        redirect_uri=redirect_uri,
-        scopes=SCOPES,
-        cookie_name=cookie_name,
-        cookie_path=cookie_path,
-    )
-
-
-def test_the_connect_cookie_of_an_https_app_cannot_be_planted_by_another_origin() -> None:
-    with FakeGong(redirect_uris=[CALLBACK, OTHER_CALLBACK, LOCAL]) as gong:
-        gong.add_customer("acme")
-        started = _flow(gong, CALLBACK).start("acme")
-        assert started.cookie.name == "__Host-gong_authlib_connect"
-        header = started.cookie.header()
-        assert "Secure" in header
-        assert "Path=/;" in header
-        assert "Domain" not in header
-        # A narrower path cannot be __Host-: __Secure- still keeps plain http out.
-        narrow = _flow(gong, OTHER_CALLBACK, cookie_path="/other").start("acme")
-        assert narrow.cookie.name == "__Secure-gong_authlib_connect"
-        # A name the app chose keeps its own prefix, once.
-        named = _flow(gong, CALLBACK, cookie_name="__Host-mine").start("acme")
-        assert named.cookie.name == "__Host-mine"
-        # Loopback http (a developer's machine) cannot set Secure cookies: no prefix.
-        assert _flow(gong, LOCAL).start("acme").cookie.name == "gong_authlib_connect"
 
 
 def test_a_consumed_record_written_back_is_refused_once_its_ten_minutes_are_over(

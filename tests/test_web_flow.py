@@ -278,3 +278,29 @@ def test_a_cookie_path_the_callback_is_not_under_is_refused_at_once(gong: FakeGo
     with pytest.raises(ValueError, match="cookie_path"):
         flow_for(gong, store, cookie_path="/connect")
     assert flow_for(gong, store, cookie_path="/oauth").cookie_path == "/oauth"
+
+
+def test_the_connect_cookie_of_an_https_app_cannot_be_planted_by_another_origin(
+    gong: FakeGong,
+) -> None:
+    """A nonce the attacker knows, planted as the connect cookie by a sibling subdomain or by
+    a network attacker on plain http, would let the attacker's state (bound to it, for their
+    customer) finish in the victim's browser with the victim's consent: login CSRF through
+    cookie fixation. Browsers let only the app's own https origin set a ``__Host-`` cookie."""
+    store = MemoryTokenStore()
+    started = flow_for(gong, store).start("acme")
+    assert started.cookie.name == "__Host-gong_authlib_connect"
+    header = started.cookie.header()
+    assert "Secure" in header
+    assert "Path=/;" in header
+    assert "Domain" not in header
+    # A narrower path cannot be __Host-: __Secure- still keeps plain http out.
+    narrow = flow_for(gong, store, cookie_path="/oauth").start("acme")
+    assert narrow.cookie.name == "__Secure-gong_authlib_connect"
+    # A name the app chose keeps its own prefix, once.
+    assert flow_for(gong, store, cookie_name="__Host-mine").start("acme").cookie.name == (
+        "__Host-mine"
+    )
+    # Loopback http (a developer's machine) cannot set Secure cookies: no prefix.
+    local = flow_for(gong, store, LOCAL_CALLBACK).start("acme")
+    assert local.cookie.name == "gong_authlib_connect"

@@ -115,31 +115,33 @@ def authorize_customer(
     )
 
 
+def _note(count: int, one: str, many: str, said: str) -> str:
+    """`` (3 connections were closed …)``: what happened ``count`` times, or nothing."""
+    return f" ({count} {one if count == 1 else many} {said})" if count else ""
+
+
 def _other_users_note(count: int) -> str:
-    if not count:
-        return ""
-    what = "connection" if count == 1 else "connections"
-    return (
-        f" ({count} {what} from another local user's programs turned away: run authorize as "
-        "the user whose browser consents)"
+    return _note(
+        count,
+        "connection",
+        "connections",
+        "from another local user's programs turned away: run authorize as the user whose "
+        "browser consents",
     )
 
 
 def _over_capacity_note(count: int) -> str:
-    if not count:
-        return ""
-    what = "connection was" if count == 1 else "connections were"
-    return (
-        f" ({count} {what} closed unread because too many were open at once: a local "
-        "program may be holding connections to the callback port)"
+    return _note(
+        count,
+        "connection was",
+        "connections were",
+        "closed unread because too many were open at once: a local program may be holding "
+        "connections to the callback port",
     )
 
 
 def _ignored_note(ignored: int) -> str:
-    if not ignored:
-        return ""
-    what = "request was" if ignored == 1 else "requests were"
-    return f" ({ignored} forged or stray {what} ignored)"
+    return _note(ignored, "forged or stray request was", "forged or stray requests were", "ignored")
 
 
 def _exchange(
