@@ -44,6 +44,7 @@ from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, Sta
 from gong_authlib.oauth.token_answer import TokenAnswer, parse_token_answer
 from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
+from gong_authlib.telemetry import token_request
 from gong_authlib.token import Token, fingerprint
 
 __all__ = [
@@ -315,14 +316,17 @@ class GongOAuthClient:
             raise ClientCredentialsRejected(
                 self.client_id, secret_key[2], description="refused recently", retry_at=paused
             )
+        grant_type = "refresh_token" if previous else "authorization_code"
         try:
-            response = self.session.post(
-                self.token_url,
-                data=body,
-                auth=self._client_auth,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            with token_request(grant_type, self.token_url, customer) as call:
+                response = self.session.post(
+                    self.token_url,
+                    data=body,
+                    auth=self._client_auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+                call.answered(response.status_code)
         except requests.RequestException as exc:
             # Never the exception's text: it holds the URL, and the URL holds the secret.
             raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None

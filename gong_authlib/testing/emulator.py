@@ -493,6 +493,16 @@ class Emulator:
                 if grant.customer == customer:
                     grant.revoked = True
 
+    def issued_secrets(self) -> list[str]:
+        """Every secret this Gong has handed out or holds: client secrets, codes, access and
+        refresh tokens (spent ones too), for tests that look for them where none may be."""
+        with self.lock:
+            found = [self.client_secret, *self._codes, *self._access, *self._refresh]
+            found += self._used_refresh
+            if self._previous_secret is not None:
+                found.append(self._previous_secret[0])
+        return found
+
     # -- API -----------------------------------------------------------------------------
 
     def _over_rate(self, customer: str) -> Reply | None:

@@ -330,6 +330,10 @@ class FakeGong:
         self.client_secret = new_secret
         return new_secret
 
+    def issued_secrets(self) -> list[str]:
+        """Every client secret, code, access and refresh token this FakeGong issued."""
+        return self.emulator.issued_secrets()
+
     def revoke(self, customer: str) -> None:
         """Invalidate every token of ``customer``, as an admin uninstalling the app would."""
         self.emulator.revoke(customer)

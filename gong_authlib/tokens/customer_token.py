@@ -58,6 +58,7 @@ from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.leases import Lease
 from gong_authlib.stores.status import REAUTHORIZATION_REQUIRED, UNTRUSTED_ORIGIN, CustomerStatus
 from gong_authlib.stores.writes import put_with_retries
+from gong_authlib.telemetry import refresh_skipped, refreshing
 from gong_authlib.token import Token, fingerprint, unsafe_in_header
 from gong_authlib.tokens import secret_pause
 
@@ -415,8 +416,11 @@ class CustomerToken:
                 stored, status = self._read()
                 self._stop_if_revoked(status)
                 if not needs_refresh(stored):
+                    refresh_skipped(self.customer)  # another process refreshed it meanwhile
                     return self._adopt(stored, status)
-                return self._adopt(self._refresh(stored, lease, for_401=for_401))
+                with refreshing(self.customer):
+                    token = self._refresh(stored, lease, for_401=for_401)
+                return self._adopt(token)
         finally:
             self._thread_lock.release()
 
@@ -486,6 +490,7 @@ class CustomerToken:
                     again, stored
                 ):  # any change: someone refreshed (or re-authorized)
                     log.info("customer %s was refreshed elsewhere meanwhile", self.customer)
+                    refresh_skipped(self.customer)
                     return again
                 log.warning(
                     "customer %s must authorize the app again: Gong rejected refresh token "

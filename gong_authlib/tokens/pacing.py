@@ -25,6 +25,7 @@ from gong_authlib.gong.limits import CALLS_PER_DAY, CALLS_PER_SECOND
 from gong_authlib.logs import get_logger
 from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.stores.rate_budget import DAY, Budget, Reservation
+from gong_authlib.telemetry import throttled, waited
 
 log = get_logger("ratelimit")
 
@@ -183,8 +184,8 @@ class RateLimiter:
                     self._sleep(step)
                     step = steps.send(None)
         except StopIteration as done:
-            waited: float = done.value
-            return waited
+            spent: float = done.value
+            return spent
 
     def acquiring(self, customer: str) -> Generator[float | StoreCall, object, float]:
         """:meth:`acquire` as steps for a driver that is not a thread (an event loop): each
@@ -229,7 +230,9 @@ class RateLimiter:
                 reservation = yield self._reserving(customer, budget)
                 continue
             yield from self._sleeping_until(deadline)
-            return self._local() - started
+            spent = self._local() - started
+            waited(customer, spent)  # a free slot (above) records nothing
+            return spent
 
     def _store_now(self) -> float | None:
         """The time a store call is given: the test's clock, else None (the store's own)."""
@@ -247,6 +250,7 @@ class RateLimiter:
             seconds = DEFAULT_PAUSE
         seconds = min(max(0.0, seconds), MAX_PAUSE)
         log.info("Gong answered 429 for customer %s: pausing every worker %.1fs", customer, seconds)
+        throttled(customer)
         self.store.rate_pause(customer, seconds, now=self._store_now())
 
     def _refuse(self, customer: str, reservation: Reservation) -> None:
