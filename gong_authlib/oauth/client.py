@@ -10,23 +10,17 @@ Gong's "Create an OAuth app" page is the spec:
 * the answer carries ``api_base_url_for_customer``, the only host the token may be sent to.
 
 authlib builds the token parameters and applies client authentication; a custom authlib
-client-auth method moves the parameters from the form body to the query string.
+client-auth method moves the parameters from the form body to the query string. authlib is
+imported at the first token call, not with this module: its requests integration loads its
+OpenID and JOSE code (tens of milliseconds), which a process serving fresh tokens never needs.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
-
-import requests
-from authlib.common.urls import add_params_to_uri, url_decode
-from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
-from authlib.oauth2.auth import encode_client_secret_basic
-from authlib.oauth2.rfc6749.parameters import prepare_token_request
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
 
 from gong_authlib.clock import Clock, system_clock
 from gong_authlib.errors import (
@@ -37,7 +31,6 @@ from gong_authlib.errors import (
 )
 from gong_authlib.gong.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.gong.hosts import untrusted_reason
-from gong_authlib.gong.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth import secret_backoff
 from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
@@ -46,6 +39,9 @@ from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.telemetry import token_request
 from gong_authlib.token import Token, fingerprint
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -66,6 +62,9 @@ def _gong_query_client_auth(
     client: Any, method: str, uri: str, headers: dict[str, str], body: str
 ) -> tuple[str, dict[str, str], str]:
     """authlib client-auth method: HTTP Basic, and the token parameters in the query string."""
+    from authlib.common.urls import add_params_to_uri, url_decode
+    from authlib.oauth2.auth import encode_client_secret_basic
+
     uri, headers, body = encode_client_secret_basic(client, method, uri, headers, body)
     uri = add_params_to_uri(uri, url_decode(body or ""))
     headers.pop("Content-Type", None)
@@ -79,6 +78,11 @@ def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> r
     Reads that time out are not retried: the refresh may have happened at Gong, and a second
     try with the same single-use refresh token would burn it (``invalid_grant``).
     """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from gong_authlib.gong.retry import TOKEN_MAX_RETRY_AFTER, GongRetry
+
     retry = GongRetry(
         total=retries,
         connect=retries,
@@ -129,13 +133,26 @@ class GongOAuthClient:
         self.trusted_api_origins = normalize_origins(trusted_api_origins)
         self.clock = clock
         self.states: StateStore = state_store or MemoryStateStore(clock=clock)
-        self.session = session or default_token_session(
-            retries=retries, backoff_factor=backoff_factor
-        )
-        self._client_auth = OAuth2ClientAuth(
-            client_id, client_secret, auth_method=_gong_query_client_auth
-        )
+        # Built at the first token call: a process whose tokens are fresh (an httpx app, say)
+        # never loads requests and urllib3 for it.
+        self._session = session
+        self._retries, self._backoff_factor = retries, backoff_factor
+        self._client_auth: requests.auth.AuthBase | None = None  # authlib's, at the first call
         protect_third_party_loggers()
+
+    @property
+    def session(self) -> requests.Session:
+        """The requests session token calls go through (:func:`default_token_session`
+        unless one was given)."""
+        if self._session is None:
+            self._session = default_token_session(
+                retries=self._retries, backoff_factor=self._backoff_factor
+            )
+        return self._session
+
+    @session.setter
+    def session(self, session: requests.Session) -> None:
+        self._session = session
 
     def __repr__(self) -> str:
         return f"GongOAuthClient(client_id={self.client_id!r}, token_url={self.token_url!r})"
@@ -221,6 +238,8 @@ class GongOAuthClient:
         customer: str | None = None,
     ) -> Token:
         """Exchange an authorization code (valid 10 minutes, single use) for a Token."""
+        from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
         params = prepare_token_request(
             "authorization_code",
             "",
@@ -261,6 +280,8 @@ class GongOAuthClient:
         Once Gong granted, the answer's ``token`` holds the new refresh token and must be
         persisted before ``problem`` (if any) is raised: see :class:`TokenAnswer`.
         """
+        from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
         params = prepare_token_request(
             "refresh_token",
             "",
@@ -306,6 +327,15 @@ class GongOAuthClient:
         """Why tokens may not go to ``url`` under this client's trust, or None."""
         return untrusted_reason(url, self.trusted_api_origins)
 
+    def _client_authentication(self) -> requests.auth.AuthBase:
+        if self._client_auth is None:
+            from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
+
+            self._client_auth = OAuth2ClientAuth(
+                self.client_id, self._client_secret, auth_method=_gong_query_client_auth
+            )
+        return self._client_auth
+
     def _token_request(
         self, body: str, *, previous: Token | None, customer: str | None, ask_now: bool = False
     ) -> TokenAnswer:
@@ -316,13 +346,15 @@ class GongOAuthClient:
             raise ClientCredentialsRejected(
                 self.client_id, secret_key[2], description="refused recently", retry_at=paused
             )
+        import requests
+
         grant_type = "refresh_token" if previous else "authorization_code"
         try:
             with token_request(grant_type, self.token_url, customer) as call:
                 response = self.session.post(
                     self.token_url,
                     data=body,
-                    auth=self._client_auth,
+                    auth=self._client_authentication(),
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
@@ -411,6 +443,9 @@ _SECRET_PARAMS = frozenset({"code", "refresh_token", "client_secret", "code_veri
 
 def _failure_kind(exc: requests.RequestException) -> str:
     """Name a transport failure without quoting it (requests' messages include the URL)."""
+    import requests
+    from urllib3.exceptions import ReadTimeoutError
+
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
         return "Gong's token endpoint timed out"

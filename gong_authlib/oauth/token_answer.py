@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
 
 from gong_authlib.errors import OAuthError, ReauthorizationRequired, TokenEndpointError
 from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
 from gong_authlib.token import Token, jwt_expiry, sane_lifetime, unsafe_in_header
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["TokenAnswer", "parse_token_answer", "parse_token_response"]
 

@@ -8,58 +8,27 @@ The hot path (fresh token in memory) is inline in both flows: no I/O, no lock. T
 is the core's synchronous one. ``sync_auth_flow`` calls it directly; ``async_auth_flow`` runs
 it in a worker thread (anyio's, so asyncio and trio both work) behind a per-customer async
 lock that is re-checked after acquiring, so fifty tasks finding the token stale make one
-worker-thread trip and one refresh while the event loop keeps running.
+worker-thread trip and one refresh while the event loop keeps running. anyio is loaded with
+the async path (:mod:`~gong_authlib.transport.httpx.async_support`), never for a sync client.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncGenerator, Generator
 from urllib.parse import urlsplit
 
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
 import httpx
 
-from gong_authlib.errors import RequestNotReplayable, TokenStoreError
+from gong_authlib.errors import RequestNotReplayable
 from gong_authlib.logs import get_logger
 from gong_authlib.origins import origin_of
 from gong_authlib.tokens.auth_base import CustomerAuthBase
-from gong_authlib.tokens.customer_token import Current, CustomerToken
+from gong_authlib.tokens.customer_token import Current
 from gong_authlib.transport.httpx.retry import replayable
-
-# anyio imports its asyncio backend on first use: a tenth of a second of imports on the event
-# loop at the first stale path of every process. Pay it here, at import, instead (an anyio that
-# moved the module still works, lazily).
-with contextlib.suppress(ImportError):
-    import anyio._backends._asyncio
 
 __all__ = ["GongHttpxAuth"]
 
 log = get_logger("auth")
-
-# Async refresh locks, one per (store, customer) per event loop run: an asyncio.Lock is bound
-# to the loop that first waits on it, so a lock shared across loops (one per thread, or a new
-# one per asyncio.run) would fail there. A RunVar lives exactly as long as its loop.
-_ASYNC_LOCKS: anyio.lowlevel.RunVar[dict[tuple[int, str], anyio.Lock]] = anyio.lowlevel.RunVar(
-    "gong_authlib_refresh_locks"
-)
-
-
-def _async_lock(customer_token: CustomerToken) -> anyio.Lock:
-    try:
-        locks = _ASYNC_LOCKS.get()
-    except LookupError:
-        locks = {}
-        _ASYNC_LOCKS.set(locks)
-    # The store's identity, like its thread locks: every GongHttpxAuth of this customer on this
-    # store (one per client, say) queues on the same lock.
-    key = (id(customer_token.store), customer_token.customer)
-    lock = locks.get(key)
-    if lock is None:
-        lock = locks[key] = anyio.Lock()
-    return lock
 
 
 def _origin_parts(current: Current) -> tuple[Current, bytes, int | None, str]:
@@ -167,44 +136,24 @@ class GongHttpxAuth(CustomerAuthBase, httpx.Auth):
     # -- the async stale path ------------------------------------------------------------
 
     async def _stale_async(self) -> Current:
+        from gong_authlib.transport.httpx import async_support as aio
+
         customer_token = self.customer_token
-        async with self._locked():
+        async with aio.locked(customer_token):
             current = customer_token.current  # another task may have refreshed while we waited
             if current is not None and self._clock() < current.refresh_at:
                 return current
-            return await anyio.to_thread.run_sync(customer_token.fresh)
+            return await aio.run_sync(customer_token.fresh)
 
     async def _accepted_async(self, header: str) -> None:
         """:meth:`CustomerToken.accepted` (a store write, once) off the loop."""
-        await anyio.to_thread.run_sync(self.customer_token.accepted, header)
+        from gong_authlib.transport.httpx import async_support as aio
+
+        await aio.run_sync(self.customer_token.accepted, header)
 
     async def after_401_async(self, failed_header: str, body: bytes | None = None) -> Current:
         """:meth:`CustomerToken.after_401` for async code, off the loop like the stale path."""
-        async with self._locked():
-            return await anyio.to_thread.run_sync(
-                self.customer_token.after_401, failed_header, body
-            )
+        from gong_authlib.transport.httpx import async_support as aio
 
-    def _locked(self) -> anyio.Lock | _BoundedWait:
-        lock = _async_lock(self.customer_token)
-        timeout = self.customer_token.lock_timeout
-        return lock if timeout is None else _BoundedWait(lock, timeout, self.customer)
-
-
-class _BoundedWait:
-    """``async with`` a lock, waiting at most ``timeout`` seconds, as the store's lock does."""
-
-    def __init__(self, lock: anyio.Lock, timeout: float, customer: str) -> None:
-        self.lock, self.timeout, self.customer = lock, timeout, customer
-
-    async def __aenter__(self) -> None:
-        with anyio.move_on_after(self.timeout):
-            await self.lock.acquire()
-            return
-        raise TokenStoreError(
-            f"could not get the refresh lock of customer {self.customer!r} in "
-            f"{self.timeout:g}s (another task is refreshing it)"
-        )
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.lock.release()
+        async with aio.locked(self.customer_token):
+            return await aio.run_sync(self.customer_token.after_401, failed_header, body)

@@ -13,7 +13,7 @@ default), Gong's 429 ``Retry-After`` (and idempotent 5xx) retried beneath the au
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,7 +26,6 @@ from gong_authlib.gong.paging import (
     next_page,
     page_of,
 )
-from gong_authlib.gong.retry import GongRetry, gong_retry
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.tokens.access_key import AccessKey
@@ -34,6 +33,9 @@ from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimite
 from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
 from gong_authlib.transport.httpx.auth import GongHttpxAuth
 from gong_authlib.transport.httpx.retry import AsyncGongRetryTransport, GongRetryTransport
+
+if TYPE_CHECKING:
+    from gong_authlib.gong.retry import GongRetry
 
 __all__ = [
     "DEFAULT_HTTPX_TIMEOUT",
@@ -202,6 +204,9 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
 
 
 def _retry_policy(retries: int, backoff_factor: float, limiter: RateLimiter | None) -> GongRetry:
+    # urllib3's Retry is loaded when a client is built, not with this module.
+    from gong_authlib.gong.retry import gong_retry
+
     if limiter is None:
         return gong_retry(total=retries, backoff_factor=backoff_factor)
     # Paced, a Retry-After beyond the limiter's max_wait is RateLimitExceeded, as on requests.

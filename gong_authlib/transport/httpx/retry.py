@@ -24,20 +24,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-import anyio
-import anyio.to_thread
 import httpx
-from urllib3.exceptions import InvalidHeader, MaxRetryError
 
 from gong_authlib.errors import RateLimitExceeded
-from gong_authlib.gong.retry import GongRetry, gong_retry
 from gong_authlib.logs import get_logger
-from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter, StoreCall
+from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter
 
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse
 
-__all__ = ["AsyncGongRetryTransport", "GongRetryTransport", "acquire_async", "replayable"]
+    from gong_authlib.gong.retry import GongRetry
+
+__all__ = ["AsyncGongRetryTransport", "GongRetryTransport", "replayable"]
 
 log = get_logger("retry")
 
@@ -63,6 +61,8 @@ def replayable(request: httpx.Request) -> bool:
 
 def retry_after(retry: GongRetry, response: httpx.Response) -> float | None:
     """``response``'s ``Retry-After`` in seconds, None if absent or garbage."""
+    from urllib3.exceptions import InvalidHeader  # loaded: ``retry`` is a urllib3 Retry
+
     try:
         return retry.get_retry_after(cast("BaseHTTPResponse", _Answer(response)))
     except InvalidHeader:
@@ -73,6 +73,8 @@ def next_attempt(
     retry: GongRetry, request: httpx.Request, response: httpx.Response
 ) -> tuple[GongRetry, float] | None:
     """The policy for the next attempt and the wait before it, or None to answer now."""
+    from urllib3.exceptions import MaxRetryError  # loaded: ``retry`` is a urllib3 Retry
+
     method = request.method
     if not retry.is_retry(method, response.status_code, "Retry-After" in response.headers):
         return None
@@ -97,6 +99,13 @@ def next_attempt(
     return retry, wait
 
 
+def _default_policy() -> GongRetry:
+    # urllib3 (Retry) is loaded when a client is built, not when this module is imported.
+    from gong_authlib.gong.retry import gong_retry
+
+    return gong_retry()
+
+
 def _rate_limit_exceeded(limiter: RateLimiter, customer: str, wait: float | None) -> Exception:
     """The error for a 429 handed back (retries spent, or a wait beyond ``max_wait``), as
     requests' PacedAdapter raises it."""
@@ -107,28 +116,6 @@ def _rate_limit_exceeded(limiter: RateLimiter, customer: str, wait: float | None
         limiter.now() + seconds,
         "Gong answered 429 Too Many Requests after retries",
     )
-
-
-async def acquire_async(limiter: RateLimiter, customer: str) -> float:
-    """:meth:`RateLimiter.acquire` for an event loop: the same steps, with the store calls
-    in a worker thread and the waits on the loop (``anyio.sleep``), so other tasks run while
-    this one waits for its slot. A limiter given its own blocking ``sleep`` (a test's clock)
-    has it run in a worker thread too."""
-    steps = limiter.acquiring(customer)
-    try:
-        step = next(steps)
-        while True:
-            if isinstance(step, StoreCall):
-                step = steps.send(await anyio.to_thread.run_sync(step.call))
-                continue
-            if limiter.sleep is time.sleep:
-                await anyio.sleep(step)
-            else:
-                await anyio.to_thread.run_sync(limiter.sleep, step)
-            step = steps.send(None)
-    except StopIteration as done:
-        waited: float = done.value
-        return waited
 
 
 class GongRetryTransport(httpx.BaseTransport):
@@ -147,7 +134,7 @@ class GongRetryTransport(httpx.BaseTransport):
         if limiter is not None and not customer:
             raise ValueError("pacing needs the customer whose budget to take slots from")
         self.transport = transport or httpx.HTTPTransport()
-        self.retry = retry or gong_retry()
+        self.retry = retry or _default_policy()
         self._sleep = sleep
         self.limiter = limiter
         self.customer = customer
@@ -193,22 +180,28 @@ class AsyncGongRetryTransport(httpx.AsyncBaseTransport):
     ) -> None:
         if limiter is not None and not customer:
             raise ValueError("pacing needs the customer whose budget to take slots from")
+        # anyio and its event-loop backend, loaded now that an async client is built, while
+        # no loop is busy (see async_support).
+        from gong_authlib.transport.httpx import async_support  # noqa: F401
+
         self.transport = transport or httpx.AsyncHTTPTransport()
-        self.retry = retry or gong_retry()
+        self.retry = retry or _default_policy()
         self.limiter = limiter
         self.customer = customer
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        from gong_authlib.transport.httpx import async_support as aio
+
         retry = self.retry
         limiter = self.limiter
         while True:
             if limiter is not None:
-                await acquire_async(limiter, self.customer)
+                await aio.acquire_async(limiter, self.customer)
             response = await self.transport.handle_async_request(request)
             told_to_wait = None
             if limiter is not None and response.status_code == 429:
                 told_to_wait = retry_after(retry, response)
-                await anyio.to_thread.run_sync(limiter.pause, self.customer, told_to_wait)
+                await aio.run_sync(limiter.pause, self.customer, told_to_wait)
             step = next_attempt(retry, request, response)
             if step is None:
                 if limiter is not None and response.status_code == 429:
@@ -218,7 +211,7 @@ class AsyncGongRetryTransport(httpx.AsyncBaseTransport):
             retry, wait = step
             await response.aclose()
             if wait > 0 and (limiter is None or response.status_code != 429):
-                await anyio.sleep(wait)
+                await aio.sleep(wait)
 
     async def aclose(self) -> None:
         await self.transport.aclose()
