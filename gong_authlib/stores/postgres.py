@@ -10,10 +10,13 @@
 * Connections come from a :class:`psycopg_pool.ConnectionPool` (``min_size`` 1, ``max_size``
   10 by default: a refresh holds one only for single statements, so a handful serves many
   threads). Every statement runs under ``statement_timeout``.
-* Gong's rate budget (stores/ratelimit.py) is a row per customer in ``{prefix}_rate``, created
-  on first use (older readers ignore it). A reservation locks its row ``FOR UPDATE`` in one
-  transaction, reads the server's ``clock_timestamp()`` under that lock, decides and writes:
-  app servers take slots one at a time, in the server's time, whatever their own clocks say.
+* Gong's rate budget (stores/rate_budget.py) is a row per customer in ``{prefix}_rate``,
+  created on first use (older readers ignore it). A reservation is one statement, one round
+  trip: the function ``{prefix}_rate_reserve`` (made with the table, see :data:`_RESERVE`)
+  locks the row ``FOR UPDATE``, reads the server's ``clock_timestamp()`` under that lock,
+  decides as ``rate_budget.reserve()`` does and writes, so app servers take slots one at a
+  time, in the server's time, whatever their own clocks say. Pauses, rarer, still run
+  ``rate_budget``'s Python step in a transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import RateStep, SteppedRateBudget, TokenStore, check_customer
-from gong_authlib.stores.rate_budget import RateState, paused_for
+from gong_authlib.stores.rate_budget import (
+    CLOCK_STEP,
+    DAY,
+    Budget,
+    RateState,
+    Reservation,
+    paused_for,
+    refusal_named,
+)
 from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
@@ -42,6 +53,76 @@ SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours
 
 T = TypeVar("T")
+
+
+# rate_budget.reserve() as one PL/pgSQL function: a reservation in one round trip instead of
+# five (BEGIN, SET, SELECT ... FOR UPDATE, UPDATE, COMMIT). It mirrors reserve() step by step,
+# on_this_clock included, and tests/test_rate_reserve_mirrors.py runs both over the same cases.
+# The row is made on first use; a refusal writes only a state moved onto a stepped-back clock,
+# as the Python step's caller does. A lost reservation costs nothing, so the commit does not
+# wait for the WAL flush (set_config ... local: until this statement's transaction ends).
+# Returns (refused: NULL when granted, wait: seconds).
+_RESERVE = """
+CREATE OR REPLACE FUNCTION {reserve}(
+    p_customer text, p_now double precision, p_interval double precision, p_per_day bigint,
+    p_max_wait double precision, p_day double precision, p_clock_step double precision,
+    OUT refused text, OUT wait double precision)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_row {rate}%ROWTYPE;
+    v_now double precision;
+    v_behind double precision;
+    v_next double precision;
+    v_paused double precision;
+    v_seen double precision;
+    v_start double precision;
+    v_day bigint;
+    v_count bigint;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    SELECT * INTO v_row FROM {rate} WHERE customer = p_customer FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO {rate} (customer) VALUES (p_customer) ON CONFLICT (customer) DO NOTHING;
+        SELECT * INTO STRICT v_row FROM {rate} WHERE customer = p_customer FOR UPDATE;
+    END IF;
+    v_now := coalesce(p_now, extract(epoch FROM clock_timestamp())::double precision);
+    v_next := v_row.next_slot;
+    v_paused := v_row.paused_until;
+    v_seen := v_row.seen;
+    v_behind := v_seen - v_now;
+    IF v_behind > p_clock_step THEN
+        v_next := v_next - v_behind;
+        v_paused := v_paused - v_behind;
+        v_seen := v_now;
+    END IF;
+    v_start := greatest(v_now, v_next, v_paused);
+    IF v_paused - v_now > p_max_wait THEN
+        refused := 'paused';
+        wait := v_paused - v_now;
+    ELSIF v_start - v_now > p_max_wait THEN
+        refused := 'queue';
+        wait := v_start - v_now;
+    ELSE
+        v_day := floor(v_start / p_day)::bigint;
+        v_count := CASE WHEN v_row.day = v_day THEN v_row.day_count ELSE 0 END;
+        IF v_count >= p_per_day THEN
+            refused := 'daily';
+            wait := (v_day + 1) * p_day - v_now;
+        ELSE
+            UPDATE {rate} SET next_slot = v_start + p_interval, paused_until = v_paused,
+                day = v_day, day_count = v_count + 1, seen = greatest(v_seen, v_now)
+                WHERE customer = p_customer;
+            wait := v_start - v_now;
+            RETURN;
+        END IF;
+    END IF;
+    IF v_seen <> v_row.seen THEN
+        UPDATE {rate} SET next_slot = v_next, paused_until = v_paused, seen = v_seen
+            WHERE customer = p_customer;
+    END IF;
+END
+$fn$
+"""
 
 
 def _psycopg() -> tuple[Any, Any, Any]:
@@ -123,6 +204,7 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
             for kind in ("meta", "tokens", "locks", "states", "issue_marks")
         }
         self._tables["rate"] = sql.Identifier(f"{table_prefix}_rate")
+        self._tables["reserve"] = sql.Identifier(f"{table_prefix}_rate_reserve")
         self._rate_table_ready = False
         self._sql = sql
 
@@ -432,6 +514,7 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
                     " seen double precision NOT NULL DEFAULT 0"
                 )
             )
+            connection.execute(self._query(_RESERVE))
         self._rate_table_ready = True
 
     def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
@@ -455,6 +538,26 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
             return paused_for(state, float(row[5]) if now is None else now)
 
         return self._guarded("rate limit", read)
+
+    def rate_reserve(
+        self, customer: str, budget: Budget, *, now: float | None = None
+    ) -> Reservation:
+        check_customer(customer)
+        call = self._query("SELECT refused, wait FROM {reserve}(%s, %s, %s, %s, %s, %s, %s)")
+        params = (customer, now, budget.interval, budget.per_day, budget.max_wait, DAY, CLOCK_STEP)
+
+        def reserve() -> tuple[Any, ...]:
+            with self._connections().connection() as connection:
+                if not self._rate_table_ready:
+                    self._create_rate_table(connection)
+                row: tuple[Any, ...] | None = connection.execute(call, params).fetchone()
+            if row is None:
+                raise TokenStoreError(f"token store {self._where}: the reservation said nothing")
+            return row
+
+        refused, wait = self._guarded("rate limit", reserve)
+        # The server decided just before answering: no write or commit to deduct after it.
+        return Reservation(float(wait), refusal_named(refused))
 
     def _rate_update(self, customer: str, now: float | None, step: RateStep[T]) -> T:
         select = self._query(

@@ -27,6 +27,13 @@ DAY = 86_400.0
 CLOCK_STEP = 5.0
 
 Refusal = Literal["paused", "queue", "daily"]
+_REFUSALS: dict[str, Refusal] = {"paused": "paused", "queue": "queue", "daily": "daily"}
+
+
+def refusal_named(name: str | bytes | None) -> Refusal | None:
+    """The refusal a store's script or function answered by name (empty or None: granted)."""
+    text = name.decode() if isinstance(name, bytes) else name
+    return _REFUSALS.get(text or "")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import TokenStore, check_customer
-from gong_authlib.stores.rate_budget import CLOCK_STEP, DAY, Budget, Refusal, Reservation
+from gong_authlib.stores.rate_budget import CLOCK_STEP, DAY, Budget, Reservation, refusal_named
 from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.stores.urls import store_scheme
 from gong_authlib.token import Token
@@ -118,7 +118,6 @@ return fmt(math.max(0, paused - now))
 """
 )
 _RATE_EXPIRY_MS = str(int(2 * DAY * 1000))
-_REFUSALS: dict[str, Refusal] = {"paused": "paused", "queue": "queue", "daily": "daily"}
 
 
 def _redis_module() -> Any:
@@ -418,8 +417,7 @@ class RedisTokenStore(TokenStore):
                 keys=[self._key("rate", customer)], args=args
             ),
         )
-        refused = refusal.decode() if isinstance(refusal, bytes) else str(refusal)
-        return Reservation(float(seconds), _REFUSALS.get(refused))
+        return Reservation(float(seconds), refusal_named(refusal))
 
     def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
         check_customer(customer)
