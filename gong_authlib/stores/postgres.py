@@ -207,6 +207,10 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         self._tables["reserve"] = sql.Identifier(f"{table_prefix}_rate_reserve")
         self._rate_table_ready = False
         self._sql = sql
+        # Composed once: a reservation is paid per API call.
+        self._reserve_call = self._query(
+            "SELECT refused, wait FROM {reserve}(%s, %s, %s, %s, %s, %s, %s)"
+        )
 
         def open_pool() -> ConnectionPool:
             pool: ConnectionPool = pool_class(
@@ -543,7 +547,7 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         self, customer: str, budget: Budget, *, now: float | None = None
     ) -> Reservation:
         check_customer(customer)
-        call = self._query("SELECT refused, wait FROM {reserve}(%s, %s, %s, %s, %s, %s, %s)")
+        call = self._reserve_call
         params = (customer, now, budget.interval, budget.per_day, budget.max_wait, DAY, CLOCK_STEP)
 
         def reserve() -> tuple[Any, ...]:
