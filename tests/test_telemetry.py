@@ -318,3 +318,24 @@ def test_without_opentelemetry_refreshes_work_and_import_nothing(
         check=True,
     )
     assert json.loads(result.stdout) == {"refreshed": True, "otel": []}
+
+
+def test_durations_are_bucketed_in_seconds(otel: Otel, fake_gong: FakeGong) -> None:
+    store = MemoryTokenStore()
+    original = authorize_into(fake_gong, store)
+    otel.clear()
+    CustomerToken(fake_gong.oauth_client(), store, "acme").refresh(if_current=original)
+    data = otel.reader.get_metrics_data()
+    assert data is not None
+    [duration] = [
+        metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == gong_telemetry.REFRESH_DURATION
+    ]
+    [point] = duration.data.data_points
+    bounds = list(getattr(point, "explicit_bounds", []))
+    assert bounds[0] <= 0.01
+    assert bounds[-1] >= 60
+    assert duration.unit == "s"

@@ -36,6 +36,10 @@ from gong_authlib.telemetry import (
 log = get_logger("telemetry")
 
 CUSTOMER = "gong_authlib.customer"
+# Histogram buckets in seconds: the SDK's default ones (0 to 10,000) suit milliseconds. A
+# refresh takes tens to hundreds of ms; a wait for the budget, a third of a second per call
+# queued ahead, up to max_wait (60 s).
+SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]
 Attributes = dict[str, str | int]
 
 
@@ -89,13 +93,19 @@ class OtelBackend:
             REFRESHES, unit="{refresh}", description="Token refreshes, by outcome"
         )
         self.duration = self.meter.create_histogram(
-            REFRESH_DURATION, unit="s", description="Time one refresh took: token call and write"
+            REFRESH_DURATION,
+            unit="s",
+            description="Time one refresh took: token call and write",
+            explicit_bucket_boundaries_advisory=SECONDS,
         )
         self.throttled_calls = self.meter.create_counter(
             THROTTLED, unit="{response}", description="429 answers from Gong's API"
         )
         self.wait = self.meter.create_histogram(
-            RATE_LIMIT_WAIT, unit="s", description="Time a call waited for Gong's rate budget"
+            RATE_LIMIT_WAIT,
+            unit="s",
+            description="Time a call waited for Gong's rate budget",
+            explicit_bucket_boundaries_advisory=SECONDS,
         )
         self._store: StatusSource | None = None
         self._states_seen: set[str] = set()
