@@ -111,7 +111,10 @@ def test_redis_reserves_as_the_python_step(case: str, redis_server: RedisServer)
     assert answer.refused == expected.refused
     assert answer.wait == pytest.approx(expected.wait, abs=1e-6)
     if answer.refused is None:  # the script writes only what it grants
-        stored = {k.decode(): float(v) for k, v in raw.hgetall(key).items()}
+        stored = {
+            (k.decode() if isinstance(k, bytes) else k): float(v)
+            for k, v in raw.hgetall(key).items()
+        }
         left = RateState(
             stored["next_slot"],
             stored["paused_until"],
