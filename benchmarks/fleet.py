@@ -27,6 +27,7 @@ from typing import Any
 
 from benchmarks.stores import _pct, _servers
 from gong_authlib import RateLimit, open_store
+from gong_authlib.stores.contracts import SteppedRateBudget, TokenStore
 from gong_authlib.stores.rate_budget import Budget
 from tests.fleet import FleetResult, run_fleet
 
@@ -74,9 +75,19 @@ def fleet_rows(
     return rows
 
 
-def _reserve_worker(url: str, tag: str, shape: tuple[int, int], start: Any, out: Any) -> None:
-    threads, count = shape
+def _reserve(store: TokenStore, tag: str, way: str) -> None:
+    """One reservation; ``way`` "stepped" runs the Python step in the store's transaction
+    (SteppedRateBudget's, the way PostgreSQL reserved before issue 24)."""
+    if way == "stepped" and isinstance(store, SteppedRateBudget):
+        SteppedRateBudget.rate_reserve(store, tag, FREE)
+    else:
+        store.rate_reserve(tag, FREE)
+
+
+def _reserve_worker(url: str, tag: str, shape: tuple[int, int, str], start: Any, out: Any) -> None:
+    threads, count, way = shape
     store = open_store(url)
+    _reserve(store, tag + "-warm", way)  # the rate table, a pooled connection
     latencies: list[float] = []
     guard = threading.Lock()
 
@@ -85,7 +96,7 @@ def _reserve_worker(url: str, tag: str, shape: tuple[int, int], start: Any, out:
         start.wait(timeout=120)
         for _ in range(count):
             began = time.perf_counter()
-            store.rate_reserve(tag, FREE)
+            _reserve(store, tag, way)
             mine.append(time.perf_counter() - began)
         with guard:
             latencies.extend(mine)
@@ -99,8 +110,11 @@ def _reserve_worker(url: str, tag: str, shape: tuple[int, int], start: Any, out:
     out.put(latencies)
 
 
-def reservation_cost(url: str, processes: int, threads: int, count: int) -> tuple[float, float]:
-    """p50 and p99 seconds of one reservation, ``processes`` x ``threads`` clients at once."""
+def reservation_cost(
+    url: str, processes: int, threads: int, count: int, way: str = "store"
+) -> tuple[float, float]:
+    """p50 and p99 seconds of one reservation, ``processes`` x ``threads`` clients at once
+    (``way``: see :func:`_reserve`)."""
     tag = f"bench-{time.monotonic_ns()}"
     if url == "memory://":
         store = open_store(url)  # one process by nature
@@ -114,7 +128,7 @@ def reservation_cost(url: str, processes: int, threads: int, count: int) -> tupl
     start = context.Barrier(processes * threads)
     out = context.Queue()
     workers = [
-        context.Process(target=_reserve_worker, args=(url, tag, (threads, count), start, out))
+        context.Process(target=_reserve_worker, args=(url, tag, (threads, count, way), start, out))
         for _ in range(processes)
     ]
     for worker in workers:

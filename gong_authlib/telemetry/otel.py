@@ -92,24 +92,19 @@ class OtelBackend:
         self.refreshes = self.meter.create_counter(
             REFRESHES, unit="{refresh}", description="Token refreshes, by outcome"
         )
-        self.duration = self.meter.create_histogram(
-            REFRESH_DURATION,
-            unit="s",
-            description="Time one refresh took: token call and write",
-            explicit_bucket_boundaries_advisory=SECONDS,
-        )
+        self.duration = self._seconds(REFRESH_DURATION, "Time one refresh took: call and write")
         self.throttled_calls = self.meter.create_counter(
             THROTTLED, unit="{response}", description="429 answers from Gong's API"
         )
-        self.wait = self.meter.create_histogram(
-            RATE_LIMIT_WAIT,
-            unit="s",
-            description="Time a call waited for Gong's rate budget",
-            explicit_bucket_boundaries_advisory=SECONDS,
-        )
+        self.wait = self._seconds(RATE_LIMIT_WAIT, "Time a call waited for Gong's rate budget")
         self._store: StatusSource | None = None
         self._states_seen: set[str] = set()
         self._gauge_made = False
+
+    def _seconds(self, name: str, description: str) -> metrics.Histogram:
+        return self.meter.create_histogram(
+            name, unit="s", description=description, explicit_bucket_boundaries_advisory=SECONDS
+        )
 
     def _attributes(self, customer: str | None, **more: str) -> Attributes:
         attributes: Attributes = dict(more)
