@@ -18,7 +18,18 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import access_key, auth, fleet, hostile, httpx_auth, states, stores
+from benchmarks import (
+    access_key,
+    auth,
+    cold_import,
+    fleet,
+    hostile,
+    httpx_auth,
+    otel_hot_path,
+    reservation,
+    states,
+    stores,
+)
 from benchmarks.validate import ROOT, SCHEMA, time_command
 from tests.servers import _postgres_bin
 from tests.storm import async_storm_worker, process_storm
@@ -286,6 +297,10 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
     out += hostile.section(5)
     print("fleet pacing …", flush=True)
     out += fleet.section()
+    print("cold import, OpenTelemetry, PostgreSQL reservation (issue 24) …", flush=True)
+    out += [*cold_import.section(15), ""]
+    out += [*otel_hot_path.section(), ""]
+    out += [*reservation.section(), ""]
     out += [
         f"Run time: {time.monotonic() - started:.0f} s.",
         "",
