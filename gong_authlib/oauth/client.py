@@ -72,6 +72,14 @@ def _gong_query_client_auth(
     return uri, headers, ""
 
 
+def _token_params(grant_type: str, **params: Any) -> str:
+    """The token request's parameters, as authlib prepares them (imported at the first call)."""
+    from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
+    body: str = prepare_token_request(grant_type, "", **params)
+    return body
+
+
 def default_token_session(*, retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
     """A session whose retries suit a token endpoint: connection failures and 429/5xx answers.
 
@@ -238,11 +246,8 @@ class GongOAuthClient:
         customer: str | None = None,
     ) -> Token:
         """Exchange an authorization code (valid 10 minutes, single use) for a Token."""
-        from authlib.oauth2.rfc6749.parameters import prepare_token_request
-
-        params = prepare_token_request(
+        params = _token_params(
             "authorization_code",
-            "",
             code=code,
             client_id=self.client_id,
             redirect_uri=redirect_uri,
@@ -280,11 +285,8 @@ class GongOAuthClient:
         Once Gong granted, the answer's ``token`` holds the new refresh token and must be
         persisted before ``problem`` (if any) is raised: see :class:`TokenAnswer`.
         """
-        from authlib.oauth2.rfc6749.parameters import prepare_token_request
-
-        params = prepare_token_request(
+        params = _token_params(
             "refresh_token",
-            "",
             refresh_token=token.refresh_token,
             validity_duration=validity_duration or self.validity_duration,
         )
@@ -308,8 +310,8 @@ class GongOAuthClient:
         its back-off (this is how a fix is confirmed), and clears or extends it by the answer.
         Raises :class:`~gong_authlib.TokenEndpointError` (or ``OAuthError``) for any other.
         """
-        params = prepare_token_request(
-            "refresh_token", "", refresh_token=_PROBE_PREFIX + secrets.token_urlsafe(24)
+        params = _token_params(
+            "refresh_token", refresh_token=_PROBE_PREFIX + secrets.token_urlsafe(24)
         )
         try:
             self._token_request(params, previous=None, customer=None, ask_now=True)
@@ -339,7 +341,9 @@ class GongOAuthClient:
     def _token_request(
         self, body: str, *, previous: Token | None, customer: str | None, ask_now: bool = False
     ) -> TokenAnswer:
-        grant = "refresh" if "grant_type=refresh_token" in body else "code exchange"
+        refreshing = "grant_type=refresh_token" in body
+        grant_type = "refresh_token" if refreshing else "authorization_code"
+        grant = "refresh" if refreshing else "code exchange"
         secret_key = self.credentials_key
         paused = None if ask_now else secret_backoff.paused_until(secret_key, self.clock())
         if paused is not None:
@@ -348,7 +352,6 @@ class GongOAuthClient:
             )
         import requests
 
-        grant_type = "refresh_token" if previous else "authorization_code"
         try:
             with token_request(grant_type, self.token_url, customer) as call:
                 response = self.session.post(
