@@ -77,7 +77,9 @@ _INSTALLED: list[Otel] = []
 
 
 @pytest.fixture
-def otel() -> Iterator[Otel]:
+def otel(fake_gong: FakeGong) -> Iterator[Otel]:
+    """The SDK's providers, cleared; after the test, no span it left holds a secret that
+    FakeGong issued (names, attributes, statuses, events)."""
     if not _INSTALLED:
         reader = InMemoryMetricReader(preferred_temporality=DELTA)
         exporter = InMemorySpanExporter()
@@ -90,6 +92,9 @@ def otel() -> Iterator[Otel]:
     installed.clear()
     yield installed
     gong_telemetry.configure(customer_attribute=False)
+    recorded = _everything_recorded({}, installed.finished())
+    secrets = fake_gong.issued_secrets()
+    assert [text for text in recorded for secret in secrets if secret in text] == []
 
 
 def _everything_recorded(
