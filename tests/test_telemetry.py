@@ -7,6 +7,7 @@ temporality, so that each test reads only what it caused.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from gong_authlib import (
     RateLimiter,
     ReauthorizationRequired,
     TokenEndpointError,
+    gong_async_client,
     gong_session,
 )
 from gong_authlib import telemetry as gong_telemetry
@@ -172,6 +174,28 @@ def test_the_refresh_span_is_a_child_of_the_callers_span(otel: Otel, fake_gong: 
     assert refresh.parent is not None
     assert refresh.parent.span_id == caller.get_span_context().span_id
     assert refresh.context.trace_id == caller.get_span_context().trace_id
+
+
+def test_an_async_refresh_is_a_child_of_the_awaiting_tasks_span(
+    otel: Otel, fake_gong: FakeGong
+) -> None:
+    store = MemoryTokenStore()
+    authorize_into(fake_gong, store)
+    fake_gong.clock.advance(86_400)
+    otel.clear()
+
+    async def job() -> int:
+        async with gong_async_client(fake_gong.oauth_client(), store, "acme", rate_limit=None) as c:
+            with trace.get_tracer("the app").start_as_current_span("async job") as caller:
+                status = (await c.get("/v2/users")).status_code
+                assert caller.get_span_context().is_valid
+        return status
+
+    assert asyncio.run(job()) == 200  # the refresh ran in a worker thread, in the task's context
+    spans = {span.name: span for span in otel.finished()}
+    refresh = spans[gong_telemetry.REFRESH_SPAN]
+    assert refresh.parent is not None
+    assert refresh.parent.span_id == spans["async job"].context.span_id
 
 
 def test_a_fresh_token_records_nothing(otel: Otel, fake_gong: FakeGong) -> None:
