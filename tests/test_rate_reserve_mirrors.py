@@ -1,19 +1,23 @@
 """One reservation logic, three homes: rate_budget.reserve() (memory and SQLite run it as it
 is), PostgreSQL's ``{prefix}_rate_reserve`` function and Redis's Lua script, which mirror it to
-reserve in one round trip. Each case sets a customer's stored state, reserves at a given time,
-and compares the answer and the state left with what the Python step gives.
+reserve in one round trip (counted below: libpq's protocol trace, Redis's command stats).
+
+Each case sets a customer's stored state, reserves at a given time, and compares the answer
+and the state left with what the Python step gives.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import redis as redis_py
 
 from gong_authlib.stores import PostgresTokenStore, RedisTokenStore
+from gong_authlib.stores.contracts import SteppedRateBudget
 from gong_authlib.stores.rate_budget import DAY, Budget, RateState, Reservation, reserve
 from tests.servers import PostgresServer, RedisServer
 
@@ -132,3 +136,52 @@ def test_the_cases_cover_every_answer() -> None:
     assert answers == {None, "paused", "queue", "daily"}
     moved = [case for case in CASES if _expected(case)[0].seen < CASES[case][0].seen]
     assert len(moved) >= 2  # clock steps, granted and refused
+
+
+def _round_trips(store: PostgresTokenStore, reserve: Callable[[], object], folder: Path) -> int:
+    """Round trips ``reserve`` makes on the store's one pooled connection, read from libpq's
+    protocol trace: each simple Query and each extended-protocol Sync is one."""
+    trace = folder / f"trace-{uuid.uuid4().hex}.txt"
+    with trace.open("w") as sink:
+        with store._pool.connection() as connection:
+            connection.pgconn.trace(sink.fileno())
+        reserve()
+        with store._pool.connection() as connection:
+            connection.pgconn.untrace()
+    sent = [line.split("\t") for line in trace.read_text().splitlines() if "\tF\t" in line]
+    return sum(1 for fields in sent if fields[3] in ("Query", "Sync"))
+
+
+def test_a_postgres_reservation_is_one_round_trip(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    store = PostgresTokenStore(
+        postgres_server.dsn(), table_prefix=f"t_{uuid.uuid4().hex[:10]}", max_size=1
+    )
+    store.rate_reserve("acme", BUDGET)  # the table, the function, the customer's row
+    one = _round_trips(store, lambda: store.rate_reserve("acme", BUDGET), tmp_path)
+    stepped = _round_trips(
+        store, lambda: SteppedRateBudget.rate_reserve(store, "acme", BUDGET), tmp_path
+    )
+    store.close()
+    assert (one, stepped) == (1, 5)  # the way it was: BEGIN, SET, SELECT, UPDATE, COMMIT
+
+
+def test_a_redis_reservation_is_one_script_call(redis_server: RedisServer) -> None:
+    store = RedisTokenStore(redis_server.url, namespace=f"m{uuid.uuid4().hex[:10]}")
+    raw = redis_py.Redis.from_url(redis_server.url)
+    store.rate_reserve("acme", BUDGET)  # loads the script (EVALSHA, else EVAL once)
+
+    def calls() -> dict[str, int]:
+        stats = raw.info("commandstats")
+        return {name: int(stat["calls"]) for name, stat in stats.items() if name != "cmdstat_info"}
+
+    before = calls()
+    store.rate_reserve("acme", BUDGET)
+    after = calls()
+    raw.close()
+    store.close()
+    changed = {name: after[name] - before.get(name, 0) for name in after}
+    # One EVALSHA from the client; the script's own commands run inside it, on the server.
+    inside = {"cmdstat_time": 1, "cmdstat_hmget": 1, "cmdstat_hset": 1, "cmdstat_pexpire": 1}
+    assert {name: n for name, n in changed.items() if n} == {"cmdstat_evalsha": 1, **inside}
