@@ -15,7 +15,7 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (Redis 6.2 or later; atomic:
   one worker wins), expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by
   expiry) lets ``purge_states`` count and drop the expired ones.
-* ``{ns}:rate:{customer}``: Gong's rate budget (stores/ratelimit.py), a hash changed only by
+* ``{ns}:rate:{customer}``: Gong's rate budget (stores/rate_budget.py), a hash changed only by
   the Lua scripts below, timed by the server's ``TIME``, expiring two days after last use.
 
 Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
@@ -48,8 +48,9 @@ T = TypeVar("T")
 
 # Redis runs a script alone, so each of these reads and writes a customer's rate hash as one
 # atomic step: no other client sees or changes it in between. They mirror
-# stores/ratelimit.py's reserve() and pause(). Times travel as strings: Redis would truncate
-# a Lua number to an integer on the way back.
+# stores/rate_budget.py's reserve() and pause() (tests/test_rate_reserve_mirrors.py runs the
+# reservation and reserve() over the same cases). Times travel as strings: Redis would
+# truncate a Lua number to an integer on the way back.
 _NOW = """
 local now = tonumber(ARGV[1])
 if now == nil then
@@ -59,7 +60,7 @@ end
 local function fmt(x) return string.format('%.6f', x) end
 """
 
-# The customer's rate hash, moved onto this clock if it was stepped back (ratelimit.py's
+# The customer's rate hash, moved onto this clock if it was stepped back (rate_budget.py's
 # on_this_clock). Loaded by every script below.
 _STATE = (
     """
