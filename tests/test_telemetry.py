@@ -29,9 +29,11 @@ from gong_authlib import (
     CustomerToken,
     RateLimit,
     RateLimiter,
+    RateLimitExceeded,
     ReauthorizationRequired,
     TokenEndpointError,
     gong_async_client,
+    gong_httpx_client,
     gong_session,
 )
 from gong_authlib import telemetry as gong_telemetry
@@ -282,6 +284,23 @@ def test_a_429_adds_to_api_throttled(otel: Otel, fake_gong: FakeGong) -> None:
     assert points[gong_telemetry.THROTTLED] == [({}, 1)]
     [(_, waits)] = points[gong_telemetry.RATE_LIMIT_WAIT]
     assert waits == 1  # the retry waited for the pause; the first attempt had a free slot
+    # Gong's daily 429 asks for hours: not retried, everyone paused, counted once all the same.
+    fake_gong.inject("api", "status", status=429, retry_after=7200)
+    with pytest.raises(RateLimitExceeded):
+        session.get("/v2/users")
+    assert otel.points()[gong_telemetry.THROTTLED] == [({}, 1)]
+
+
+def test_a_429_to_an_httpx_client_adds_to_api_throttled(otel: Otel, fake_gong: FakeGong) -> None:
+    store = MemoryTokenStore()
+    authorize_into(fake_gong, store)
+    clock = FakeClock(1_800_000_000.0)
+    limiter = RateLimiter(store, RateLimit(), clock=clock, sleep=clock.advance)
+    with gong_httpx_client(fake_gong.oauth_client(), store, "acme", rate_limiter=limiter) as c:
+        otel.clear()
+        fake_gong.inject("api", "status", status=429, retry_after=2)
+        assert c.get("/v2/users").status_code == 200
+    assert otel.points()[gong_telemetry.THROTTLED] == [({}, 1)]
 
 
 def test_the_customer_is_an_attribute_only_when_asked(otel: Otel, fake_gong: FakeGong) -> None:

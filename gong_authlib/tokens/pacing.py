@@ -25,7 +25,7 @@ from gong_authlib.gong.limits import CALLS_PER_DAY, CALLS_PER_SECOND
 from gong_authlib.logs import get_logger
 from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.stores.rate_budget import DAY, Budget, Reservation
-from gong_authlib.telemetry import throttled, waited
+from gong_authlib.telemetry import waited
 
 log = get_logger("ratelimit")
 
@@ -250,7 +250,6 @@ class RateLimiter:
             seconds = DEFAULT_PAUSE
         seconds = min(max(0.0, seconds), MAX_PAUSE)
         log.info("Gong answered 429 for customer %s: pausing every worker %.1fs", customer, seconds)
-        throttled(customer)
         self.store.rate_pause(customer, seconds, now=self._store_now())
 
     def _refuse(self, customer: str, reservation: Reservation) -> None:

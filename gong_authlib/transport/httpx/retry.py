@@ -28,6 +28,7 @@ import httpx
 
 from gong_authlib.errors import RateLimitExceeded
 from gong_authlib.logs import get_logger
+from gong_authlib.telemetry import throttled
 from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class GongRetryTransport(httpx.BaseTransport):
             response = self.transport.handle_request(request)
             told_to_wait = None
             if limiter is not None and response.status_code == 429:
+                throttled(self.customer)
                 told_to_wait = retry_after(retry, response)
                 limiter.pause(self.customer, told_to_wait)  # every worker waits, not just this one
             step = next_attempt(retry, request, response)
@@ -200,6 +202,7 @@ class AsyncGongRetryTransport(httpx.AsyncBaseTransport):
             response = await self.transport.handle_async_request(request)
             told_to_wait = None
             if limiter is not None and response.status_code == 429:
+                throttled(self.customer)
                 told_to_wait = retry_after(retry, response)
                 await aio.run_sync(limiter.pause, self.customer, told_to_wait)
             step = next_attempt(retry, request, response)

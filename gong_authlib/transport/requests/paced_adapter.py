@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from gong_authlib.errors import RateLimitExceeded
 from gong_authlib.gong.retry import UNREADABLE_RETRY_AFTER, gong_retry
+from gong_authlib.telemetry import throttled
 from gong_authlib.tokens.pacing import DEFAULT_PAUSE, RateLimiter
 
 
@@ -47,6 +48,7 @@ class PacedAdapter(HTTPAdapter):
     ) -> requests.Response:
         self.limiter.acquire(self.customer)
         response = super().send(request, *args, **kwargs)
+        _count_429s(self.customer, response)
         if response.status_code != 429:
             return response
         retry_after = _retry_after(self, response)
@@ -60,6 +62,17 @@ class PacedAdapter(HTTPAdapter):
             self.limiter.now() + wait,
             "Gong answered 429 Too Many Requests after retries",
         )
+
+
+def _count_429s(customer: str, response: requests.Response) -> None:
+    """Report each 429 of this call: those urllib3 retried (in its retry history) and the
+    final answer. Counted here, per answer, because the same 429 can pause everyone twice (a
+    Retry-After beyond max_wait: once as urllib3 gives up on it, once below)."""
+    history = getattr(getattr(response.raw, "retries", None), "history", ())
+    for _ in range(sum(1 for attempt in history if attempt.status == 429)):
+        throttled(customer)
+    if response.status_code == 429:
+        throttled(customer)
 
 
 def _retry_after(adapter: HTTPAdapter, response: requests.Response) -> float | None:
