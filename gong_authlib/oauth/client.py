@@ -34,7 +34,6 @@ from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth import secret_backoff
 from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
-from gong_authlib.oauth.token_answer import TokenAnswer, parse_token_answer
 from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.telemetry import token_request
@@ -42,6 +41,8 @@ from gong_authlib.token import Token, fingerprint
 
 if TYPE_CHECKING:
     import requests
+
+    from gong_authlib.oauth.token_answer import TokenAnswer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -351,6 +352,8 @@ class GongOAuthClient:
                 self.client_id, secret_key[2], description="refused recently", retry_at=paused
             )
         import requests
+
+        from gong_authlib.oauth.token_answer import parse_token_answer
 
         try:
             with token_request(grant_type, self.token_url, customer) as call:
