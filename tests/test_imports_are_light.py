@@ -111,3 +111,18 @@ def test_a_token_call_loads_authlib_and_a_store_its_backend_only(tmp_path: Path)
     assert [name for name in ("redis", "psycopg", "anyio", "httpx") if name in top_level] == []
     assert "gong_authlib.stores.redis" not in modules
     assert "gong_authlib.stores.postgres" not in modules
+
+
+def test_building_an_async_client_loads_anyio_before_the_loop_runs() -> None:
+    statement = (
+        "import time\n"
+        "from gong_authlib import GongOAuthClient, MemoryTokenStore, Token, gong_async_client\n"
+        "store = MemoryTokenStore()\n"
+        "store.put('acme', Token(access_token='a' * 40, refresh_token='r' * 40,\n"
+        "    expires_at=time.time() + 3600, api_base_url='https://us-1.api.gong.io'))\n"
+        "client = gong_async_client(GongOAuthClient('id', 'secret'), store, 'acme')"
+    )
+    _, modules = _loaded(statement)
+    # anyio imports its event-loop backend on first use: paid here, not on the loop later.
+    assert {"anyio", "anyio._backends._asyncio"} <= set(modules)
+    assert "gong_authlib.transport.httpx.async_support" in modules
