@@ -11,7 +11,6 @@ import contextvars
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from importlib import metadata
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
@@ -78,9 +77,10 @@ def _failed(span: Span, error: BaseException) -> None:
 
 def _version() -> str:
     try:
-        return metadata.version("gong-authlib")
-    except metadata.PackageNotFoundError:  # run from a source tree
+        from gong_authlib._version import __version__
+    except ImportError:  # a source tree that was never built
         return ""
+    return __version__
 
 
 class OtelBackend:
