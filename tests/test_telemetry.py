@@ -387,3 +387,34 @@ def test_durations_are_bucketed_in_seconds(otel: Otel, fake_gong: FakeGong) -> N
     assert bounds[0] <= 0.01
     assert bounds[-1] >= 60
     assert duration.unit == "s"
+
+
+BROKEN_OTEL = """
+import json, logging, sys
+logging.basicConfig()  # the app's logging: the warning goes to stderr
+import gong_authlib.telemetry.otel as otel
+
+def broken(self, settings):  # an opentelemetry-api too old for the instruments' options
+    raise TypeError("create_histogram() got an unexpected keyword argument")
+
+otel.OtelBackend.__init__ = broken
+from gong_authlib import telemetry
+backend = telemetry.backend()
+with telemetry.refreshing("acme"):
+    pass
+telemetry.throttled("acme")
+print(json.dumps(type(backend).__name__))
+"""
+
+
+def test_an_opentelemetry_that_cannot_serve_turns_telemetry_off_not_refreshes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BROKEN_OTEL],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == "_NoOp"
+    assert "telemetry is off" in result.stderr

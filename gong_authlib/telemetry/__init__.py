@@ -41,6 +41,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
+from gong_authlib.logs import get_logger
+
 __all__ = [
     "ATTENTION",
     "RATE_LIMIT_WAIT",
@@ -56,6 +58,8 @@ __all__ = [
     "token_request",
     "waited",
 ]
+
+log = get_logger("telemetry")
 
 REFRESHES = "gong_authlib.token.refreshes"
 REFRESH_DURATION = "gong_authlib.token.refresh.duration"
@@ -143,17 +147,30 @@ class _Loaded:
 
 def backend() -> Backend:
     """The OpenTelemetry backend, loaded on the first event (opentelemetry is imported then,
-    not when gong_authlib is), or the no-op when opentelemetry-api is not installed."""
+    not when gong_authlib is), or the no-op when opentelemetry-api is not installed or cannot
+    serve (an API too old for the instruments, say): telemetry never fails a refresh."""
     if _Loaded.backend is None:
         with _Loaded.lock:
             if _Loaded.backend is None:
-                try:
-                    from gong_authlib.telemetry.otel import OtelBackend
-                except ImportError:
-                    _Loaded.backend = _NoOp()
-                else:
-                    _Loaded.backend = OtelBackend(SETTINGS)
+                _Loaded.backend = _load()
     return _Loaded.backend
+
+
+def _load() -> Backend:
+    try:
+        from gong_authlib.telemetry.otel import OtelBackend
+
+        return OtelBackend(SETTINGS)
+    except ImportError:
+        return _NoOp()
+    except Exception as error:  # whatever it is, the tokens come first
+        log.warning(
+            "telemetry is off: OpenTelemetry could not be set up (%s: %s); "
+            "gong-authlib[otel] needs opentelemetry-api 1.25 or later",
+            type(error).__name__,
+            error,
+        )
+        return _NoOp()
 
 
 def configure(*, customer_attribute: bool | None = None, store: StatusSource | None = None) -> None:
