@@ -13,7 +13,7 @@ instrument                                kind        attributes
                                                       had refreshed it)
 ``gong_authlib.token.refresh.duration``   histogram   ``outcome``; seconds, token call and
                                                       store write
-``gong_authlib.api.throttled``            counter     429s Gong answered (paced sessions)
+``gong_authlib.api.throttled``            counter     429s Gong answered (paced: the default)
 ``gong_authlib.rate_limit.wait``          histogram   seconds a call waited for its slot of
                                                       the company's budget (calls that found
                                                       a free slot record nothing)
