@@ -57,6 +57,8 @@ def test_a_backend_that_keeps_tokens_and_leases_only_cannot_be_built() -> None:
     assert "customer statuses (newest_issue, set_status, status)" in message
     assert "OAuth states (_purge_states, _put_state, _take_state)" in message
     assert "the rate budget (rate_pause, rate_paused_for, rate_reserve)" in message
+    assert "refresh intents (close_intent, intent, open_intent, settle)" in message
+    assert "the store identity (claim_identity, clear_reset, record_reset" in message
     assert "tokens and leases" not in message  # it keeps those: named only what it lacks
 
 
@@ -74,9 +76,11 @@ def test_the_error_names_only_the_contracts_left_out() -> None:
     with pytest.raises(TypeError) as raised:
         AlmostWhole()  # type: ignore[abstract]
     named = str(raised.value).split(". A token store")[0]
-    assert (
-        named == "AlmostWhole does not keep OAuth states (_purge_states, _put_state, _take_state)"
+    assert named.startswith(
+        "AlmostWhole does not keep OAuth states (_purge_states, _put_state, _take_state); "
+        "refresh intents ("
     )
+    assert "customer statuses" not in named and "rate budget" not in named
 
 
 def test_the_memory_store_says_it_keeps_the_rate_budget_in_this_process() -> None:

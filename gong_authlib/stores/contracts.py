@@ -1,29 +1,39 @@
 """The contracts a token store keeps, each one whole: a store cannot half-keep them.
 
-A :class:`TokenStore` is four contracts, and a fleet depends on every one of them being kept
+A :class:`TokenStore` is six contracts, and a fleet depends on every one of them being kept
 in the shared backend, not in one process's memory:
 
-=====================  ==============================================  =======================
-contract               what it is for                                  abstract methods
-=====================  ==============================================  =======================
-:class:`TokenRecords`  one token set per customer and its refresh      ``get`` ``put``
-                       lock, so a single-use refresh token is spent    ``delete`` ``customers``
-                       once (the lock has a *lease*: a dead holder's   ``location``
-                       lock frees itself)                              ``_try_lease``
-                                                                       ``_renew_lease``
-                                                                       ``_release_lease``
-:class:`StatusRecords` each customer's status (``reauthorization       ``status``
-                       required`` after ``invalid_grant``), so no      ``set_status``
-                       worker asks Gong again for a revoked customer;  ``newest_issue``
-                       and the newest issue time ever stored, so a
-                       row written back to an older one is seen
-:class:`StateRecords`  OAuth states, taken atomically once, so a       ``_put_state``
-                       callback is accepted once across every worker   ``_take_state``
-                                                                       ``_purge_states``
-:class:`RateBudget`    Gong's per-company rate budget, so every        ``rate_reserve``
-                       worker paces by one budget                      ``rate_pause``
-                                                                       ``rate_paused_for``
-=====================  ==============================================  =======================
+=======================  ==============================================  =======================
+contract                 what it is for                                  abstract methods
+=======================  ==============================================  =======================
+:class:`TokenRecords`    one token set per customer and its refresh      ``get`` ``put``
+                         lock, so a single-use refresh token is spent    ``delete`` ``customers``
+                         once (the lock has a *lease*: a dead holder's   ``location``
+                         lock frees itself)                              ``_try_lease``
+                                                                         ``_renew_lease``
+                                                                         ``_release_lease``
+:class:`StatusRecords`   each customer's status (``reauthorization       ``status``
+                         required`` after ``invalid_grant``), so no      ``set_status``
+                         worker asks Gong again for a revoked customer;  ``newest_issue``
+                         and the newest issue time ever stored, so a
+                         row written back to an older one is seen
+:class:`StateRecords`    OAuth states, taken atomically once, so a       ``_put_state``
+                         callback is accepted once across every worker   ``_take_state``
+                                                                         ``_purge_states``
+:class:`RateBudget`      Gong's per-company rate budget, so every        ``rate_reserve``
+                         worker paces by one budget                      ``rate_pause``
+                                                                         ``rate_paused_for``
+:class:`RefreshIntents`  a refresh token being spent, announced before   ``open_intent``
+                         the token call, so no worker presents it again  ``intent``
+                         while its new pair is on the way                ``close_intent``
+                         (stores/intents.py)                             ``settle``
+:class:`StoreIdentity`   the store's identity, so a store emptied or     ``store_identity``
+                         replaced is noticed and refilled from memory    ``claim_identity``
+                         (stores/identity.py)                            ``restore``
+                                                                         ``record_reset``
+                                                                         ``reset_record``
+                                                                         ``clear_reset``
+=======================  ==============================================  =======================
 
 Every method a contract needs is abstract: a backend that implements tokens and leases only
 (as a first DynamoDB store would) cannot be constructed, and the error names what it lacks.
@@ -32,9 +42,10 @@ which says so by deriving from :class:`~gong_authlib.stores.process_local.Proces
 :class:`SteppedRateBudget` serves stores that can run a step atomically (SQLite, PostgreSQL):
 they supply ``_rate_update`` and get the three rate methods.
 
-The lease must outlast a refresh's worst case (connect and read timeouts, retries), or be
-renewed while the refresh runs (:meth:`Lease.renew`); the default of 120 seconds does for the
-default client timeouts. Every store also serves as an OAuth state store
+The lease is short (:data:`DEFAULT_LEASE`, seconds) and renewed while the refresh runs
+(:meth:`Lease.renew`), so a holder that dies costs its customer's callers seconds; what a short
+lease would expose (a store outage after Gong answered outlasting it) the refresh intent
+guards. Every store also serves as an OAuth state store
 (:class:`~gong_authlib.oauth.state.StateStore`): ``issue`` keeps a state under its hash for
 Gong's 10-minute code lifetime, and ``consume`` takes it in one atomic step
 (``DELETE … RETURNING``, Redis ``GETDEL``).
@@ -65,6 +76,8 @@ from gong_authlib.oauth.state import (
 )
 from gong_authlib.safe_text import customer_problem
 from gong_authlib.stores.codec import TokenCodec
+from gong_authlib.stores.identity import StoreIdentity
+from gong_authlib.stores.intents import RefreshIntents
 from gong_authlib.stores.leases import Lease, leased
 from gong_authlib.stores.rate_budget import (
     Budget,
@@ -82,7 +95,10 @@ T = TypeVar("T")
 # One step of the rate budget: (state, now) -> (new state, answer); see stores/rate_budget.py.
 RateStep = Callable[[RateState, float], tuple[RateState, T]]
 
-DEFAULT_LEASE = 120.0
+# Short, and renewed every third of it while a token call runs: a killed holder stalls its
+# customer's callers this long at most (the refresh intent, not the lease, covers a store
+# outage after Gong answered).
+DEFAULT_LEASE = 10.0
 
 # Stores alive in this process: a forked child gets fresh in-process locks (a lock held by a
 # parent thread at fork() time would otherwise stay held forever in the child).
@@ -400,6 +416,8 @@ _CONTRACTS: tuple[tuple[str, type[ABC]], ...] = (
     ("OAuth states", StateRecords),
     ("the rate budget", RateBudget),
     ("the rate budget", SteppedRateBudget),
+    ("refresh intents", RefreshIntents),
+    ("the store identity", StoreIdentity),
 )
 
 
@@ -413,7 +431,9 @@ def _unkept_contracts(cls: type) -> list[str]:
     return [f"{label} ({', '.join(sorted(set(names)))})" for label, names in unkept.items()]
 
 
-class TokenStore(TokenRecords, StatusRecords, StateRecords, RateBudget):
+class TokenStore(
+    TokenRecords, StatusRecords, StateRecords, RateBudget, RefreshIntents, StoreIdentity
+):
     """Where customers' tokens live: every contract of this module, kept whole.
 
     Subclass it and implement every abstract method in the shared backend. A class that

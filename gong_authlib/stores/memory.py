@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import TokenStore, check_customer
+from gong_authlib.stores.identity import StoreReset
+from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.stores.process_local import ProcessLocalRateBudget
 from gong_authlib.stores.status import ACTIVE_STATUS, CustomerStatus, new_status
 from gong_authlib.token import Token
@@ -28,6 +30,9 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
         self._leases: dict[str, tuple[str, float]] = {}
         self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
         self._guard = threading.Lock()
+        self._intents: dict[str, RefreshIntent] = {}
+        self._identity: str | None = None
+        self._reset: StoreReset | None = None
 
     def _after_fork_in_child(self) -> None:
         super()._after_fork_in_child()
@@ -46,14 +51,19 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
         with self._guard:
             self._data[customer] = encoded
             self._status.pop(customer, None)
-            newest = self._newest.get(customer, token.issued_at)
-            self._newest[customer] = max(newest, token.issued_at)
+            self._mark(customer, token.issued_at)
+            self._intents.pop(customer, None)
 
     def delete(self, customer: str) -> bool:
         with self._guard:
             self._status.pop(check_customer(customer), None)
             self._newest.pop(customer, None)
+            self._intents.pop(customer, None)
             return self._data.pop(customer, None) is not None
+
+    def _mark(self, customer: str, issued_at: float) -> None:
+        """Raise the customer's newest issue time (under ``_guard``)."""
+        self._newest[customer] = max(self._newest.get(customer, issued_at), issued_at)
 
     def newest_issue(self, customer: str) -> float | None:
         with self._guard:
@@ -120,3 +130,61 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
             for key in expired:
                 del self._states[key]
         return len(expired)
+
+    # -- refresh intents and the store identity (stores/intents.py, stores/identity.py) --
+
+    def open_intent(self, customer: str, intent: RefreshIntent) -> bool:
+        with self._guard:
+            if check_customer(customer) not in self._data:
+                return False
+            self._intents[customer] = intent
+            return True
+
+    def intent(self, customer: str) -> RefreshIntent | None:
+        with self._guard:
+            return self._intents.get(check_customer(customer))
+
+    def close_intent(self, customer: str, owner: str) -> None:
+        with self._guard:
+            held = self._intents.get(check_customer(customer))
+            if held is not None and held.owner == owner:
+                del self._intents[customer]
+
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        encoded = self._codec.encode(token, customer=check_customer(customer))
+        with self._guard:
+            held = self._intents.get(customer)
+            if held is None or held.spent != spent:
+                return False
+            self._data[customer] = encoded
+            self._status.pop(customer, None)
+            del self._intents[customer]
+            self._mark(customer, token.issued_at)
+            return True
+
+    def store_identity(self) -> str | None:
+        return self._identity
+
+    def claim_identity(self, candidate: str) -> str:
+        with self._guard:
+            if self._identity is None:
+                self._identity = candidate
+            return self._identity
+
+    def restore(self, customer: str, token: Token) -> bool:
+        encoded = self._codec.encode(token, customer=check_customer(customer))
+        with self._guard:
+            if customer in self._data:
+                return False
+            self._data[customer] = encoded
+            self._mark(customer, token.issued_at)
+            return True
+
+    def record_reset(self, reset: StoreReset) -> None:
+        self._reset = reset
+
+    def reset_record(self) -> StoreReset | None:
+        return self._reset
+
+    def clear_reset(self) -> None:
+        self._reset = None

@@ -10,6 +10,9 @@
 * Connections come from a :class:`psycopg_pool.ConnectionPool` (``min_size`` 1, ``max_size``
   10 by default: a refresh holds one only for single statements, so a handful serves many
   threads). Every statement runs under ``statement_timeout``.
+* Schema version 4 adds the refresh intent to each token row (stores/intents.py) and keeps
+  the store identity and the last reset record in ``{prefix}_meta`` (stores/identity.py).
+  A new pair is settled with one ``UPDATE … WHERE intent_spent = …``: one round trip.
 * Gong's rate budget (stores/rate_budget.py) is a row per customer in ``{prefix}_rate``,
   created on first use (older readers ignore it). A reservation is one statement, one round
   trip: the function ``{prefix}_rate_reserve`` (made with the table, see :data:`_RESERVE`)
@@ -31,6 +34,8 @@ from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import RateStep, SteppedRateBudget, TokenStore, check_customer
+from gong_authlib.stores.identity import StoreReset, reset_from_text, reset_to_text
+from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.stores.rate_budget import (
     CLOCK_STEP,
     DAY,
@@ -49,7 +54,7 @@ if TYPE_CHECKING:
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATION_LOCK = 0x6A6F6E67  # advisory lock key for migrations: any constant of ours
 
 T = TypeVar("T")
@@ -346,6 +351,16 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
                     )
                 )
                 log.info("token store %s migrated to schema version 3", self._where)
+            if version < 4:
+                # The refresh intent (stores/intents.py): NULL when no refresh is in flight.
+                connection.execute(
+                    self._query(
+                        "ALTER TABLE {tokens} ADD COLUMN IF NOT EXISTS intent_owner text, "
+                        "ADD COLUMN IF NOT EXISTS intent_spent text, "
+                        "ADD COLUMN IF NOT EXISTS intent_deadline double precision"
+                    )
+                )
+                log.info("token store %s migrated to schema version 4", self._where)
             # The newest issue time stored per customer (newest_issue), apart from its row;
             # beside the versioned tables, so an older gong-authlib sharing them keeps working.
             connection.execute(
@@ -380,7 +395,8 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
                 "WITH stored AS (INSERT INTO {tokens} (customer, data) VALUES (%s, %s) "
                 "ON CONFLICT (customer) "
                 "DO UPDATE SET data = EXCLUDED.data, updated_at = clock_timestamp(), "
-                "status = NULL, status_since = NULL, status_reason = NULL) "
+                "status = NULL, status_since = NULL, status_reason = NULL, "
+                "intent_owner = NULL, intent_spent = NULL, intent_deadline = NULL) "
                 "INSERT INTO {issue_marks} (customer, issued_at) VALUES (%s, %s) "
                 "ON CONFLICT (customer) DO UPDATE SET "
                 "issued_at = GREATEST({issue_marks}.issued_at, EXCLUDED.issued_at)",
@@ -656,6 +672,119 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
             lambda: self._execute("DELETE FROM {states} WHERE expires_at < %s", (now,)),
         )
         return int(count)
+
+    # -- refresh intents and the store identity (stores/intents.py, stores/identity.py) --
+
+    def open_intent(self, customer: str, intent: RefreshIntent) -> bool:
+        check_customer(customer)
+        count, _ = self._guarded(
+            "intent write",
+            lambda: self._execute(
+                "UPDATE {tokens} SET intent_owner = %s, intent_spent = %s, "
+                "intent_deadline = %s WHERE customer = %s",
+                (intent.owner, intent.spent, intent.deadline, customer),
+            ),
+        )
+        return bool(count == 1)
+
+    def intent(self, customer: str) -> RefreshIntent | None:
+        check_customer(customer)
+        _, rows = self._guarded(
+            "intent read",
+            lambda: self._execute(
+                "SELECT intent_owner, intent_spent, intent_deadline FROM {tokens} "
+                "WHERE customer = %s AND intent_owner IS NOT NULL",
+                (customer,),
+            ),
+        )
+        return None if not rows else RefreshIntent(rows[0][0], rows[0][1], float(rows[0][2]))
+
+    def close_intent(self, customer: str, owner: str) -> None:
+        check_customer(customer)
+        self._guarded(
+            "intent write",
+            lambda: self._execute(
+                "UPDATE {tokens} SET intent_owner = NULL, intent_spent = NULL, "
+                "intent_deadline = NULL WHERE customer = %s AND intent_owner = %s",
+                (customer, owner),
+            ),
+        )
+
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+        count, _ = self._guarded(
+            "write",
+            lambda: self._execute(
+                # One statement: the row, its intent and its mark change together, or none.
+                "WITH settled AS (UPDATE {tokens} SET data = %s, "
+                "updated_at = clock_timestamp(), status = NULL, status_since = NULL, "
+                "status_reason = NULL, intent_owner = NULL, intent_spent = NULL, "
+                "intent_deadline = NULL WHERE customer = %s AND intent_spent = %s "
+                "RETURNING customer) "
+                "INSERT INTO {issue_marks} (customer, issued_at) SELECT customer, %s FROM settled "
+                "ON CONFLICT (customer) DO UPDATE SET "
+                "issued_at = GREATEST({issue_marks}.issued_at, EXCLUDED.issued_at)",
+                (data, customer, spent, token.issued_at),
+            ),
+        )
+        return bool(count == 1)
+
+    def store_identity(self) -> str | None:
+        return self._meta("store_identity")
+
+    def claim_identity(self, candidate: str) -> str:
+        _, rows = self._guarded(
+            "identity write",
+            lambda: self._execute(
+                "WITH claimed AS (INSERT INTO {meta} (key, value) "
+                "VALUES ('store_identity', %s) ON CONFLICT (key) DO NOTHING RETURNING value) "
+                "SELECT value FROM claimed UNION ALL "
+                "SELECT value FROM {meta} WHERE key = 'store_identity'",
+                (candidate,),
+            ),
+        )
+        return str(rows[0][0]) if rows else candidate
+
+    def restore(self, customer: str, token: Token) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+        count, _ = self._guarded(
+            "write",
+            lambda: self._execute(
+                "WITH restored AS (INSERT INTO {tokens} (customer, data) VALUES (%s, %s) "
+                "ON CONFLICT (customer) DO NOTHING RETURNING customer) "
+                "INSERT INTO {issue_marks} (customer, issued_at) SELECT customer, %s FROM restored "
+                "ON CONFLICT (customer) DO UPDATE SET "
+                "issued_at = GREATEST({issue_marks}.issued_at, EXCLUDED.issued_at)",
+                (customer, data, token.issued_at),
+            ),
+        )
+        return bool(count == 1)
+
+    def record_reset(self, reset: StoreReset) -> None:
+        self._guarded(
+            "reset write",
+            lambda: self._execute(
+                "INSERT INTO {meta} (key, value) VALUES ('store_reset', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (reset_to_text(reset),),
+            ),
+        )
+
+    def reset_record(self) -> StoreReset | None:
+        return reset_from_text(self._meta("store_reset"))
+
+    def clear_reset(self) -> None:
+        self._guarded(
+            "reset write", lambda: self._execute("DELETE FROM {meta} WHERE key = 'store_reset'")
+        )
+
+    def _meta(self, key: str) -> str | None:
+        _, rows = self._guarded(
+            "read", lambda: self._execute("SELECT value FROM {meta} WHERE key = %s", (key,))
+        )
+        return None if not rows else str(rows[0][0])
 
     def close(self) -> None:
         if self._pool_pid == os.getpid():

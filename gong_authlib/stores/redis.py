@@ -15,6 +15,10 @@ Layout, under a configurable namespace (default ``gong-authlib``):
 * ``{ns}:state:{sha256}``: an OAuth state, taken with ``GETDEL`` (Redis 6.2 or later; atomic:
   one worker wins), expiring by itself with Gong's code; ``{ns}:states`` (a sorted set by
   expiry) lets ``purge_states`` count and drop the expired ones.
+* ``{ns}:intent:{customer}``: the refresh in flight (stores/intents.py), a hash (``owner``,
+  ``spent``, ``deadline``) written and cleared only by the scripts below; ``put`` and
+  ``delete`` drop it in their transactions. ``{ns}:identity`` and ``{ns}:reset``: the store
+  identity and the last reset record (stores/identity.py);
 * ``{ns}:rate:{customer}``: Gong's rate budget (stores/rate_budget.py), a hash changed only by
   the Lua scripts below, timed by the server's ``TIME``, expiring two days after last use.
 
@@ -25,6 +29,7 @@ a restart loses every customer's authorization.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -34,6 +39,8 @@ from gong_authlib.logs import get_logger
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import TokenStore, check_customer
+from gong_authlib.stores.identity import StoreReset, reset_from_text, reset_to_text
+from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.stores.rate_budget import CLOCK_STEP, DAY, Budget, Reservation, refusal_named
 from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
 from gong_authlib.stores.urls import store_scheme
@@ -119,6 +126,42 @@ return fmt(math.max(0, paused - now))
 """
 )
 _RATE_EXPIRY_MS = str(int(2 * DAY * 1000))
+
+# Refresh intents (stores/intents.py). KEYS[1] token, KEYS[2] intent; ARGV owner, spent,
+# deadline, expiry ms. Recorded only beside a stored token; Redis drops a forgotten one a
+# day after its deadline.
+_OPEN_INTENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'spent', ARGV[2], 'deadline', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
+# KEYS[1] intent; ARGV owner.
+_CLOSE_INTENT = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS token, customers, status, intent, issued; ARGV customer, data, spent, issued_at. The
+# write, the intent check and the issue mark in one script: one round trip, nothing between.
+_SETTLE = """
+if redis.call('HGET', KEYS[4], 'spent') ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('ZADD', KEYS[5], 'GT', ARGV[4], ARGV[1])
+return 1
+"""
+# KEYS token, customers, issued; ARGV customer, data, issued_at.
+_RESTORE = """
+if redis.call('SET', KEYS[1], ARGV[2], 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+_INTENT_EXPIRY_MS = int(DAY * 1000)
 
 
 def _redis_module() -> Any:
@@ -224,6 +267,7 @@ class RedisTokenStore(TokenStore):
             pipeline.delete(self._key("status", customer))
             # GT: the mark only rises (a new member is still added).
             pipeline.zadd(self._key("issued"), {customer: token.issued_at}, gt=True)
+            pipeline.delete(self._key("intent", customer))
             pipeline.execute()
 
         self._guarded("write", write)
@@ -242,6 +286,7 @@ class RedisTokenStore(TokenStore):
             pipeline.srem(self._key("customers"), customer)
             pipeline.delete(self._key("status", customer))
             pipeline.zrem(self._key("issued"), customer)
+            pipeline.delete(self._key("intent", customer))
             deleted, *_ = pipeline.execute()
             return bool(deleted)
 
@@ -439,5 +484,83 @@ class RedisTokenStore(TokenStore):
         )
         return float(left)
 
+    # -- refresh intents and the store identity (stores/intents.py, stores/identity.py) --
+
+    def open_intent(self, customer: str, intent: RefreshIntent) -> bool:
+        check_customer(customer)
+        keys = [self._key("token", customer), self._key("intent", customer)]
+        ttl = max(1, int((intent.deadline - time.time()) * 1000)) + _INTENT_EXPIRY_MS
+        args = [intent.owner, intent.spent, repr(intent.deadline), ttl]
+        return bool(
+            self._guarded(
+                "intent write", lambda: self._script("open_intent", _OPEN_INTENT)(keys, args)
+            )
+        )
+
+    def intent(self, customer: str) -> RefreshIntent | None:
+        check_customer(customer)
+        fields = self._guarded(
+            "intent read", lambda: self._redis.hgetall(self._key("intent", customer))
+        )
+        text = {_text(k): _text(v) for k, v in fields.items()}
+        if not {"owner", "spent", "deadline"} <= set(text):
+            return None
+        return RefreshIntent(text["owner"], text["spent"], float(text["deadline"]))
+
+    def close_intent(self, customer: str, owner: str) -> None:
+        check_customer(customer)
+        keys = [self._key("intent", customer)]
+        self._guarded(
+            "intent write", lambda: self._script("close_intent", _CLOSE_INTENT)(keys, [owner])
+        )
+
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+        keys = [
+            self._key("token", customer),
+            self._key("customers"),
+            self._key("status", customer),
+            self._key("intent", customer),
+            self._key("issued"),
+        ]
+        args = [customer, data, spent, repr(token.issued_at)]
+        return bool(self._guarded("write", lambda: self._script("settle", _SETTLE)(keys, args)))
+
+    def store_identity(self) -> str | None:
+        found = self._guarded("read", lambda: self._redis.get(self._key("identity")))
+        return None if found is None else _text(found)
+
+    def claim_identity(self, candidate: str) -> str:
+        def claim() -> str:
+            pipeline = self._redis.pipeline(transaction=True)
+            pipeline.set(self._key("identity"), candidate, nx=True)
+            pipeline.get(self._key("identity"))
+            return _text(pipeline.execute()[1])
+
+        return self._guarded("identity write", claim)
+
+    def restore(self, customer: str, token: Token) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+        keys = [self._key("token", customer), self._key("customers"), self._key("issued")]
+        args = [customer, data, repr(token.issued_at)]
+        return bool(self._guarded("write", lambda: self._script("restore", _RESTORE)(keys, args)))
+
+    def record_reset(self, reset: StoreReset) -> None:
+        self._guarded(
+            "reset write", lambda: self._redis.set(self._key("reset"), reset_to_text(reset))
+        )
+
+    def reset_record(self) -> StoreReset | None:
+        return reset_from_text(self._guarded("read", lambda: self._redis.get(self._key("reset"))))
+
+    def clear_reset(self) -> None:
+        self._guarded("reset write", lambda: self._redis.delete(self._key("reset")))
+
     def close(self) -> None:
         self._redis.close()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

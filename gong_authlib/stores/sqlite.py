@@ -11,6 +11,11 @@
 * OAuth states are consumed with ``DELETE … RETURNING``: one statement, so of two processes
   bringing the same callback, exactly one gets the row.
 * Connections are per thread and per process (a forked child opens its own).
+* The write-ahead log is bounded: checkpointed every ``_WAL_CHECKPOINT_PAGES`` pages and
+  truncated back to ``_JOURNAL_SIZE_LIMIT`` after each checkpoint, so a busy fleet's log
+  cannot fill a small filesystem by itself (unbounded, it reached 4 MB under 20 workers).
+* Schema version 4 adds the refresh intent to each token row (stores/intents.py) and keeps
+  the store identity and the last reset record in ``gong_authlib_meta`` (stores/identity.py).
 * Gong's rate budget (stores/ratelimit.py) lives in a ``rate_limits`` table created on first
   use (older readers ignore it, so no schema version is spent on it). A reservation is one
   ``BEGIN IMMEDIATE`` transaction: read, decide, write, so processes take slots one at a time.
@@ -33,6 +38,8 @@ from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.contracts import RateStep, SteppedRateBudget, TokenStore, check_customer
+from gong_authlib.stores.identity import StoreReset, reset_from_text, reset_to_text
+from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.stores.rate_budget import RateState, paused_for
 from gong_authlib.stores.sqlite_files import check_opened, prepare_store_file
 from gong_authlib.stores.status import CustomerStatus, new_status, status_from_row
@@ -40,7 +47,7 @@ from gong_authlib.token import Token
 
 log = get_logger("stores")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _META = "gong_authlib_meta"
 
 # version -> statements that bring a file from the previous version to it
@@ -62,7 +69,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE tokens ADD COLUMN status_since REAL",
         "ALTER TABLE tokens ADD COLUMN status_reason TEXT",
     ),
+    # the refresh intent (stores/intents.py): NULL when no refresh is in flight
+    4: (
+        "ALTER TABLE tokens ADD COLUMN intent_owner TEXT",
+        "ALTER TABLE tokens ADD COLUMN intent_spent TEXT",
+        "ALTER TABLE tokens ADD COLUMN intent_deadline REAL",
+    ),
 }
+
+# The write-ahead log's bounds: a checkpoint every 64 pages (256 KiB with 4 KiB pages; SQLite's
+# default is 1,000) and the file cut back to 1 MiB after one, instead of keeping its peak.
+_WAL_CHECKPOINT_PAGES = 64
+_JOURNAL_SIZE_LIMIT = 1024 * 1024
 
 T = TypeVar("T")
 
@@ -150,6 +168,8 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
             # Zero a deleted or replaced token's bytes in the file as they are freed; set
             # explicitly, since builds differ in the default (SQLITE_SECURE_DELETE).
             connection.execute("PRAGMA secure_delete=ON")
+            connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
+            connection.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT}")
             try:
                 check_opened(self.path, self._identity)
                 if prepare is not None:
@@ -266,15 +286,11 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
                     "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (customer) DO UPDATE SET data = excluded.data, "
                     "updated_at = excluded.updated_at, status = NULL, status_since = NULL, "
-                    "status_reason = NULL",
+                    "status_reason = NULL, intent_owner = NULL, intent_spent = NULL, "
+                    "intent_deadline = NULL",
                     (customer, data, time.time()),
                 )
-                db.execute(
-                    "INSERT INTO issue_marks (customer, issued_at) VALUES (?, ?) "
-                    "ON CONFLICT (customer) DO UPDATE SET "
-                    "issued_at = max(issued_at, excluded.issued_at)",
-                    (customer, token.issued_at),
-                )
+                _mark(db, customer, token.issued_at)
 
         self._guarded("write", write)
 
@@ -500,6 +516,136 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
             lambda: self._connection().execute("DELETE FROM states WHERE expires_at < ?", (now,)),
         )
         return int(cursor.rowcount)
+
+    # -- refresh intents and the store identity (stores/intents.py, stores/identity.py) --
+
+    def open_intent(self, customer: str, intent: RefreshIntent) -> bool:
+        check_customer(customer)
+        cursor = self._guarded(
+            "intent write",
+            lambda: self._connection().execute(
+                "UPDATE tokens SET intent_owner = ?, intent_spent = ?, intent_deadline = ? "
+                "WHERE customer = ?",
+                (intent.owner, intent.spent, intent.deadline, customer),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def intent(self, customer: str) -> RefreshIntent | None:
+        check_customer(customer)
+        row = self._guarded(
+            "intent read",
+            lambda: (
+                self._connection()
+                .execute(
+                    "SELECT intent_owner, intent_spent, intent_deadline FROM tokens "
+                    "WHERE customer = ? AND intent_owner IS NOT NULL",
+                    (customer,),
+                )
+                .fetchone()
+            ),
+        )
+        return None if row is None else RefreshIntent(row[0], row[1], float(row[2]))
+
+    def close_intent(self, customer: str, owner: str) -> None:
+        check_customer(customer)
+        self._guarded(
+            "intent write",
+            lambda: self._connection().execute(
+                "UPDATE tokens SET intent_owner = NULL, intent_spent = NULL, "
+                "intent_deadline = NULL WHERE customer = ? AND intent_owner = ?",
+                (customer, owner),
+            ),
+        )
+
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+
+        def write() -> bool:
+            with self._transaction() as db:
+                settled = db.execute(
+                    "UPDATE tokens SET data = ?, updated_at = ?, status = NULL, "
+                    "status_since = NULL, status_reason = NULL, intent_owner = NULL, "
+                    "intent_spent = NULL, intent_deadline = NULL "
+                    "WHERE customer = ? AND intent_spent = ?",
+                    (data, time.time(), customer, spent),
+                ).rowcount
+                if settled == 1:
+                    _mark(db, customer, token.issued_at)
+                return bool(settled == 1)
+
+        return self._guarded("write", write)
+
+    def store_identity(self) -> str | None:
+        return self._meta("store_identity")
+
+    def claim_identity(self, candidate: str) -> str:
+        self._guarded(
+            "identity write",
+            lambda: self._connection().execute(
+                f"INSERT OR IGNORE INTO {_META} (key, value) VALUES ('store_identity', ?)",  # noqa: S608
+                (candidate,),
+            ),
+        )
+        return self.store_identity() or candidate
+
+    def restore(self, customer: str, token: Token) -> bool:
+        check_customer(customer)
+        data = self._codec.encode(token, customer=customer)
+
+        def write() -> bool:
+            with self._transaction() as db:
+                written = db.execute(
+                    "INSERT INTO tokens (customer, data, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (customer) DO NOTHING",
+                    (customer, data, time.time()),
+                ).rowcount
+                if written == 1:
+                    _mark(db, customer, token.issued_at)
+                return bool(written == 1)
+
+        return self._guarded("write", write)
+
+    def record_reset(self, reset: StoreReset) -> None:
+        self._guarded(
+            "reset write",
+            lambda: self._connection().execute(
+                f"INSERT OR REPLACE INTO {_META} (key, value) VALUES ('store_reset', ?)",  # noqa: S608
+                (reset_to_text(reset),),
+            ),
+        )
+
+    def reset_record(self) -> StoreReset | None:
+        return reset_from_text(self._meta("store_reset"))
+
+    def clear_reset(self) -> None:
+        self._guarded(
+            "reset write",
+            lambda: self._connection().execute(
+                f"DELETE FROM {_META} WHERE key = 'store_reset'"  # noqa: S608
+            ),
+        )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._guarded(
+            "read",
+            lambda: (
+                self._connection()
+                .execute(f"SELECT value FROM {_META} WHERE key = ?", (key,))  # noqa: S608
+                .fetchone()
+            ),
+        )
+        return None if row is None else str(row[0])
+
+
+def _mark(db: sqlite3.Connection, customer: str, issued_at: float) -> None:
+    """Raise the customer's newest issue time (newest_issue), in the caller's transaction."""
+    db.execute(
+        "INSERT INTO issue_marks (customer, issued_at) VALUES (?, ?) "
+        "ON CONFLICT (customer) DO UPDATE SET issued_at = max(issued_at, excluded.issued_at)",
+        (customer, issued_at),
+    )
 
 
 def _create_rate_table(connection: sqlite3.Connection) -> None:
