@@ -37,6 +37,13 @@ class AckLostStore(SQLiteTokenStore):
         if self.ack_lost:
             raise TokenStoreError("write failed: connection reset (the write had landed)")
 
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        # The write that follows Gong's answer (issue 26: it settles the refresh intent).
+        landed = super().settle(customer, token, spent=spent)
+        if self.ack_lost:
+            raise TokenStoreError("write failed: connection reset (the write had landed)")
+        return landed
+
 
 def _same(one: Token | None, other: Token | None) -> bool:
     """Equal tokens, compared without pytest printing them (they are secrets) on failure."""
@@ -101,11 +108,11 @@ class InterruptedStore(SQLiteTokenStore):
 
     interrupt = False
 
-    def put(self, customer: str, token: Token) -> None:
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
         if self.interrupt:
             self.interrupt = False
             raise KeyboardInterrupt
-        super().put(customer, token)
+        return super().settle(customer, token, spent=spent)
 
 
 def test_an_interrupt_during_the_write_keeps_the_new_token(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from gong_authlib.errors import TokenStoreError
 from gong_authlib.logs import get_logger
@@ -18,6 +19,8 @@ from gong_authlib.stores.contracts import TokenStore
 from gong_authlib.token import Token
 
 log = get_logger("stores")
+
+T = TypeVar("T")
 
 _FIRST_DELAY = 0.05
 _LONGEST_DELAY = 1.0
@@ -37,20 +40,39 @@ def put_with_retries(
 
     ``on_retry(error, delay)`` is called before each wait (tests use it to end a fault).
     """
+    write_with_retries(
+        lambda: store.put(customer, token),
+        customer,
+        deadline=deadline,
+        on_retry=on_retry,
+        sleep=sleep,
+    )
+
+
+def write_with_retries(
+    write: Callable[[], T],
+    customer: str,
+    *,
+    deadline: float,
+    on_retry: Callable[[TokenStoreError, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``write()`` (a put, or a settle: stores/intents.py), retried as ``put_with_retries``
+    says; its result is returned."""
     ends = time.monotonic() + deadline
     delay = _FIRST_DELAY
     attempt = 0
     while True:
         attempt += 1
         try:
-            store.put(customer, token)
+            result = write()
         except TokenStoreError as error:
             left = ends - time.monotonic()
             if left <= 0:
                 raise TokenStoreError(
                     f"could not store the new token of customer {customer!r} after {attempt} "
-                    f"attempts ({error}); it is kept in memory and the write is retried on "
-                    "the next call"
+                    f"attempts ({error}); it is kept in memory and the write is retried in "
+                    "the background"
                 ) from None
             wait = min(delay * (0.5 + random.random()), left)  # noqa: S311 - jitter
             log.warning(
@@ -67,4 +89,4 @@ def put_with_retries(
             continue
         if attempt > 1:
             log.info("customer %s: new token stored after %d attempts", customer, attempt)
-        return
+        return result

@@ -12,8 +12,19 @@ order, as the reliability rules ask:
 2. re-read the store: another thread or process may have refreshed already;
 3. take the store's cross-process lease lock, and re-read again under it;
 4. refresh only if the stored token is still the one seen as stale;
-5. persist the new token before using it (Gong's refresh tokens are single-use);
-6. on ``invalid_grant``, re-read the store once more, then raise ReauthorizationRequired.
+5. if another worker's refresh intent for that refresh token is open (stores/intents.py), do
+   not present it: wait for that worker's write (bounded), or present it once the intent's
+   deadline has passed;
+6. record our own intent, then ask Gong;
+7. persist the new token before using it (Gong's refresh tokens are single-use), settling the
+   intent in the same round trip;
+8. on ``invalid_grant``, re-read the store once more, then raise ReauthorizationRequired
+   (recording the customer as revoked, unless another worker's intent for the refresh token
+   is open: its new pair is on the way).
+
+A customer missing from the store is TokenNotFound, unless the store's identity record is
+gone or another (the store was emptied or replaced, stores/identity.py) and this worker holds
+the customer's pair: it is put back, and the reset recorded for ``tokens check``.
 
 Every trigger (expiry, a 401, a manual refresh) is the same double-checked routine with a
 different predicate. What keeps a refresh token from ever being lost on the way:
@@ -22,11 +33,14 @@ different predicate. What keeps a refresh token from ever being lost on the way:
   an untrusted base URL is kept and refused at send time, an unusable access token is kept
   expired and reported after the write;
 * a store write that fails after Gong answered is retried with backoff while the lease lasts;
-  if it still fails, the token stays in memory, in use, and the next call retries the write
-  first;
-* the lease is renewed while the token call runs (a slow answer or a ``Retry-After`` cannot
-  let a second process in to spend the same refresh token), every wait, in-process too, is
-  bounded by ``lock_timeout``, and a forked child gets fresh in-process locks;
+  if it still fails, the token stays in memory, in use, and a background thread
+  (tokens/unsaved.py) writes it as soon as the store answers, with a last attempt at exit
+  and on SIGTERM; the open intent keeps other workers from presenting the spent token
+  meanwhile, however long the outage lasts up to the intent's deadline;
+* the lease is short and renewed while the token call runs (a slow answer or a
+  ``Retry-After`` cannot let a second process in to spend the same refresh token), so a
+  holder that dies costs seconds; every wait, in-process too, is bounded by
+  ``lock_timeout``, and a forked child gets fresh in-process locks;
 * the customer's status lives in the store and is read on the stale path only: after one
   ``invalid_grant`` no process asks Gong again until a new token is ``put``.
 """
@@ -55,18 +69,38 @@ from gong_authlib.logs import get_logger
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.origins import origin_of
 from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
+from gong_authlib.stores.identity import StoreReset
+from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.stores.leases import Lease
-from gong_authlib.stores.status import REAUTHORIZATION_REQUIRED, UNTRUSTED_ORIGIN, CustomerStatus
-from gong_authlib.stores.writes import put_with_retries
+from gong_authlib.stores.status import (
+    ACTIVE_STATUS,
+    REAUTHORIZATION_REQUIRED,
+    UNTRUSTED_ORIGIN,
+    CustomerStatus,
+)
+from gong_authlib.stores.writes import write_with_retries
 from gong_authlib.telemetry import refresh_skipped, refreshing
 from gong_authlib.token import Token, fingerprint, unsafe_in_header
 from gong_authlib.tokens import secret_pause
+from gong_authlib.tokens.unsaved import WRITER, install_exit_hooks
 
 log = get_logger("auth")
 
 # Refresh five minutes early: enough for clock skew between us and Gong and for a request
 # in flight to land before the token dies, small beside Gong's default one-day lifetime.
 DEFAULT_LEEWAY = 300.0
+
+# How long another worker may not present a refresh token this worker is spending, if this
+# worker never writes the new pair: well past the lease (a store outage after Gong answered
+# may last this long and lose nothing), short enough that a worker killed during its token
+# call stalls the customer for a minute at most.
+DEFAULT_INTENT_HOLD = 60.0
+# The longest a caller waits for the lock by default (``lock_timeout`` None): a live holder
+# renews its short lease while the token call runs, which may take this long.
+DEFAULT_LOCK_WAIT = 30.0
+# How often a worker that must not present a refresh token looks for the owner's write.
+_INTENT_POLL = 0.05
+_INTENT_POLL_LONGEST = 0.5
 
 # Gong's answer to a call its app has no scope for: 401, not 403, in production.
 # Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
@@ -131,6 +165,7 @@ class CustomerToken:
         lock_lease: float = DEFAULT_LEASE,
         lock_timeout: float | None = None,
         clock: Clock | None = None,
+        intent_hold: float = DEFAULT_INTENT_HOLD,
     ) -> None:
         if leeway < 0:
             raise ValueError("leeway cannot be negative")
@@ -140,6 +175,7 @@ class CustomerToken:
         self.leeway = leeway
         self.lock_lease = lock_lease
         self.lock_timeout = lock_timeout
+        self.intent_hold = intent_hold
         self.clock = clock or client.clock
         # Read by the transports' hot paths without a lock: it is replaced, never mutated.
         self.current: Current | None = None
@@ -154,6 +190,7 @@ class CustomerToken:
         self.unproven: Current | None = None
         self._refused_again_reported: str | None = None
         _LIVE.add(self)
+        install_exit_hooks()
 
     def __repr__(self) -> str:
         return f"CustomerToken(customer={self.customer!r}, store={self.store!r})"
@@ -349,10 +386,44 @@ class CustomerToken:
         return current
 
     def _read(self) -> tuple[Token, CustomerStatus]:
+        self.store.identity_seen()  # claimed on first use, one round trip per store object
         token, status = self.store.get_with_status(self.customer)
         if token is None:
-            raise TokenNotFound(self.customer)
+            return self._put_back_after_reset(), ACTIVE_STATUS
         return token, status
+
+    def _put_back_after_reset(self) -> Token:
+        """The customer is missing: TokenNotFound, unless the store was emptied or replaced
+        (its identity is gone) and this worker holds the pair, which goes back in.
+
+        A customer deleted on purpose leaves the identity intact and is never brought back.
+        """
+        held = self._unsaved or (self.current.token if self.current is not None else None)
+        if held is None or not self.store.was_reset():
+            raise TokenNotFound(self.customer)
+        restored = self.store.restore(self.customer, held)
+        self.store.reclaim_identity()
+        self.store.record_reset(
+            StoreReset(
+                time.time(),
+                f"the store was emptied or replaced; customer {self.customer} put back from "
+                f"the memory of process {os.getpid()}",
+            )
+        )
+        log.error(
+            "customer %s: the token store %s was emptied or replaced (its identity record is "
+            "gone); %s the pair this process held (refresh sha256:%s)",
+            self.customer,
+            self.store.location,
+            "put back" if restored else "another worker already put back",
+            fingerprint(held.refresh_token),
+        )
+        if held is self._unsaved:
+            self._unsaved = self._unsaved_from = None
+        again = self.store.get(self.customer)
+        if again is None:
+            raise TokenNotFound(self.customer)
+        return again
 
     def _is_stale(self, token: Token) -> bool:
         return self.clock() >= token.expires_at - self.effective_leeway(token)
@@ -372,7 +443,9 @@ class CustomerToken:
             log.warning("customer %s: could not record its status: %s", self.customer, error)
 
     def _wait_bound(self) -> float:
-        return self.lock_lease if self.lock_timeout is None else self.lock_timeout
+        if self.lock_timeout is not None:
+            return self.lock_timeout
+        return max(self.lock_lease, DEFAULT_LOCK_WAIT)
 
     def _refresh_under_lock(
         self, needs_refresh: Callable[[Token], bool], *, for_401: bool = False
@@ -428,29 +501,14 @@ class CustomerToken:
         """Write the token a failed store write left in memory; while the store still fails,
         keep using it (None once written or superseded: the caller reads the store as usual).
 
-        Written only over the token it was refreshed from: a write whose acknowledgement was
-        lost may have landed, and another process may have refreshed past it since (our token
-        is then spent), or the customer may have been authorized again. Writing it back then
-        would lose the customer, or the new authorization.
+        Written only while the intent for the token it was refreshed from stands
+        (:meth:`_settle`): another process may have refreshed past it since (our token is
+        then spent), or the customer may have been authorized again or deleted.
         """
         token = self._unsaved
         assert token is not None
         try:
-            with self.store.lock(
-                self.customer, lease=self.lock_lease, timeout=max(0.0, wait)
-            ) as lease:
-                stored = self.store.get(self.customer)
-                if _same_grant(stored, self._unsaved_from):
-                    put_with_retries(
-                        self.store, self.customer, token, deadline=self._write_time(lease)
-                    )
-                elif not _same_grant(stored, token):
-                    log.warning(
-                        "customer %s: the store moved on from the token this one was refreshed "
-                        "from (refreshed elsewhere, authorized again or deleted); dropping the "
-                        "token kept in memory",
-                        self.customer,
-                    )
+            self._settle_unsaved()
         except TokenStoreError as error:
             if self._is_stale(token):
                 raise
@@ -460,9 +518,62 @@ class CustomerToken:
                 error,
             )
             return self._adopt(token)
-        log.info("customer %s: the token kept in memory is settled in the store", self.customer)
-        self._unsaved = self._unsaved_from = None
         return None
+
+    def retry_unsaved(self) -> bool:
+        """One attempt by the background writer (tokens/unsaved.py); True when nothing is
+        left to write. Skips a round while a call of this process holds the customer."""
+        if self._unsaved is None:
+            return True
+        if not self._thread_lock.acquire(timeout=0.2):
+            return False
+        try:
+            if self._unsaved is None:
+                return True
+            try:
+                written = self._settle_unsaved()
+            except TokenStoreError:
+                return False
+            if written is not None:
+                self._adopt(written)
+            elif self.current is not None and self.current.refresh_at == -math.inf:
+                self.current = None  # dropped: the next call reads the store
+            return True
+        finally:
+            self._thread_lock.release()
+
+    def _settle_unsaved(self) -> Token | None:
+        """One write of the unsaved pair; the pair if it is stored now, None if dropped."""
+        token, spent = self._unsaved, self._unsaved_from
+        assert token is not None
+        assert spent is not None
+        written = self._settle(token, spent)
+        self._unsaved = self._unsaved_from = None
+        if written:
+            log.info("customer %s: the token kept in memory is settled in the store", self.customer)
+            return token
+        return None
+
+    def _settle(self, token: Token, spent: Token) -> bool:
+        """Store ``token`` over the intent for ``spent`` (one round trip). False if the store
+        moved on: refreshed elsewhere, authorized again or deleted (logged; the pair is
+        dropped). A store that was emptied or replaced meanwhile gets the pair back."""
+        if self.store.settle(self.customer, token, spent=fingerprint(spent.refresh_token)):
+            return True
+        stored = self.store.get(self.customer)
+        if _same_grant(stored, token):
+            return True  # an earlier attempt landed, its answer lost
+        if stored is None and self.store.was_reset():
+            self._unsaved, self._unsaved_from = token, spent
+            self._put_back_after_reset()
+            return True
+        log.warning(
+            "customer %s: the store moved on from the token this one was refreshed from "
+            "(refreshed elsewhere, authorized again or deleted); dropping the token kept in "
+            "memory",
+            self.customer,
+        )
+        return False
 
     @staticmethod
     def _write_time(lease: Lease) -> float:
@@ -471,6 +582,10 @@ class CustomerToken:
         return max(0.0, lease.remaining() - margin)
 
     def _refresh(self, stored: Token, lease: Lease, *, for_401: bool = False) -> Token:
+        settled_elsewhere = self._await_in_flight(stored, lease)
+        if settled_elsewhere is not None:
+            return settled_elsewhere
+        self._open_intent(stored, lease)
         log.info(
             "refreshing customer %s (access sha256:%s, expires %s)",
             self.customer,
@@ -482,9 +597,12 @@ class CustomerToken:
                 answer = self.client.refresh_answer(stored, customer=self.customer)
             except ClientCredentialsRejected as refused:
                 # The app's secret, not the customer's grant: no status recorded.
+                self._close_intent(lease)  # nothing granted: the refresh token stays good
                 secret_pause.share(self.store, self.client, refused)
                 raise
             except ReauthorizationRequired as rejected:
+                self._refuse_if_in_flight_elsewhere(stored, lease)
+                self._close_intent(lease)
                 again, _ = self._read()
                 if not _same_grant(
                     again, stored
@@ -502,6 +620,9 @@ class CustomerToken:
                 stored_meanwhile = self._stored_since_rejection(stored)
                 if stored_meanwhile is not None:
                     return stored_meanwhile
+                raise
+            except BaseException:
+                self._close_intent(lease)  # nothing granted: the refresh token stays good
                 raise
         token = replace(answer.token, after_401=True) if for_401 else answer.token
         self._persist(token, stored, lease)  # persisted before anything judges or uses it
@@ -530,21 +651,116 @@ class CustomerToken:
 
     def _persist(self, token: Token, spent: Token, lease: Lease) -> None:
         # Held before the write starts: whatever interrupts the write (a store error, or a
-        # KeyboardInterrupt, gevent's Timeout, a signal handler's SystemExit), the next call
-        # finds the token here and writes it first.
+        # KeyboardInterrupt, gevent's Timeout, a signal handler's SystemExit), the pair is
+        # here for the next call and the background writer. The write settles the intent in
+        # the same round trip (no lease renewal first: the intent, not the lease, keeps others
+        # from presenting the spent token), so a kill -9 between Gong's answer and the store
+        # taking the pair has one round trip to land in.
         self._unsaved, self._unsaved_from = token, spent
         try:
-            lease.renew()  # a fresh lease for the write's retries, if the store can give one
-        except TokenStoreError as error:
-            log.warning("customer %s: could not renew the lease: %s", self.customer, error)
-        try:
-            put_with_retries(self.store, self.customer, token, deadline=self._write_time(lease))
+            written = write_with_retries(
+                lambda: self._settle(token, spent),
+                self.customer,
+                deadline=self._write_time(lease),
+            )
         except TokenStoreError:
             self._adopt(token)
+            WRITER.add(self)
             log.error(
                 "customer %s: Gong issued a new token and the store did not take it; it is "
-                "kept in this process and written on the next call",
+                "kept in this process and written in the background as soon as the store "
+                "answers",
                 self.customer,
             )
             raise
-        self._unsaved = self._unsaved_from = None
+        except BaseException:  # interrupted mid-write: the pair is kept, and written anyway
+            WRITER.add(self)
+            raise
+        if self._unsaved is token:
+            self._unsaved = self._unsaved_from = None
+        if not written:
+            raise TokenStoreError(
+                f"customer {self.customer!r}: the store moved on while Gong refreshed (the "
+                "customer was authorized again or deleted); the new token was not stored"
+            )
+
+    # -- refresh intents (stores/intents.py) ---------------------------------------------
+
+    def _open_intent(self, stored: Token, lease: Lease) -> None:
+        intent = RefreshIntent(
+            lease.owner, fingerprint(stored.refresh_token), time.time() + self.intent_hold
+        )
+        if not self.store.open_intent(self.customer, intent):
+            raise TokenNotFound(self.customer)  # deleted since our read under the lock
+
+    def _close_intent(self, lease: Lease) -> None:
+        try:
+            self.store.close_intent(self.customer, lease.owner)
+        except TokenStoreError as error:
+            log.warning("customer %s: could not clear the refresh intent: %s", self.customer, error)
+
+    def _open_intent_elsewhere(self, stored: Token, lease: Lease) -> RefreshIntent | None:
+        """Another worker's open intent for ``stored``'s refresh token, or None."""
+        intent = self.store.intent(self.customer)
+        if (
+            intent is None
+            or intent.owner == lease.owner
+            or intent.spent != fingerprint(stored.refresh_token)
+            or not intent.is_open(time.time())
+        ):
+            return None
+        return intent
+
+    def _await_in_flight(self, stored: Token, lease: Lease) -> Token | None:
+        """Before presenting ``stored``'s refresh token: if another worker's open intent says
+        it is being spent, wait for that worker's write and return its pair; None to go on
+        (no such intent, the owner gave up, or its deadline passed). TokenStoreError when the
+        wait bound runs out first: never present a token another worker may have spent."""
+        intent = self._open_intent_elsewhere(stored, lease)
+        if intent is None:
+            return None
+        log.warning(
+            "customer %s: another worker's refresh of refresh token sha256:%s is in flight and "
+            "its new pair is not stored yet; waiting for it (its intent ends in %.0fs)",
+            self.customer,
+            intent.spent,
+            intent.deadline - time.time(),
+        )
+        ends = time.monotonic() + self._wait_bound()
+        delay = _INTENT_POLL
+        with lease.renewed():
+            while True:
+                again = self.store.get(self.customer)
+                if again is None or not _same_grant(again, stored):
+                    log.info("customer %s: the other worker's pair arrived", self.customer)
+                    return again if again is not None else self._read()[0]
+                if self._open_intent_elsewhere(stored, lease) is None:
+                    log.warning(
+                        "customer %s: the other worker's refresh intent ended with no new "
+                        "pair stored; refreshing with the stored token",
+                        self.customer,
+                    )
+                    return None
+                if time.monotonic() >= ends:
+                    raise TokenStoreError(
+                        f"customer {self.customer!r}: another worker is refreshing it and its "
+                        "new token is not stored yet; the spent refresh token is not presented "
+                        "again (try again shortly)"
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, _INTENT_POLL_LONGEST)
+
+    def _refuse_if_in_flight_elsewhere(self, stored: Token, lease: Lease) -> None:
+        """Gong refused ``stored``'s refresh token while another worker's intent for it is
+        open: that worker spent it and its pair is on the way, so the customer is not
+        revoked. TokenStoreError instead of ReauthorizationRequired; nothing recorded."""
+        try:
+            intent = self._open_intent_elsewhere(stored, lease)
+        except TokenStoreError:
+            return
+        if intent is not None:
+            raise TokenStoreError(
+                f"customer {self.customer!r}: Gong refused a refresh token another worker is "
+                "spending; its new pair is expected in the store (not recorded as needing "
+                "re-authorization)"
+            )
