@@ -80,7 +80,8 @@ def test_the_error_names_only_the_contracts_left_out() -> None:
         "AlmostWhole does not keep OAuth states (_purge_states, _put_state, _take_state); "
         "refresh intents ("
     )
-    assert "customer statuses" not in named and "rate budget" not in named
+    assert "customer statuses" not in named
+    assert "rate budget" not in named
 
 
 def test_the_memory_store_says_it_keeps_the_rate_budget_in_this_process() -> None:

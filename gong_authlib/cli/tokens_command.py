@@ -190,38 +190,62 @@ def list_command(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(r["status"] == "unreadable" for r in rows) else EXIT_OK
 
 
+def _store_reset(args: argparse.Namespace, store: TokenStore) -> dict[str, Any] | None:
+    """The store's reset record (stores/identity.py): a worker found the store emptied or
+    replaced and put back the pairs it held. Others may have been lost with it.
+    ``--clear-reset`` forgets it (an operator has dealt with it)."""
+    reset = store.reset_record()
+    if reset is None:
+        return None
+    if getattr(args, "clear_reset", False):
+        store.clear_reset()
+        sys.stderr.write(f"Store-reset record of {_iso(reset.when)} cleared.\n")
+        return None
+    return {"when": _iso(reset.when), "detail": reset.detail}
+
+
 def check_command(args: argparse.Namespace) -> int:
-    """For cron and monitoring: exit 1 when any customer needs attention, or when Gong refused
-    the configured client secret."""
+    """For cron and monitoring: exit 1 when any customer needs attention, when Gong refused
+    the configured client secret, or when the store was found emptied or replaced."""
     config = _optional_config(args)
     with store_from(args, config) as store:
         rows = _rows_in(store)
         credentials = _credentials(args, config, store)
+        reset = _store_reset(args, store)
     attention = [row for row in rows if row["attention"]]
     rejected = credentials is not None and credentials["rejected"]
+    failing = bool(attention) or rejected or reset is not None
     if args.format == "json":
         emit_json(
             {
                 "format_version": JSON_FORMAT_VERSION,
                 "customers": len(rows),
-                "healthy": not attention and not rejected,
+                "healthy": not failing,
                 "attention": attention,
                 "client_credentials": credentials,
+                "store_reset": reset,
             }
         )
-        return EXIT_FINDINGS if attention or rejected else EXIT_OK
+        return EXIT_FINDINGS if failing else EXIT_OK
     if rejected:
         assert credentials is not None
         sys.stdout.write(_credentials_line(credentials))
+    if reset is not None:
+        sys.stdout.write(
+            f"STORE RESET at {reset['when']}: {_shown(reset['detail'])}. Customers no worker "
+            "held in memory were lost with it: compare `gong-authlib tokens list` with your "
+            "customers, authorize the missing ones again, and give the store persistence; then "
+            "`gong-authlib tokens check --clear-reset`.\n"
+        )
     if attention:
         sys.stdout.write("".join(_text_row(row) + "\n" for row in attention))
         sys.stdout.write(
             f"{len(attention)} of {len(rows)} customer(s) need attention: re-authorize with "
             "`gong-authlib authorize --customer NAME`, or fix the key or origin named above.\n"
         )
-    elif not rejected:
+    elif not rejected and reset is None:
         sys.stdout.write(f"{len(rows)} customer(s), none needs attention.\n")
-    return EXIT_FINDINGS if attention or rejected else EXIT_OK
+    return EXIT_FINDINGS if failing else EXIT_OK
 
 
 def show_command(args: argparse.Namespace) -> int:
