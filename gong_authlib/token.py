@@ -133,6 +133,16 @@ class Token:
     def lifetime(self) -> float:
         return self.expires_at - self.issued_at
 
+    def age(self, now: float) -> float | None:
+        """Seconds since the token was received, on the reader's clock ``now``; None when
+        unknown: no issue time kept, or one in the reader's future (``issued_at`` is the
+        receiving worker's clock, which may run ahead of the reader's: a negative age says
+        nothing about the token)."""
+        if self.issued_at <= 0:
+            return None
+        age = now - self.issued_at
+        return age if age >= 0 else None
+
     @property
     def access_fingerprint(self) -> str:
         return fingerprint(self.access_token)

@@ -51,6 +51,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -99,6 +100,10 @@ DEFAULT_INTENT_HOLD = 60.0
 # renews its short lease while the token call runs, which may take this long.
 DEFAULT_LOCK_WAIT = 30.0
 # How often a worker that must not present a refresh token looks for the owner's write.
+# An issue time this far in the reader's future means two workers' clocks disagree (a
+# sub-second lead is the write's own latency); reported once per process.
+_SKEW_REPORTED_BEYOND = 5.0
+_skew_reported = threading.Event()
 _INTENT_POLL = 0.05
 _INTENT_POLL_LONGEST = 0.5
 
@@ -390,7 +395,25 @@ class CustomerToken:
         token, status = self.store.get_with_status(self.customer)
         if token is None:
             return self._put_back_after_reset(), ACTIVE_STATUS
+        self._note_skew(token)
         return token, status
+
+    def _note_skew(self, token: Token) -> None:
+        """A stored issue time in this worker's future: the worker that received the token
+        runs ahead of this one. Its age is unknown here (``Token.age``); logged once."""
+        if _skew_reported.is_set():
+            return
+        ahead = token.issued_at - self.clock()
+        if ahead > _SKEW_REPORTED_BEYOND:
+            _skew_reported.set()
+            log.warning(
+                "customer %s: the stored token was issued %.0fs in this worker's future: the "
+                "clocks of the workers sharing the store disagree (this one runs behind the "
+                "one that refreshed, or it runs ahead); token ages are treated as unknown "
+                "until they agree. Reported once per process",
+                self.customer,
+                ahead,
+            )
 
     def _put_back_after_reset(self) -> Token:
         """The customer is missing: TokenNotFound, unless the store was emptied or replaced
