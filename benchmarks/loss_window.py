@@ -84,7 +84,7 @@ def measure(store: TokenStore, refreshes: int) -> dict[str, tuple[float, float]]
             left.append(time.perf_counter())
             return send(*args, **kwargs)
 
-        client.session.send = leaving  # type: ignore[method-assign]
+        client.session.send = leaving
         settle = store.settle
         store.settle = _timed(  # type: ignore[method-assign]
             lambda: windows.append(time.perf_counter() - left[-1]), settle
@@ -95,7 +95,7 @@ def measure(store: TokenStore, refreshes: int) -> dict[str, tuple[float, float]]
                 gong.clock.advance(86_400)
                 assert session.get("/v2/users").status_code == 200
         finally:
-            del store.settle  # type: ignore[method-assign]
+            del store.settle
         token = store.get("acme")
         assert token is not None
         settles, renew_puts = _write_times(store, token, refreshes)

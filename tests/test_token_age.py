@@ -5,6 +5,7 @@ is logged once per process."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 
 import pytest
@@ -28,7 +29,7 @@ def test_age_is_judged_on_the_readers_clock_and_unknown_when_negative() -> None:
 def test_a_store_written_by_a_worker_ahead_is_read_and_the_skew_logged_once(
     fake_gong: FakeGong, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(customer_token, "_skew_reported", customer_token.threading.Event())
+    monkeypatch.setattr(customer_token, "_skew_reported", threading.Event())
     store = MemoryTokenStore()
     issued = authorize_into(fake_gong, store)
     ahead = replace(issued, issued_at=fake_gong.clock() + 7_150)  # as a worker 2 h ahead
