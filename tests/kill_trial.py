@@ -12,6 +12,7 @@ tests/test_kill_trial.py (short) and by hand for the long trials in docs/reliabi
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -85,10 +86,9 @@ def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
         session = gong_session(client, store, customer, rate_limit=None, retries=0)
         session.auth.customer_token.intent_hold = plan.intent_hold
         while not stop.is_set():
-            try:
+            # Outcomes are counted by the parent, from FakeGong and the store.
+            with contextlib.suppress(Exception):
                 session.get("/v2/users")
-            except Exception:  # noqa: S110 - counted by the parent from FakeGong and the store
-                pass
             time.sleep(0.02)
 
     threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in plan.customers]
@@ -192,36 +192,22 @@ def run_trial(
             gong.inject("token", "delay", seconds=0.02, times=1_000_000)
         started = time.monotonic()
         next_expiry = started
-        next_kill = started + random.uniform(1.0, 2.0)  # noqa: S311
-        seen = 0
-        in_flight: dict[tuple[int, str], bool] = {}
+        next_kill = started + random.uniform(1.0, 2.0)
+        in_flight = _InFlight(events)
         while time.monotonic() - started < seconds:
             now = time.monotonic()
             if now >= next_expiry:
                 clock.advance(86_400)
                 next_expiry = now + expiry_every
             if now >= next_kill:
-                victim = None
-                if mode == "random":
-                    victim = random.randrange(len(pool))  # noqa: S311
-                elif events.exists():
-                    lines = events.read_text().splitlines()
-                    for line in lines[seen:]:
-                        kind, pid, customer, _ = line.split()
-                        if kind == "L":
-                            in_flight[(int(pid), customer)] = True
-                        else:
-                            in_flight.pop((int(pid), customer), None)
-                    seen = len(lines)
-                    flying = {pid for pid, _ in in_flight}
-                    victim = next((i for i, p in enumerate(pool) if p.pid in flying), None)
+                victim = _pick_victim(mode, pool, in_flight)
                 if victim is not None:
                     process = pool[victim]
                     os.kill(process.pid, signal.SIGKILL)
                     kills.append((process.pid, time.monotonic()))
                     process.join(timeout=10)
                     pool[victim] = spawn()
-                    next_kill = time.monotonic() + random.uniform(0.5, 1.5)  # noqa: S311
+                    next_kill = time.monotonic() + random.uniform(0.5, 1.5)
             time.sleep(0.002 if mode == "targeted" else 0.01)
         stop.set()
         for process in pool:
@@ -235,6 +221,35 @@ def run_trial(
     timeline = _read_events(events) if events.exists() else []
     _count(result, kills, timeline)
     return result
+
+
+class _InFlight:
+    """The token requests the workers' event lines show sent and not yet stored."""
+
+    def __init__(self, events: Path) -> None:
+        self.events = events
+        self.seen = 0
+        self.open: set[tuple[int, str]] = set()
+
+    def pids(self) -> set[int]:
+        if self.events.exists():
+            lines = self.events.read_text().splitlines()
+            for line in lines[self.seen :]:
+                kind, pid, customer, _ = line.split()
+                if kind == "L":
+                    self.open.add((int(pid), customer))
+                else:
+                    self.open.discard((int(pid), customer))
+            self.seen = len(lines)
+        return {pid for pid, _ in self.open}
+
+
+def _pick_victim(mode: str, pool: list[Any], in_flight: _InFlight) -> int | None:
+    """Which worker to kill: any (random), or one whose token request is in flight."""
+    if mode == "random":
+        return random.randrange(len(pool))
+    flying = in_flight.pids()
+    return next((i for i, p in enumerate(pool) if p.pid in flying), None)
 
 
 def _settle_every_customer(

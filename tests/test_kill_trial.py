@@ -59,12 +59,15 @@ def test_kill_9_loses_customers_only_inside_the_window(
     )
     assert result.kills >= 1
     assert result.lost_outside_window == 0, result
-    assert result.invalid_grant <= len(result.lost)  # one per lost customer, never a storm
+    # One per lost customer (never a storm), plus one for each kill that hit the worker
+    # presenting the spent token before it could record the customer as revoked.
+    assert result.invalid_grant <= len(result.lost) + result.kills
+    when = "the moment a token request left" if mode == "targeted" else "every 0.5-1.5 s"
     reliability.record(
         "fault",
         f"kill -9 trial, {mode}, {kind}",
         f"{SECONDS:.0f} s, 2 processes x 6 customers (a thread each), every token expiring "
-        f"each 0.5 s; {result.kills} kills ({'the moment a token request left' if mode == 'targeted' else 'every 0.5-1.5 s'})",
+        f"each 0.5 s; {result.kills} kills ({when})",
         f"{result.refreshes} refreshes; {result.kills_in_window} kills inside the window; "
         f"{len(result.lost)} customers lost, {result.lost_in_window} of them to a kill inside "
         f"the window, {result.lost_outside_window} outside; {result.invalid_grant} "

@@ -162,6 +162,10 @@ def test_an_emptied_store_is_reseeded_from_memory_and_reported(
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert "STORE RESET" in checked.stdout
     assert "emptied or replaced" in checked.stdout
+    cleared = run_cli("tokens", "check", "--clear-reset", "--store", own_redis.url)
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    assert "cleared" in cleared.stderr
+    assert store.reset_record() is None
     other = RedisTokenStore(own_redis.url)  # another worker: the store's identity is settled
     assert not other.was_reset()
     other.identity_seen()

@@ -318,6 +318,13 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             )
         if name in ("delete", "rotate-key"):
             action.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        if name == "check":
+            action.add_argument(
+                "--clear-reset",
+                action="store_true",
+                help="forget the store-reset record once you have dealt with it (a worker "
+                "found the store emptied or replaced and put back the tokens it held)",
+            )
         action.set_defaults(handler=f"gong_authlib.cli.tokens_command:{name}_command")
     rotate = actions.choices["rotate-key"]
     rotate.description = (
