@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from gong_authlib import GongOAuthClient, ReauthorizationRequired, TokenStoreError, gong_session
+from gong_authlib import ReauthorizationRequired, TokenStoreError, gong_session
 from gong_authlib.stores import RedisTokenStore
-from tests.storm import SharedClock
+from tests.storm import worker_client
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,8 @@ def call_until_answered(plan: WorkerPlan, clock_value: Any, go: Any, results: An
     """From ``go`` on, call every 50 ms for up to 30 s; report (status, store errors,
     ReauthorizationRequired seen)."""
     store = RedisTokenStore(plan.redis_url, socket_timeout=0.3)
-    client = GongOAuthClient(
-        plan.client_id,
-        plan.client_secret,
-        token_url=plan.token_url,
-        trusted_api_origins=plan.origins,
-        clock=SharedClock(clock_value),
-        backoff_factor=0,
+    client = worker_client(
+        plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
     )
     session = gong_session(
         client, store, "acme", rate_limit=None, retries=0, lock_lease=plan.lock_lease

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from gong_authlib import (
-    GongOAuthClient,
     ReauthorizationRequired,
     TokenStoreError,
     gong_session,
@@ -34,7 +33,7 @@ from gong_authlib import (
 )
 from gong_authlib.stores import REAUTHORIZATION_REQUIRED
 from gong_authlib.stores.contracts import DEFAULT_LEASE
-from tests.storm import SharedClock
+from tests.storm import SharedClock, worker_client
 
 
 @dataclass(frozen=True)
@@ -47,18 +46,13 @@ class TrialPlan:
     customers: tuple[str, ...]
     events: str  # the file workers append L/S lines to
     intent_hold: float
+    lock_lease: float
 
 
 def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
     store = open_store(plan.store_url)
-    client = GongOAuthClient(
-        plan.client_id,
-        plan.client_secret,
-        token_url=plan.token_url,
-        trusted_api_origins=plan.origins,
-        clock=SharedClock(clock_value),
-        backoff_factor=0,
-        retries=0,
+    client = worker_client(
+        plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
     )
     events = os.open(plan.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     pid = os.getpid()
@@ -83,7 +77,9 @@ def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
 
     def run(customer: str) -> None:
         local.customer = customer
-        session = gong_session(client, store, customer, rate_limit=None, retries=0)
+        session = gong_session(
+            client, store, customer, rate_limit=None, retries=0, lock_lease=plan.lock_lease
+        )
         session.auth.customer_token.intent_hold = plan.intent_hold
         while not stop.is_set():
             # Outcomes are counted by the parent, from FakeGong and the store.
@@ -149,6 +145,7 @@ def run_trial(
     customers: int = 6,
     expiry_every: float = 0.5,
     intent_hold: float = 2.0,
+    lock_lease: float = DEFAULT_LEASE,
     folder: Path,
 ) -> TrialResult:
     """``mode`` ``random``: kill a random worker every 0.5-1.5 s; ``targeted``: kill the worker
@@ -179,6 +176,7 @@ def run_trial(
             names,
             str(events),
             intent_hold,
+            lock_lease,
         )
         stop = context.Event()
 

@@ -37,6 +37,20 @@ class SharedClock(FakeClock):
             return float(self._value.value)
 
 
+def worker_client(
+    client_id: str, client_secret: str, token_url: str, origins: tuple[str, ...], clock_value: Any
+) -> GongOAuthClient:
+    """A spawned worker's OAuth client for the parent's FakeGong, on the shared clock."""
+    return GongOAuthClient(
+        client_id,
+        client_secret,
+        token_url=token_url,
+        trusted_api_origins=origins,
+        clock=SharedClock(clock_value),
+        backoff_factor=0,
+    )
+
+
 @dataclass(frozen=True)
 class StormPlan:
     """What a storm worker needs to know, picklable for the ``spawn`` start method."""
@@ -52,15 +66,9 @@ class StormPlan:
 
 def storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results: Any) -> None:
     """``plan.threads`` sessions for customer acme; each cycle, each makes one API call."""
-    clock = SharedClock(clock_value)
     store = open_store(plan.store_url)
-    client = GongOAuthClient(
-        plan.client_id,
-        plan.client_secret,
-        token_url=plan.token_url,
-        trusted_api_origins=plan.origins,
-        clock=clock,
-        backoff_factor=0,
+    client = worker_client(
+        plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
     )
     threads, cycles = plan.threads, plan.cycles
     statuses: Counter[int] = Counter()
@@ -98,15 +106,9 @@ def async_storm_worker(plan: StormPlan, clock_value: Any, barrier: Any, results:
 
     from gong_authlib import gong_async_client
 
-    clock = SharedClock(clock_value)
     store = open_store(plan.store_url)
-    client = GongOAuthClient(
-        plan.client_id,
-        plan.client_secret,
-        token_url=plan.token_url,
-        trusted_api_origins=plan.origins,
-        clock=clock,
-        backoff_factor=0,
+    client = worker_client(
+        plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
     )
     statuses: Counter[int] = Counter()
     errors: list[str] = []
