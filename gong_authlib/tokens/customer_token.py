@@ -647,8 +647,10 @@ class CustomerToken:
             except BaseException:
                 self._close_intent(lease)  # nothing granted: the refresh token stays good
                 raise
-        token = replace(answer.token, after_401=True) if for_401 else answer.token
-        self._persist(token, stored, lease)  # persisted before anything judges or uses it
+            token = replace(answer.token, after_401=True) if for_401 else answer.token
+            # Persisted before anything judges or uses it, and before the renewer thread is
+            # joined (a renewal in flight would otherwise sit inside the kill -9 window).
+            self._persist(token, stored, lease)
         if answer.untrusted_origin:
             self._record(UNTRUSTED_ORIGIN, str(answer.problem))
         elif answer.problem is not None:
