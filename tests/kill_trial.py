@@ -78,9 +78,14 @@ def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
     def run(customer: str) -> None:
         local.customer = customer
         session = gong_session(
-            client, store, customer, rate_limit=None, retries=0, lock_lease=plan.lock_lease
+            client,
+            store,
+            customer,
+            rate_limit=None,
+            retries=0,
+            lock_lease=plan.lock_lease,
+            intent_hold=plan.intent_hold,
         )
-        session.auth.customer_token.intent_hold = plan.intent_hold
         while not stop.is_set():
             # Outcomes are counted by the parent, from FakeGong and the store.
             with contextlib.suppress(Exception):

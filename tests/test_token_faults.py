@@ -404,10 +404,9 @@ def test_kill_9_between_answer_and_write_is_the_documented_loss(
     store = SQLiteTokenStore(tmp_path / "tokens.db")
     original = authorize_into(fake_gong, store)
     # The killed child holds the lease: a short one, so the parent need not wait long.
-    session = gong_session(fake_gong.oauth_client(), store, "acme", lock_lease=1.0)
     # The killed child's refresh intent keeps the parent from presenting the refresh token
     # until it ends (issue 26): a short one here too.
-    session.auth.customer_token.intent_hold = 1.0
+    session = gong_session(fake_gong.oauth_client(), store, "acme", lock_lease=1.0, intent_hold=1.0)
     fake_gong.clock.advance(86_400)
     pid = os.fork()
     if pid == 0:

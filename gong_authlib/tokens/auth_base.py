@@ -12,7 +12,11 @@ from gong_authlib.errors import TokenNotFound
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.token import Token
-from gong_authlib.tokens.customer_token import DEFAULT_LEEWAY, CustomerToken
+from gong_authlib.tokens.customer_token import (
+    DEFAULT_INTENT_HOLD,
+    DEFAULT_LEEWAY,
+    CustomerToken,
+)
 
 
 class CustomerAuthBase:
@@ -28,6 +32,7 @@ class CustomerAuthBase:
         lock_lease: float = DEFAULT_LEASE,
         lock_timeout: float | None = None,
         clock: Clock | None = None,
+        intent_hold: float = DEFAULT_INTENT_HOLD,
     ) -> None:
         self.customer_token = CustomerToken(
             client,
@@ -37,6 +42,7 @@ class CustomerAuthBase:
             lock_lease=lock_lease,
             lock_timeout=lock_timeout,
             clock=clock,
+            intent_hold=intent_hold,
         )
         # Held here too: one attribute hop less on hot paths.
         self._clock = self.customer_token.clock
