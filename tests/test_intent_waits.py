@@ -23,6 +23,14 @@ def _another_workers_intent(token: Token, seconds: float = 60.0) -> RefreshInten
     return RefreshIntent("another-worker", fingerprint(token.refresh_token), time.time() + seconds)
 
 
+def _stale(gong: FakeGong, tmp_path: Path) -> tuple[SQLiteTokenStore, Token]:
+    """A store whose customer acme needs a refresh, and the pair it holds."""
+    store = SQLiteTokenStore(tmp_path / "tokens.db")
+    original = authorize_into(gong, store)
+    gong.clock.advance(86_400)
+    return store, original
+
+
 def _same(one: Token | None, other: Token | None) -> bool:
     return one is not None and one == other
 
@@ -30,9 +38,7 @@ def _same(one: Token | None, other: Token | None) -> bool:
 def test_a_worker_waits_for_the_pair_of_the_refresh_in_flight(
     fake_gong: FakeGong, tmp_path: Path
 ) -> None:
-    store = SQLiteTokenStore(tmp_path / "tokens.db")
-    original = authorize_into(fake_gong, store)
-    fake_gong.clock.advance(86_400)
+    store, original = _stale(fake_gong, tmp_path)
     # Another worker spent the refresh token; its pair is not stored yet.
     theirs = fake_gong.oauth_client().refresh_answer(original, customer="acme").token
     store.open_intent("acme", _another_workers_intent(original))
@@ -54,9 +60,7 @@ def test_a_worker_waits_for_the_pair_of_the_refresh_in_flight(
 def test_the_wait_is_bounded_and_the_spent_token_never_presented(
     fake_gong: FakeGong, tmp_path: Path
 ) -> None:
-    store = SQLiteTokenStore(tmp_path / "tokens.db")
-    original = authorize_into(fake_gong, store)
-    fake_gong.clock.advance(86_400)
+    store, original = _stale(fake_gong, tmp_path)
     fake_gong.oauth_client().refresh_answer(original, customer="acme")  # spent elsewhere
     store.open_intent("acme", _another_workers_intent(original))
     session = gong_session(
@@ -69,9 +73,7 @@ def test_the_wait_is_bounded_and_the_spent_token_never_presented(
 
 
 def test_past_the_intents_deadline_the_worker_goes_on(fake_gong: FakeGong, tmp_path: Path) -> None:
-    store = SQLiteTokenStore(tmp_path / "tokens.db")
-    original = authorize_into(fake_gong, store)
-    fake_gong.clock.advance(86_400)
+    store, original = _stale(fake_gong, tmp_path)
     # A worker that died before its token call left: the refresh token is still good.
     store.open_intent("acme", _another_workers_intent(original, seconds=-1))
     session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
@@ -83,9 +85,7 @@ def test_past_the_intents_deadline_the_worker_goes_on(fake_gong: FakeGong, tmp_p
 def test_an_intent_closed_without_a_pair_lets_the_waiter_refresh(
     fake_gong: FakeGong, tmp_path: Path
 ) -> None:
-    store = SQLiteTokenStore(tmp_path / "tokens.db")
-    original = authorize_into(fake_gong, store)
-    fake_gong.clock.advance(86_400)
+    store, original = _stale(fake_gong, tmp_path)
     store.open_intent("acme", _another_workers_intent(original))
     # The other worker's token call failed (a 5xx): it clears its intent, nothing granted.
     timer = threading.Timer(
@@ -104,9 +104,7 @@ def test_invalid_grant_under_another_workers_open_intent_is_not_a_revocation(
     """The other worker took the customer while this one's lease had lapsed (a pause, a
     partition) and spent the token first: Gong's invalid_grant says nothing about the
     customer, whose new pair is on its way."""
-    store = SQLiteTokenStore(tmp_path / "tokens.db")
-    original = authorize_into(fake_gong, store)
-    fake_gong.clock.advance(86_400)
+    store, original = _stale(fake_gong, tmp_path)
     fake_gong.oauth_client().refresh_answer(original, customer="acme")  # spent elsewhere...
     fake_gong.inject("token", "delay", seconds=0.3)
     other = SQLiteTokenStore(tmp_path / "tokens.db")
