@@ -49,7 +49,7 @@ class TrialPlan:
     lock_lease: float
 
 
-def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
+def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any, ready: Any) -> None:
     store = open_store(plan.store_url)
     client = worker_client(
         plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
@@ -95,6 +95,7 @@ def trial_worker(plan: TrialPlan, clock_value: Any, stop: Any) -> None:
     threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in plan.customers]
     for thread in threads:
         thread.start()
+    ready.release()  # imported and calling: the trial's time starts when every first one is
     for thread in threads:
         thread.join()
 
@@ -186,11 +187,14 @@ def run_trial(
         stop = context.Event()
 
         def spawn() -> Any:
-            process = context.Process(target=trial_worker, args=(plan, clock_value, stop))
+            process = context.Process(target=trial_worker, args=(plan, clock_value, stop, ready))
             process.start()
             return process
 
+        ready = context.Semaphore(0)
         pool = [spawn() for _ in range(workers)]
+        for _ in pool:  # a spawned interpreter takes seconds to import on a busy machine
+            assert ready.acquire(timeout=120), "a trial worker did not start"
         if mode == "targeted":
             gong.inject("token", "delay", seconds=0.02, times=1_000_000)
         started = time.monotonic()

@@ -106,7 +106,7 @@ def test_a_dead_holder_stalls_its_customer_for_the_lease(
     session = gong_session(fake_gong.oauth_client(), store, "customer-0", rate_limit=None)
     assert session.get("/v2/users").status_code == 200
     stall = time.monotonic() - killed
-    assert stall <= lease + 1.5
+    assert stall <= lease + 3.0  # the lease, plus the refresh itself on a busy machine
     assert fake_gong.stats.refreshes("customer-0") == 1
     store.close()
     reliability.record(
