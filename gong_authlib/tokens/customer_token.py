@@ -100,12 +100,12 @@ DEFAULT_INTENT_HOLD = 60.0
 # renews its short lease while the token call runs, which may take this long.
 DEFAULT_LOCK_WAIT = 30.0
 # How often a worker that must not present a refresh token looks for the owner's write.
+_INTENT_POLL = 0.05
+_INTENT_POLL_LONGEST = 0.5
 # An issue time this far in the reader's future means two workers' clocks disagree (a
 # sub-second lead is the write's own latency); reported once per process.
 _SKEW_REPORTED_BEYOND = 5.0
 _skew_reported = threading.Event()
-_INTENT_POLL = 0.05
-_INTENT_POLL_LONGEST = 0.5
 
 # Gong's answer to a call its app has no scope for: 401, not 403, in production.
 # Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
