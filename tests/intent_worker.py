@@ -22,9 +22,11 @@ class WorkerPlan:
     lock_lease: float
 
 
-def call_until_answered(plan: WorkerPlan, clock_value: Any, go: Any, results: Any) -> None:
-    """From ``go`` on, call every 50 ms for up to 30 s; report (status, store errors,
-    ReauthorizationRequired seen)."""
+def call_until_answered(
+    plan: WorkerPlan, clock_value: Any, ready: Any, go: Any, results: Any
+) -> None:
+    """Open the store and say ``ready``; from ``go`` on, call every 50 ms for up to 30 s;
+    report (status, store errors, ReauthorizationRequired seen)."""
     store = RedisTokenStore(plan.redis_url, socket_timeout=0.3)
     client = worker_client(
         plan.client_id, plan.client_secret, plan.token_url, plan.origins, clock_value
@@ -32,6 +34,7 @@ def call_until_answered(plan: WorkerPlan, clock_value: Any, go: Any, results: An
     session = gong_session(
         client, store, "acme", rate_limit=None, retries=0, lock_lease=plan.lock_lease
     )
+    ready.set()
     go.wait(60)
     errors, revoked, status = 0, 0, 0
     deadline = time.monotonic() + 30

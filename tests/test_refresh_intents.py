@@ -75,9 +75,12 @@ def test_a_store_outage_longer_than_the_lease_after_gong_answered_loses_nothing(
             gong.trusted_origins,
             LEASE,
         )
-        go, results = context.Event(), context.Queue()
-        second = context.Process(target=call_until_answered, args=(plan, clock_value, go, results))
+        ready, go, results = context.Event(), context.Event(), context.Queue()
+        second = context.Process(
+            target=call_until_answered, args=(plan, clock_value, ready, go, results)
+        )
         second.start()
+        assert ready.wait(120), "the second process did not start"  # its store opened
         first = gong_session(
             gong.oauth_client(), store, "acme", rate_limit=None, retries=0, lock_lease=LEASE
         )
