@@ -88,6 +88,19 @@ def test_restore_writes_only_where_nothing_is_stored(store: TokenStore) -> None:
     assert store.get("acme") == make_token(1)
 
 
+def test_settle_and_restore_raise_the_issue_mark_as_put_does(store: TokenStore) -> None:
+    """A settled or restored pair is a stored pair: the rollback check (newest_issue) must
+    count it, or the next write of the older row would go unseen."""
+    store.put("acme", make_token(1, issued_at=1_000.0))
+    store.open_intent("acme", _intent(n=1))
+    assert store.settle("acme", make_token(2, issued_at=2_000.0), spent=fingerprint("refresh-1"))
+    assert store.newest_issue("acme") == 2_000.0
+    assert store.restore("globex", make_token(3, issued_at=3_000.0))
+    assert store.newest_issue("globex") == 3_000.0
+    assert not store.restore("globex", make_token(4, issued_at=4_000.0))
+    assert store.newest_issue("globex") == 3_000.0  # nothing written, nothing raised
+
+
 def test_reset_records_are_kept_until_cleared(store: TokenStore) -> None:
     assert store.reset_record() is None
     store.record_reset(StoreReset(1_800_000_000.5, "acme, globex"))
