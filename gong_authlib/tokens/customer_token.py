@@ -607,6 +607,7 @@ class CustomerToken:
     def _refresh(self, stored: Token, lease: Lease, *, for_401: bool = False) -> Token:
         settled_elsewhere = self._await_in_flight(stored, lease)
         if settled_elsewhere is not None:
+            refresh_skipped(self.customer)  # the other worker's refresh, not a token call of ours
             return settled_elsewhere
         self._open_intent(stored, lease)
         log.info(
