@@ -12,6 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The hand-written account of the trials (what the rows mean) lives on its own page, which a
+# run's rewrite of docs/reliability.md must keep pointing to.
+TRIALS_POINTER = (
+    "What the issue-26 trials mean (the kill -9 window, the stall after a holder's death, a store\n"
+    "emptied or replaced): [Refreshes that survive the store failing](reliability-trials.md)."
+)
+
 KINDS = {
     "load": "Load held",
     "fault": "Faults survived",
@@ -38,6 +45,8 @@ class Reliability:
             f"- machine: {platform.machine()}, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}",
             f"- command: `{command}`",
+            "",
+            TRIALS_POINTER,
             "",
         ]
         for kind, title in KINDS.items():

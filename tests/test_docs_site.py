@@ -14,6 +14,7 @@ import yaml
 from docsgen import api_reference, cli_reference, config_reference, griffe_docstrings, hooks
 from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
 from tests.docs_examples import blocks
+from tests.reliability import TRIALS_POINTER, Reliability
 from tests.helpers import REPO_ROOT
 
 README_MAX_LINES = 250
@@ -29,6 +30,14 @@ def test_the_readme_is_a_door() -> None:
     assert (
         "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest"
     ) in lines
+
+
+def test_a_reliability_run_keeps_the_link_to_the_hand_written_trials() -> None:
+    # docs/reliability.md is rewritten by each run; the trials' account must stay reachable.
+    rendered = Reliability(rows=[("load", "w", "h", "o")]).render("pytest -m reliability")
+    assert TRIALS_POINTER in rendered
+    assert TRIALS_POINTER in (REPO_ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert (REPO_ROOT / "docs" / "reliability-trials.md").is_file()
 
 
 def test_the_pre_commit_snippets_name_the_hook_this_repository_defines() -> None:

@@ -257,8 +257,9 @@ def _add_tokens(commands: argparse._SubParsersAction[Parser]) -> None:
             "exit 1 when any customer needs attention (for cron and monitoring)",
             "tokens check --format json",
             "0 every customer is active or just expired (refreshed on next use), 1 a customer "
-            "needs attention (reauthorization required, untrusted origin, unreadable), 2 usage "
-            "error",
+            "needs attention (reauthorization required, untrusted origin, unreadable, rolled "
+            "back), the store was found reset (STORE RESET) or Gong rejected the client secret, "
+            "2 usage error",
         ),
         (
             "show",
