@@ -14,8 +14,8 @@ import yaml
 from docsgen import api_reference, cli_reference, config_reference, griffe_docstrings, hooks
 from gong_authlib.config.diagnostics import DIAGNOSTIC_CODES
 from tests.docs_examples import blocks
-from tests.reliability import TRIALS_POINTER, Reliability
 from tests.helpers import REPO_ROOT
+from tests.reliability import TRIALS_POINTER, Reliability
 
 README_MAX_LINES = 250
 
