@@ -106,6 +106,7 @@ def test_check_exits_1_while_any_customer_needs_attention(world: CliWorld) -> No
         "healthy": True,
         "attention": [],
         "client_credentials": report["client_credentials"],
+        "store_reset": None,
     }
     assert report["client_credentials"]["rejected"] is False
     assert report["client_credentials"]["client_id"] == "fakegong-client-id"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +103,24 @@ def test_main_in_process_leaves_logging_as_it_found_it(capsys: pytest.CaptureFix
         assert main([*options, "schema", "--path"]) == 0
     assert (list(root.handlers), root.level, ours.level, wire.level) == before
     assert capsys.readouterr().out.count("gong-integration.schema.json") == 3
+
+
+def test_output_goes_to_the_stdout_of_the_moment_not_of_the_first_import() -> None:
+    # The CLI's modules load lazily, so the first import can happen under a redirect (a test's,
+    # an embedding app's) that is closed by the next call: output must follow sys.stdout.
+    script = (
+        "import contextlib, io\n"
+        "from gong_authlib.cli import main\n"
+        "first = io.StringIO()\n"
+        "with contextlib.redirect_stdout(first):\n"
+        "    assert main(['schema', '--path']) == 0\n"
+        "first.close()\n"
+        "second = io.StringIO()\n"
+        "with contextlib.redirect_stdout(second):\n"
+        "    assert main(['schema', '--path']) == 0\n"
+        "assert second.getvalue().endswith('.json\\n'), second.getvalue()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr

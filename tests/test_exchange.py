@@ -65,6 +65,13 @@ class RefreshPausingStore(MemoryTokenStore):
         if self.refresher is not None and threading.current_thread() is not self.refresher:
             self.reconnect_tried.set()
 
+    def settle(self, customer: str, token: Token, *, spent: str) -> bool:
+        # A refresh writes its pair through settle (only while its intent stands).
+        if threading.current_thread() is self.refresher:
+            self.refresh_writing.set()
+            assert self.reconnect_tried.wait(30)
+        return super().settle(customer, token, spent=spent)
+
     def _try_lease(self, customer: str, owner: str, lease: float) -> bool:
         taken = super()._try_lease(customer, owner, lease)
         if not taken and self.refresher not in (None, threading.current_thread()):

@@ -191,6 +191,9 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
     return "".join(out)
 
 
-def write(text: str, stream: IO[str] = sys.stdout) -> None:
+def write(text: str, stream: IO[str] | None = None) -> None:
+    # sys.stdout read at each call, not bound at import: a caller (or a test) may have
+    # redirected it after this module was first imported.
+    stream = sys.stdout if stream is None else stream
     stream.write(text)
     stream.flush()
