@@ -30,6 +30,7 @@ from benchmarks import (
     states,
     stores,
 )
+from benchmarks import webhooks as webhook_bench
 from benchmarks.validate import ROOT, SCHEMA, time_command
 from tests.servers import _postgres_bin
 from tests.storm import async_storm_worker, process_storm
@@ -47,6 +48,7 @@ PACKAGES = (
     "requests-oauthlib",
     "google-auth",
     "httpx",
+    "PyJWT",
 )
 
 
@@ -301,6 +303,8 @@ def main() -> None:  # noqa: PLR0915 - one report, section after section
     out += [*cold_import.section(15), ""]
     out += [*otel_hot_path.section(), ""]
     out += [*reservation.section(), ""]
+    print("webhooks …", flush=True)
+    out += webhook_bench.section()
     out += [
         f"Run time: {time.monotonic() - started:.0f} s.",
         "",

@@ -32,6 +32,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "config": ("The integration file", ("gong_authlib.config",)),
     "errors": ("Errors", ("gong_authlib.errors",)),
     "web": ("Web apps", ("gong_authlib.web",)),
+    "webhooks": ("Receiving webhooks", ("gong_authlib.webhooks",)),
     "testing": ("Testing", ("gong_authlib.testing",)),
 }
 CATCH_ALL = "calling"

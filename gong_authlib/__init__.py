@@ -25,6 +25,7 @@ from gong_authlib.errors import (
     TokenEndpointError,
     TokenNotFound,
     TokenStoreError,
+    WebhookRejected,
 )
 from gong_authlib.lazy import lazy_names
 
@@ -63,6 +64,11 @@ _LAZY: dict[str, str] = {
     "Secret": "gong_authlib.secret",
     "load_config": "gong_authlib.config.model",
     "validate_file": "gong_authlib.config.validate",
+    "GongWebhook": "gong_authlib.webhooks.verify",
+    "WebhookKey": "gong_authlib.stores.webhook_keys",
+    "new_webhook_url_key": "gong_authlib.webhooks.url_keys",
+    "verify_gong_webhook": "gong_authlib.webhooks.verify",
+    "webhook_url_key_matches": "gong_authlib.webhooks.url_keys",
 }
 
 # optional dependency -> the extra that installs it
@@ -81,6 +87,7 @@ if TYPE_CHECKING:
     from gong_authlib.stores.sqlite import SQLiteTokenStore
     from gong_authlib.stores.status import CustomerStatus
     from gong_authlib.stores.urls import open_store
+    from gong_authlib.stores.webhook_keys import WebhookKey
     from gong_authlib.token import Token
     from gong_authlib.tokens.access_key import AccessKey
     from gong_authlib.tokens.customer_token import CustomerToken
@@ -91,6 +98,8 @@ if TYPE_CHECKING:
     from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
     from gong_authlib.transport.requests.auth import GongAuth
     from gong_authlib.transport.requests.session import GongSession, gong_session
+    from gong_authlib.webhooks.url_keys import new_webhook_url_key, webhook_url_key_matches
+    from gong_authlib.webhooks.verify import GongWebhook, verify_gong_webhook
 
 __all__ = [
     "AccessKey",
@@ -108,6 +117,7 @@ __all__ = [
     "GongHttpxAuth",
     "GongOAuthClient",
     "GongSession",
+    "GongWebhook",
     "IntegrationConfig",
     "MemoryStateStore",
     "MemoryTokenStore",
@@ -130,13 +140,18 @@ __all__ = [
     "TokenNotFound",
     "TokenStore",
     "TokenStoreError",
+    "WebhookKey",
+    "WebhookRejected",
     "__version__",
     "gong_async_client",
     "gong_httpx_client",
     "gong_session",
     "load_config",
+    "new_webhook_url_key",
     "open_store",
     "validate_file",
+    "verify_gong_webhook",
+    "webhook_url_key_matches",
 ]
 
 

@@ -14,8 +14,9 @@ The tree::
     ├── TokenStoreError               a token store is unreachable, corrupt or locked out
     │   └── AuthorizationNotSaved     Gong authorized, the token could not be stored: connect again
     ├── TokenNotFound                 no token is stored for the customer yet
-    └── RateLimitExceeded             the company's Gong budget cannot serve a call in time
-        └── DailyQuotaExhausted       the company's calls for today are spent
+    ├── RateLimitExceeded             the company's Gong budget cannot serve a call in time
+    │   └── DailyQuotaExhausted       the company's calls for today are spent
+    └── WebhookRejected               a delivery that claims to be Gong's failed verification
 
 Messages never contain an access token, refresh token, authorization code or client secret:
 they name the customer, the HTTP status, Gong's ``requestId`` and a short fingerprint instead.
@@ -43,6 +44,7 @@ __all__ = [
     "TokenEndpointError",
     "TokenNotFound",
     "TokenStoreError",
+    "WebhookRejected",
 ]
 
 
@@ -245,3 +247,29 @@ class RateLimitExceeded(GongAuthError):
 
 class DailyQuotaExhausted(RateLimitExceeded):
     """The company's daily call budget is spent: nothing is sent until ``retry_at``."""
+
+
+# Why a webhook delivery was refused: one code per check, for logs, metrics and tests.
+WEBHOOK_REJECTION_REASONS = (
+    "missing",  # no Authorization header (or an empty one)
+    "malformed",  # not a compact JWS, not JSON, or a claim missing or of the wrong type
+    "bad_signature",  # no configured key verifies the signature
+    "wrong_algorithm",  # not RS256 (none, HMAC...), or the header names its own key or extensions
+    "expired",  # past its exp, beyond the leeway
+    "body_mismatch",  # the body is not the one that was signed (body_sha256)
+    "url_mismatch",  # signed for another URL (webhook_url): another customer's, another app's
+    "too_large",  # the header or the body is over its limit
+    "bad_key",  # no usable public key is configured (none, or not an RSA public key)
+)
+
+
+class WebhookRejected(GongAuthError):
+    """A webhook delivery failed verification; ``reason`` is one of
+    :data:`WEBHOOK_REJECTION_REASONS`. The message says what failed and never quotes the
+    delivery's JWT or body (both come from whoever sent it)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        if reason not in WEBHOOK_REJECTION_REASONS:
+            raise ValueError(f"unknown webhook rejection reason {reason!r}")
+        super().__init__(f"webhook rejected ({reason}): {detail}")
+        self.reason = reason

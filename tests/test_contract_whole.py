@@ -57,6 +57,10 @@ def test_a_backend_that_keeps_tokens_and_leases_only_cannot_be_built() -> None:
     assert "customer statuses (newest_issue, set_status, status)" in message
     assert "OAuth states (_purge_states, _put_state, _take_state)" in message
     assert "the rate budget (rate_pause, rate_paused_for, rate_reserve)" in message
+    assert (
+        "webhook keys (_delete_webhook_key, _put_webhook_key, _reseal_webhook_key, "
+        "_webhook_key_owners, _webhook_key_rows)" in message
+    )
     assert "refresh intents (close_intent, intent, open_intent, settle)" in message
     assert "the store identity (claim_identity, clear_reset, record_reset" in message
     assert "tokens and leases" not in message  # it keeps those: named only what it lacks
@@ -79,6 +83,10 @@ def test_the_error_names_only_the_contracts_left_out() -> None:
     assert named.startswith(
         "AlmostWhole does not keep OAuth states (_purge_states, _put_state, _take_state); "
         "refresh intents ("
+    )
+    assert named.endswith(
+        "; webhook keys (_delete_webhook_key, _put_webhook_key, _reseal_webhook_key, "
+        "_webhook_key_owners, _webhook_key_rows)"
     )
     assert "customer statuses" not in named
     assert "rate budget" not in named

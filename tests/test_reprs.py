@@ -33,6 +33,7 @@ from gong_authlib import (
     SQLiteTokenStore,
     StateError,
     TokenStoreError,
+    WebhookRejected,
     gong_async_client,
     gong_httpx_client,
     gong_session,
@@ -40,6 +41,7 @@ from gong_authlib import (
     validate_file,
 )
 from gong_authlib.testing import FakeGong
+from gong_authlib.web import WebhookReceiver
 from tests.authflow import authorize_into
 from tests.helpers import GOOD_CONFIG, integration_file
 from tests.stores import KEY
@@ -127,6 +129,30 @@ def test_no_access_key_object_shows_its_secret(fake_gong: FakeGong) -> None:
         session.close()
         sync_client.close()
         asyncio.run(async_client.aclose())
+
+
+def test_no_webhook_object_shows_a_delivery_or_a_private_key(fake_gong: FakeGong) -> None:
+    """A delivery's JWT and body (the call's data) and FakeGong's private keys: none in any
+    webhook object's repr or str."""
+    url = "https://app.example.com/gong/webhook/acme"
+    store = MemoryTokenStore(encryption_keys=[KEY])
+    stored = store.add_webhook_key("acme", fake_gong.webhook_public_key("acme"))
+    delivery = fake_gong.sign_webhook(url, customer="acme")
+    receiver = WebhookReceiver(store, public_url="https://app.example.com")
+    webhook = receiver.verify("acme", headers=delivery.headers, body=delivery.body, url=url)
+    with pytest.raises(WebhookRejected) as rejected:
+        receiver.verify("acme", headers=delivery.headers, body=delivery.body + b" ", url=url)
+    objects: dict[str, object] = {
+        "GongWebhook": webhook,
+        "WebhookKey": stored,
+        "WebhookReceiver": receiver,
+        "WebhookRejected": rejected.value,
+        "SignedDelivery": delivery,
+        "FakeGong.webhooks": fake_gong.webhooks,
+    }
+    token = delivery.headers["Authorization"]
+    title = webhook.payload["callData"]["metaData"]["title"]
+    assert _leaks(objects, [token, *token.split("."), title, "PRIVATE KEY", KEY.decode()]) == []
 
 
 # Public classes no instance of which is built below, each with why it needs none.
@@ -244,5 +270,6 @@ def test_every_public_class_is_checked_or_says_why_not(
     checked_elsewhere = {"SQLiteTokenStore", "GongAuth", "GongHttpxAuth", "GongSession"}
     checked_elsewhere |= {"CustomerToken", "RedisTokenStore", "PostgresTokenStore"}
     checked_elsewhere |= {"AccessKey", "GongAccessKeyAuth", "GongHttpxAccessKeyAuth"}
+    checked_elsewhere |= {"GongWebhook", "WebhookKey", "WebhookReceiver", "WebhookRejected"}
     unexplained = public - built - set(NOT_BUILT) - checked_elsewhere
     assert unexplained == set(), "build these in this test, or say in NOT_BUILT why not"

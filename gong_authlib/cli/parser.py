@@ -73,7 +73,9 @@ def _examples(*lines: str, codes: str = "0 success, 1 failure, 2 usage error") -
     return f"examples:\n{body}\n\nexit codes: {codes}"
 
 
-def _config_options(parser: argparse.ArgumentParser, *, store: bool = True) -> None:
+def _config_options(
+    parser: argparse.ArgumentParser, *, store: bool = True, origins: bool = True
+) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -85,6 +87,8 @@ def _config_options(parser: argparse.ArgumentParser, *, store: bool = True) -> N
             "--store", metavar="URL", help="token store URL; default: the file's token_store.url"
         )
     parser.add_argument("--env", metavar="NAME", help="use the file's environments.NAME overrides")
+    if not origins:  # commands that never call Gong's API
+        return
     parser.add_argument(
         "--trust-origin",
         action="append",
@@ -633,6 +637,83 @@ def _add_api(commands: argparse._SubParsersAction[Parser]) -> None:
     api.set_defaults(handler="gong_authlib.cli.api_command:run")
 
 
+def _add_webhooks(commands: argparse._SubParsersAction[Parser]) -> None:
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="customers' webhook public keys, and checking a captured delivery",
+        description="Keep each customer's webhook public keys (automation rule > Fire webhook > "
+        "Signed JWT header > Show public key) in the token store, where the web helpers "
+        "find them, and verify a delivery captured from Gong or FakeGong.",
+        epilog=_examples(
+            "gong-authlib webhooks add-key --customer acme --key-file acme.key",
+            "pbpaste | gong-authlib webhooks add-key --customer acme",
+            "gong-authlib webhooks list-keys --customer acme",
+            "gong-authlib webhooks remove-key --customer acme --fingerprint sha256:01234567…",
+            "gong-authlib webhooks verify --customer acme \\",
+            "    --url https://app.example/gong/webhook/acme \\",
+            '    --body-file body.json --authorization "$(cat authorization.txt)"',
+            codes="0 success (verify: valid), 1 failure (verify: rejected, with the reason), "
+            "2 usage error",
+        ),
+        formatter_class=RAW,
+    )
+    actions = webhooks.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+
+    for name, text in (
+        (
+            "add-key",
+            "keep a public key for a customer, pasted as Gong shows it (bare base64) or as PEM, "
+            "from a file or stdin; adding a key twice changes nothing",
+        ),
+        (
+            "list-keys",
+            "a customer's public keys (every customer's without --customer), oldest first, "
+            "each named by its fingerprint (sha256: and 16 hex digits of the key's SHA-256)",
+        ),
+        ("remove-key", "forget a customer's public key by its fingerprint (exit 1 if none)"),
+    ):
+        action = actions.add_parser(name, help=text, description=text, formatter_class=RAW)
+        action.add_argument("--customer", required=name != "list-keys", type=customer_name)
+        _config_options(action, origins=False)
+        handler = name.replace("-", "_")
+        action.set_defaults(handler=f"gong_authlib.cli.webhooks_command:{handler}")
+    actions.choices["add-key"].add_argument(
+        "--key-file", metavar="FILE", default="-", help="the key's file (default: - for stdin)"
+    )
+    actions.choices["list-keys"].add_argument("--format", choices=("text", "json"), default="text")
+    actions.choices["remove-key"].add_argument(
+        "--fingerprint", required=True, metavar="FINGERPRINT"
+    )
+
+    verify = actions.add_parser(
+        "verify",
+        help="check a captured delivery: valid, or rejected with the reason",
+        description="Verify a delivery as the web helpers do: the Authorization value, the "
+        "raw body and the public URL it was sent to, with the customer's stored keys or a key "
+        "file. Prints the call it carries, or why it is rejected.",
+        formatter_class=RAW,
+    )
+    keys = verify.add_mutually_exclusive_group(required=True)
+    keys.add_argument("--customer", type=customer_name, help="use the customer's stored keys")
+    keys.add_argument("--public-key-file", metavar="FILE", help="a key as Gong shows it, or PEM")
+    verify.add_argument("--url", required=True, help="the public URL the delivery was sent to")
+    verify.add_argument(
+        "--body-file", required=True, metavar="FILE", help="the raw body (- for stdin)"
+    )
+    verify.add_argument(
+        "--authorization", required=True, metavar="VALUE", help="the Authorization header value"
+    )
+    verify.add_argument(
+        "--at",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="judge exp as of this POSIX time (a delivery captured earlier); default: now",
+    )
+    _config_options(verify, origins=False)
+    verify.set_defaults(handler="gong_authlib.cli.webhooks_command:verify")
+
+
 _COMMANDS = {
     "validate": _add_validate,
     "plan": _add_plan,
@@ -644,6 +725,7 @@ _COMMANDS = {
     "demo": _add_demo,
     "fakegong": _add_fakegong,
     "api": _add_api,
+    "webhooks": _add_webhooks,
 }
 
 

@@ -1,6 +1,6 @@
 """The contracts a token store keeps, each one whole: a store cannot half-keep them.
 
-A :class:`TokenStore` is six contracts, and a fleet depends on every one of them being kept
+A :class:`TokenStore` is seven contracts, and a fleet depends on every one of them being kept
 in the shared backend, not in one process's memory:
 
 =======================  ==============================================  =======================
@@ -33,6 +33,11 @@ contract                 what it is for                                  abstrac
                                                                          ``record_reset``
                                                                          ``reset_record``
                                                                          ``clear_reset``
+``WebhookKeyRecords``    each customer's webhook public keys, so every   ``_put_webhook_key``
+                         worker verifies Gong's deliveries with the      ``_webhook_key_rows``
+                         keys the admin added (several: rotation, rules) ``_delete_webhook_key``
+                                                                         ``_webhook_key_owners``
+                                                                         ``_reseal_webhook_key``
 =======================  ==============================================  =======================
 
 Every method a contract needs is abstract: a backend that implements tokens and leases only
@@ -88,6 +93,7 @@ from gong_authlib.stores.rate_budget import (
     reserve,
 )
 from gong_authlib.stores.status import CustomerStatus, check_status
+from gong_authlib.stores.webhook_keys import WebhookKey, key_fingerprint, normal_fingerprint
 from gong_authlib.token import Token
 
 log = get_logger("stores")
@@ -410,6 +416,125 @@ class SteppedRateBudget(RateBudget):
         (``now`` None: the store's own clock)."""
 
 
+class WebhookKeyRecords(ABC):
+    """Each customer's webhook public keys, for verifying Gong's signed deliveries.
+
+    Several per customer: whether Gong's key is per company or per automation rule is not
+    settled, and a key is rotated by adding the new one before removing the old. Keys are
+    named by their fingerprint (:mod:`gong_authlib.stores.webhook_keys`) and belong to the
+    customer, not to its token: ``delete(customer)`` leaves them.
+
+    A key is public, but whoever adds one can sign deliveries that will be accepted: in an
+    encrypted store each key is sealed with the store's keys together with its customer and
+    fingerprint (as OAuth states are, :meth:`TokenCodec.seal_state`), so a key planted or
+    moved by someone who can write the store without its encryption key is ignored (and
+    logged). ``rotate_encryption()`` re-seals them with the newest key.
+    """
+
+    _codec: TokenCodec = TokenCodec()
+
+    def add_webhook_key(
+        self, customer: str, public_key: str | bytes, *, added_at: float | None = None
+    ) -> WebhookKey:
+        """Keep ``public_key`` (as Gong shows it, or PEM) for ``customer``; the stored key.
+
+        Adding a key that is already there changes nothing. KeyProblem (a ValueError) for
+        text that is not an RSA public key of 2048 bits or more.
+        """
+        check_customer(customer)
+        key = WebhookKey.parse(public_key, added_at=time.time() if added_at is None else added_at)
+        if self._put_webhook_key(
+            customer, key.fingerprint, self._sealed_webhook_key(customer, key), key.added_at
+        ):
+            return key
+        return next(k for k in self.webhook_keys(customer) if k.fingerprint == key.fingerprint)
+
+    def webhook_keys(self, customer: str) -> list[WebhookKey]:
+        """``customer``'s keys, oldest first (an empty list when it has none)."""
+        check_customer(customer)
+        opened = (
+            self._webhook_key_from_row(customer, *row) for row in self._webhook_key_rows(customer)
+        )
+        return sorted(
+            (key for key in opened if key is not None), key=lambda k: (k.added_at, k.fingerprint)
+        )
+
+    def remove_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        """Forget the key named ``fingerprint`` (with or without ``sha256:``); True if it was
+        there."""
+        check_customer(customer)
+        return self._delete_webhook_key(customer, normal_fingerprint(fingerprint))
+
+    def webhook_key_customers(self) -> list[str]:
+        """Every customer with at least one stored key, sorted."""
+        return sorted(self._webhook_key_owners())
+
+    def reseal_webhook_keys(self) -> int:
+        """Seal every readable key again with the newest encryption key; returns how many."""
+        resealed = 0
+        for customer in self.webhook_key_customers():
+            for key in self.webhook_keys(customer):
+                sealed = self._sealed_webhook_key(customer, key)
+                # Only rewrites a row still there: a key removed meanwhile stays removed.
+                resealed += self._reseal_webhook_key(customer, key.fingerprint, sealed)
+        return resealed
+
+    @staticmethod
+    def _webhook_seal_name(customer: str, fingerprint: str) -> str:
+        # The fingerprint has a fixed form without spaces, so the name is unambiguous.
+        return f"webhook-key {fingerprint} {customer}"
+
+    def _sealed_webhook_key(self, customer: str, key: WebhookKey) -> str:
+        name = self._webhook_seal_name(customer, key.fingerprint)
+        return self._codec.seal_state(name, key.public_key.encode("ascii")).decode("ascii")
+
+    def _webhook_key_from_row(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> WebhookKey | None:
+        """The key a row holds, or None (logged) for one this store did not seal for
+        ``customer`` under ``fingerprint``: never used to verify anything."""
+        try:
+            text = self._codec.open_state(
+                self._webhook_seal_name(customer, fingerprint), stored.encode()
+            )
+            key = WebhookKey(fingerprint, text.decode("ascii"), added_at)
+            if key_fingerprint(key.der) == fingerprint:
+                return key
+        except (StateError, ValueError):  # not sealed by our keys; not text; not base64
+            pass
+        log.warning(
+            "a webhook key stored for customer %r (%s) was not written by this store (planted, "
+            "moved, or sealed with a key no longer configured): ignored",
+            customer,
+            fingerprint,
+        )
+        return None
+
+    @abstractmethod
+    def _put_webhook_key(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> bool:
+        """Atomically add the row unless ``customer`` has one for ``fingerprint``; True if it
+        was added."""
+
+    @abstractmethod
+    def _reseal_webhook_key(self, customer: str, fingerprint: str, stored: str) -> bool:
+        """Atomically replace the stored text of ``customer``'s row for ``fingerprint`` if the
+        row exists (never creating one); True if it did."""
+
+    @abstractmethod
+    def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        """``(fingerprint, stored text, added_at)`` of every row of ``customer``'s, any order."""
+
+    @abstractmethod
+    def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        """Delete ``customer``'s row for ``fingerprint``; True if there was one."""
+
+    @abstractmethod
+    def _webhook_key_owners(self) -> list[str]:
+        """Every customer with at least one stored key."""
+
+
 _CONTRACTS: tuple[tuple[str, type[ABC]], ...] = (
     ("tokens and leases", TokenRecords),
     ("customer statuses", StatusRecords),
@@ -418,6 +543,7 @@ _CONTRACTS: tuple[tuple[str, type[ABC]], ...] = (
     ("the rate budget", SteppedRateBudget),
     ("refresh intents", RefreshIntents),
     ("the store identity", StoreIdentity),
+    ("webhook keys", WebhookKeyRecords),
 )
 
 
@@ -432,7 +558,13 @@ def _unkept_contracts(cls: type) -> list[str]:
 
 
 class TokenStore(
-    TokenRecords, StatusRecords, StateRecords, RateBudget, RefreshIntents, StoreIdentity
+    TokenRecords,
+    StatusRecords,
+    StateRecords,
+    RateBudget,
+    RefreshIntents,
+    StoreIdentity,
+    WebhookKeyRecords,
 ):
     """Where customers' tokens live: every contract of this module, kept whole.
 
@@ -454,6 +586,13 @@ class TokenStore(
     def __init__(self) -> None:
         TokenRecords.__init__(self)
         StateRecords.__init__(self)
+
+    def rotate_encryption(self, *, lease: float = DEFAULT_LEASE) -> int:
+        """Re-write every token with the newest encryption key (returns how many), then
+        re-seal the customers' webhook keys with it."""
+        rewritten = TokenRecords.rotate_encryption(self, lease=lease)
+        self.reseal_webhook_keys()
+        return rewritten
 
     def get_with_status(self, customer: str) -> tuple[Token | None, CustomerStatus]:
         """The token and the status together (one round trip in stores that can)."""

@@ -29,6 +29,8 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
         self._newest: dict[str, float] = {}  # customer -> newest issue time put
         self._leases: dict[str, tuple[str, float]] = {}
         self._states: dict[str, tuple[bytes, float]] = {}  # state hash -> (data, expires_at)
+        # customer -> fingerprint -> (stored text, added_at)
+        self._webhook_keys: dict[str, dict[str, tuple[str, float]]] = {}
         self._guard = threading.Lock()
         self._intents: dict[str, RefreshIntent] = {}
         self._identity: str | None = None
@@ -188,3 +190,36 @@ class MemoryTokenStore(ProcessLocalRateBudget, TokenStore):
 
     def clear_reset(self) -> None:
         self._reset = None
+
+    # -- webhook keys (WebhookKeyRecords) ------------------------------------------------
+
+    def _put_webhook_key(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> bool:
+        with self._guard:
+            rows = self._webhook_keys.setdefault(customer, {})
+            if fingerprint in rows:
+                return False
+            rows[fingerprint] = (stored, added_at)
+            return True
+
+    def _reseal_webhook_key(self, customer: str, fingerprint: str, stored: str) -> bool:
+        with self._guard:
+            rows = self._webhook_keys.get(customer, {})
+            if fingerprint not in rows:
+                return False
+            rows[fingerprint] = (stored, rows[fingerprint][1])
+            return True
+
+    def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        with self._guard:
+            rows = self._webhook_keys.get(customer, {})
+            return [(fingerprint, stored, added) for fingerprint, (stored, added) in rows.items()]
+
+    def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        with self._guard:
+            return self._webhook_keys.get(customer, {}).pop(fingerprint, None) is not None
+
+    def _webhook_key_owners(self) -> list[str]:
+        with self._guard:
+            return sorted(customer for customer, rows in self._webhook_keys.items() if rows)

@@ -20,6 +20,8 @@
   decides as ``rate_budget.reserve()`` does and writes, so app servers take slots one at a
   time, in the server's time, whatever their own clocks say. Pauses, rarer, still run
   ``rate_budget``'s Python step in a transaction.
+* Customers' webhook public keys are rows of ``{prefix}_webhook_keys``, also created on first
+  use (older readers ignore the table, so it costs no schema version).
 """
 
 from __future__ import annotations
@@ -211,6 +213,8 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
         self._tables["rate"] = sql.Identifier(f"{table_prefix}_rate")
         self._tables["reserve"] = sql.Identifier(f"{table_prefix}_rate_reserve")
         self._rate_table_ready = False
+        self._tables["webhook_keys"] = sql.Identifier(f"{table_prefix}_webhook_keys")
+        self._webhook_table_ready = False
         self._sql = sql
         # Composed once: a reservation is paid per API call.
         self._reserve_call = self._query(
@@ -785,6 +789,76 @@ class PostgresTokenStore(SteppedRateBudget, TokenStore):
             "read", lambda: self._execute("SELECT value FROM {meta} WHERE key = %s", (key,))
         )
         return None if not rows else str(rows[0][0])
+
+    # -- webhook keys (WebhookKeyRecords) ------------------------------------------------
+
+    def _webhook_keys_execute(self, text: str, params: tuple[Any, ...]) -> Any:
+        if not self._webhook_table_ready:
+            with self._connections().connection() as connection, connection.transaction():
+                # Serialized with the migration's lock: concurrent CREATE TABLE IF NOT EXISTS
+                # can still collide in the catalog.
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                connection.execute(
+                    self._query(
+                        "CREATE TABLE IF NOT EXISTS {webhook_keys} (customer text NOT NULL,"
+                        " fingerprint text NOT NULL, data text NOT NULL,"
+                        " added_at double precision NOT NULL, PRIMARY KEY (customer, fingerprint))"
+                    )
+                )
+            self._webhook_table_ready = True
+        return self._execute(text, params)
+
+    def _put_webhook_key(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> bool:
+        count, _ = self._guarded(
+            "webhook key write",
+            lambda: self._webhook_keys_execute(
+                "INSERT INTO {webhook_keys} (customer, fingerprint, data, added_at)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (customer, fingerprint) DO NOTHING",
+                (customer, fingerprint, stored, added_at),
+            ),
+        )
+        return bool(count == 1)
+
+    def _reseal_webhook_key(self, customer: str, fingerprint: str, stored: str) -> bool:
+        count, _ = self._guarded(
+            "webhook key write",
+            lambda: self._webhook_keys_execute(
+                "UPDATE {webhook_keys} SET data = %s WHERE customer = %s AND fingerprint = %s",
+                (stored, customer, fingerprint),
+            ),
+        )
+        return bool(count == 1)
+
+    def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        _, rows = self._guarded(
+            "webhook key read",
+            lambda: self._webhook_keys_execute(
+                "SELECT fingerprint, data, added_at FROM {webhook_keys} WHERE customer = %s",
+                (customer,),
+            ),
+        )
+        return [(str(f), str(d), float(a)) for f, d, a in rows]
+
+    def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        count, _ = self._guarded(
+            "webhook key delete",
+            lambda: self._webhook_keys_execute(
+                "DELETE FROM {webhook_keys} WHERE customer = %s AND fingerprint = %s",
+                (customer, fingerprint),
+            ),
+        )
+        return bool(count == 1)
+
+    def _webhook_key_owners(self) -> list[str]:
+        _, rows = self._guarded(
+            "webhook key list",
+            lambda: self._webhook_keys_execute(
+                "SELECT DISTINCT customer FROM {webhook_keys} ORDER BY customer", ()
+            ),
+        )
+        return [str(row[0]) for row in rows]
 
     def close(self) -> None:
         if self._pool_pid == os.getpid():

@@ -21,6 +21,9 @@ Layout, under a configurable namespace (default ``gong-authlib``):
   identity and the last reset record (stores/identity.py);
 * ``{ns}:rate:{customer}``: Gong's rate budget (stores/rate_budget.py), a hash changed only by
   the Lua scripts below, timed by the server's ``TIME``, expiring two days after last use.
+* ``{ns}:webhook-keys:{customer}``: the customer's webhook public keys, a hash of fingerprint
+  -> ``added_at`` and the key (sealed in an encrypted store; ``HSETNX``: adding a key twice
+  keeps the first).
 
 Refresh tokens are credentials you cannot get back without the customer's admin: run Redis
 with persistence (``appendonly yes``, ``appendfsync everysec`` or ``always``) and replicas, or
@@ -162,6 +165,16 @@ end
 return 0
 """
 _INTENT_EXPIRY_MS = int(DAY * 1000)
+
+# KEYS[1] a customer's webhook-keys hash; ARGV fingerprint, stored text. Rewrites the row's
+# text, keeping its date, only if the row is there (a key removed meanwhile stays removed).
+_RESEAL_WEBHOOK_KEY = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+local added = string.match(old, '^(%S+) ')
+redis.call('HSET', KEYS[1], ARGV[1], added .. ' ' .. ARGV[2])
+return 1
+"""
 
 
 def _redis_module() -> Any:
@@ -557,6 +570,55 @@ class RedisTokenStore(TokenStore):
 
     def clear_reset(self) -> None:
         self._guarded("reset write", lambda: self._redis.delete(self._key("reset")))
+
+    # -- webhook keys (WebhookKeyRecords) ------------------------------------------------
+
+    def _put_webhook_key(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> bool:
+        key, value = self._key("webhook-keys", customer), f"{added_at!r} {stored}"
+        return bool(
+            self._guarded("webhook key write", lambda: self._redis.hsetnx(key, fingerprint, value))
+        )
+
+    def _reseal_webhook_key(self, customer: str, fingerprint: str, stored: str) -> bool:
+        script = self._script("reseal_webhook_key", _RESEAL_WEBHOOK_KEY)
+        return bool(
+            self._guarded(
+                "webhook key write",
+                lambda: script(
+                    keys=[self._key("webhook-keys", customer)], args=[fingerprint, stored]
+                ),
+            )
+        )
+
+    def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        fields = self._guarded(
+            "webhook key read", lambda: self._redis.hgetall(self._key("webhook-keys", customer))
+        )
+        rows = []
+        for name, value in fields.items():
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            added_at, _, stored = text.partition(" ")
+            fingerprint = name.decode() if isinstance(name, bytes) else str(name)
+            rows.append((fingerprint, stored, float(added_at)))
+        return rows
+
+    def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        return bool(
+            self._guarded(
+                "webhook key delete",
+                lambda: self._redis.hdel(self._key("webhook-keys", customer), fingerprint),
+            )
+        )
+
+    def _webhook_key_owners(self) -> list[str]:
+        prefix = self._key("webhook-keys", "") + ":"
+        names = self._guarded(
+            "webhook key list", lambda: list(self._redis.scan_iter(match=f"{prefix}*", count=500))
+        )
+        found = (n.decode() if isinstance(n, bytes) else str(n) for n in names)
+        return sorted(name.removeprefix(prefix) for name in found)
 
     def close(self) -> None:
         self._redis.close()

@@ -21,6 +21,8 @@
   ``BEGIN IMMEDIATE`` transaction: read, decide, write, so processes take slots one at a time.
   Those transactions use their own connections with ``synchronous=NORMAL``: a reservation lost
   to a power cut costs nothing, and an fsync per call would.
+* Customers' webhook public keys live in a ``webhook_keys`` table, also created on first use
+  (``CREATE TABLE IF NOT EXISTS``: older releases ignore it, so it costs no schema version).
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ _RATE_TABLE = (
 # Tables made before RateState.seen existed get the column (0: no clock step is detected
 # until the first reservation has written it).
 _RATE_SEEN = "ALTER TABLE rate_limits ADD COLUMN seen REAL NOT NULL DEFAULT 0"
+_WEBHOOK_KEYS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS webhook_keys (customer TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    " data TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (customer, fingerprint))"
+)
 
 
 # The newest issue time stored per customer (TokenStore.newest_issue), apart from its row.
@@ -121,6 +127,7 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
         # store, or as soon as its thread has ended (see _keep).
         self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._connections_guard = threading.Lock()
+        self._webhook_table_ready = False
         self._prepare_file()
         self._guarded("open", self._migrate)
 
@@ -637,6 +644,73 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
             ),
         )
         return None if row is None else str(row[0])
+
+    # -- webhook keys (WebhookKeyRecords) ------------------------------------------------
+
+    def _webhook_keys_db(self) -> sqlite3.Connection:
+        connection = self._connection()
+        if not self._webhook_table_ready:
+            connection.execute(_WEBHOOK_KEYS_TABLE)
+            self._webhook_table_ready = True
+        return connection
+
+    def _put_webhook_key(
+        self, customer: str, fingerprint: str, stored: str, added_at: float
+    ) -> bool:
+        cursor = self._guarded(
+            "webhook key write",
+            lambda: self._webhook_keys_db().execute(
+                "INSERT INTO webhook_keys (customer, fingerprint, data, added_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (customer, fingerprint) DO NOTHING",
+                (customer, fingerprint, stored, added_at),
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _reseal_webhook_key(self, customer: str, fingerprint: str, stored: str) -> bool:
+        cursor = self._guarded(
+            "webhook key write",
+            lambda: self._webhook_keys_db().execute(
+                "UPDATE webhook_keys SET data = ? WHERE customer = ? AND fingerprint = ?",
+                (stored, customer, fingerprint),
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        rows = self._guarded(
+            "webhook key read",
+            lambda: (
+                self._webhook_keys_db()
+                .execute(
+                    "SELECT fingerprint, data, added_at FROM webhook_keys WHERE customer = ?",
+                    (customer,),
+                )
+                .fetchall()
+            ),
+        )
+        return [(str(f), str(d), float(a)) for f, d, a in rows]
+
+    def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
+        cursor = self._guarded(
+            "webhook key delete",
+            lambda: self._webhook_keys_db().execute(
+                "DELETE FROM webhook_keys WHERE customer = ? AND fingerprint = ?",
+                (customer, fingerprint),
+            ),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def _webhook_key_owners(self) -> list[str]:
+        rows = self._guarded(
+            "webhook key list",
+            lambda: (
+                self._webhook_keys_db()
+                .execute("SELECT DISTINCT customer FROM webhook_keys ORDER BY customer")
+                .fetchall()
+            ),
+        )
+        return [str(row[0]) for row in rows]
 
 
 def _mark(db: sqlite3.Connection, customer: str, issued_at: float) -> None:

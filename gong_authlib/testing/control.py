@@ -9,13 +9,9 @@ asked for (401), a wrong one is refused (403), and in both cases nothing is done
 Every action is one row of :data:`ACTIONS`: a name, what it does, its parameters and the
 FakeGong method it calls. Arguments arrive as JSON values, or as text from ``gong-authlib
 fakegong ctl --arg name=value`` (one conversion, here, for both). To add an action, add its
-method to :class:`Controlled` and a row to the table; for instance the rows for the methods
-other branches add::
+method to :class:`Controlled` and a row to the table (``fire-webhook`` below is one); for
+instance the row for a method another branch adds::
 
-    Action("fire-webhook", "deliver a signed webhook to URL as Gong does",
-           (Param("url", str), Param("customer", Customer), Param("call", str, required=False),
-            Param("is_test", bool, required=False)),
-           lambda gong, a: gong.fire_webhook(a.pop("url"), **a))
     Action("add-access-key", "accept a company API key (the secret: ctl --arg-env)",
            (Param("customer", Customer), Param("key", str), Param("secret", str)),
            lambda gong, a: gong.add_access_key(a["customer"], a["key"], a["secret"]))
@@ -65,6 +61,12 @@ class Controlled(Protocol):
     ) -> None: ...
 
     def rotate_secret(self, new_secret: str | None = None, *, grace_hours: float = 24) -> str: ...
+
+    def webhook_public_key(self, customer: str) -> str: ...
+
+    def fire_webhook(
+        self, url: str, *, customer: str, call: str | None = None, is_test: bool = False
+    ) -> Any: ...
 
 
 CONTROL_PREFIX = "/_fakegong/"
@@ -193,6 +195,15 @@ def _rotate_secret(gong: Controlled, args: dict[str, Any]) -> dict[str, str]:
     return {"client_secret": gong.rotate_secret(args.get("secret"), **_only(args, "grace_hours"))}
 
 
+# The receiver's answer is returned for the test to check; its body only up to this.
+MAX_ANSWER_TEXT = 4096
+
+
+def _fire_webhook(gong: Controlled, args: dict[str, Any]) -> dict[str, Any]:
+    answer = gong.fire_webhook(args.pop("url"), **args)
+    return {"status": answer.status_code, "body": answer.text[:MAX_ANSWER_TEXT]}
+
+
 def _only(args: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return {name: args[name] for name in names if name in args}
 
@@ -298,8 +309,25 @@ ACTIONS: dict[str, Action] = {
             (Param("secret", str, required=False), Param("grace_hours", float, required=False)),
             _rotate_secret,
         ),
-        # Actions for methods other branches add (fire_webhook, add_access_key) go here: see
-        # the module docstring for their rows.
+        Action(
+            "webhook-public-key",
+            "a company's webhook public key, bare base64 as Gong's UI shows it",
+            (Param("customer", Customer),),
+            lambda gong, args: {"public_key": gong.webhook_public_key(args["customer"])},
+        ),
+        Action(
+            "fire-webhook",
+            "POST a call to url signed as the company's automation rule would (Fire webhook)",
+            (
+                Param("url", str),
+                Param("customer", Customer),
+                Param("call", str, required=False),
+                Param("is_test", bool, required=False),
+            ),
+            _fire_webhook,
+        ),
+        # Actions for methods other branches add (add_access_key) go here: see the module
+        # docstring for its row.
     )
 }
 

@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from gong_authlib.logs import get_logger
+from gong_authlib.testing import call_content
 from gong_authlib.testing.clock import FakeClock
 from gong_authlib.testing.control import CONTROL_PREFIX, MIN_TOKEN_LENGTH, control_reply
 from gong_authlib.testing.emulator import (
@@ -28,6 +29,11 @@ from gong_authlib.testing.emulator import (
     Stats,
 )
 from gong_authlib.testing.emulator import default_scopes as _default_scopes
+from gong_authlib.testing.records import call_record, primary_user, user_record
+from gong_authlib.testing.webhook_signer import SignedDelivery, WebhookSigner
+
+if TYPE_CHECKING:
+    import requests
 
 log = get_logger("testing")
 
@@ -211,6 +217,7 @@ class FakeGong:
         self.emulator.answer_integration_id = answer_integration_id
         self._oauth_server: ThreadingHTTPServer | None = None
         self._api_servers: dict[str, ThreadingHTTPServer] = {}
+        self.webhooks = WebhookSigner(self.clock)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -376,6 +383,72 @@ class FakeGong:
         if response.status_code != 302:
             raise RuntimeError(f"authorization was not redirected (HTTP {response.status_code})")
         return response.headers["Location"]
+
+    # -- automation rules: webhooks -------------------------------------------------------
+
+    def webhook_public_key(self, customer: str) -> str:
+        """``customer``'s webhook public key as Gong's UI shows it (Show public key): bare
+        base64 of the DER SubjectPublicKeyInfo, no PEM armour. Made on first use."""
+        return self.webhooks.public_key(customer)
+
+    def sign_webhook(
+        self,
+        url: str,
+        *,
+        customer: str,
+        call: str | Mapping[str, Any] | None = None,
+        is_test: bool = False,
+    ) -> SignedDelivery:
+        """The delivery :meth:`fire_webhook` would send, signed but not sent (for tests that
+        alter it: tamper with the body, replay it elsewhere)."""
+        payload = {"isTest": is_test, "callData": self._call_data(customer, call)}
+        return self.webhooks.sign(url, payload, customer=customer)
+
+    def fire_webhook(
+        self,
+        url: str,
+        *,
+        customer: str,
+        call: str | Mapping[str, Any] | None = None,
+        is_test: bool = False,
+        timeout: float = 10.0,
+    ) -> requests.Response:
+        """POST a call to ``url`` as ``customer``'s automation rule would ("Fire webhook",
+        Signed JWT header); returns the receiver's answer.
+
+        ``call`` is one of the customer's call ids (default: its first call), or a whole
+        ``callData`` object to send as it is; ``is_test`` marks the rule's "Test now".
+        """
+        import requests
+
+        delivery = self.sign_webhook(url, customer=customer, call=call, is_test=is_test)
+        return requests.post(
+            url,
+            data=delivery.body,
+            headers=delivery.headers,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+
+    def _call_data(self, customer: str, call: str | Mapping[str, Any] | None) -> dict[str, Any]:
+        """``callData`` as Gong's rules send it: the call as ``/v2/calls/extensive`` has it
+        (metaData, parties, basic CRM context) and its content."""
+        if isinstance(call, Mapping):
+            return dict(call)
+        catalog = self.emulator.catalog
+        index = 0 if call is None else catalog.call_index(customer, call)
+        if index is None:
+            raise ValueError(f"customer {customer!r} has no call {call!r} in FakeGong")
+        origin = self.emulator.customer_origins.get(customer, self.url)
+        users = catalog.user_count(customer)
+        meta = call_record(customer, index, origin, users=users)
+        host = user_record(customer, primary_user(index, users))
+        return {
+            "metaData": meta,
+            "parties": call_content.parties(customer, meta["id"], host),
+            "context": call_content.context(customer, meta["id"], "Basic"),
+            "content": {"topics": [], "trackers": []},
+        }
 
     # -- routes --------------------------------------------------------------------------
 

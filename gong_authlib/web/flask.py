@@ -1,9 +1,13 @@
-"""Flask: a blueprint with ``/connect/<customer>`` and the callback route (``gong-authlib[flask]``).
+"""Flask: a blueprint with ``/connect/<customer>`` and the callback route (``gong-authlib[flask]``),
+and one that receives Gong's webhooks.
 
 ::
 
     flow = ConnectFlow.from_config(config, store)
     app.register_blueprint(gong_blueprint(flow, may_connect=lambda customer: ...))
+
+    receiver = WebhookReceiver(store, public_url="https://app.example.com")
+    app.register_blueprint(gong_webhook_blueprint(receiver, on_delivery=handle))
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "gong_authlib.web.flask needs Flask: pip install 'gong-authlib[flask]'"
     ) from exc
 
-from gong_authlib.errors import GongAuthError
+from gong_authlib.errors import GongAuthError, TokenStoreError, WebhookRejected
 from gong_authlib.stores.contracts import check_customer
 from gong_authlib.web.flow import Connected, ConnectFlow
 from gong_authlib.web.pages import bad_customer, connected_page, failure, forbidden
+from gong_authlib.web.webhooks import (
+    DEFAULT_WEBHOOK_PATH,
+    WebhookReceiver,
+    quoted_path,
+    read_bounded,
+    refusal,
+)
+from gong_authlib.webhooks.verify import GongWebhook
 
-__all__ = ["gong_blueprint"]
+__all__ = ["gong_blueprint", "gong_webhook_blueprint"]
 
 
 def gong_blueprint(
@@ -87,5 +99,45 @@ def gong_blueprint(
         if after_connect is not None:
             return after_connect(connected)
         return flask.Response(connected_page(connected.customer), 200, content_type="text/html")
+
+    return blueprint
+
+
+def gong_webhook_blueprint(
+    receiver: WebhookReceiver,
+    *,
+    on_delivery: Callable[[str, GongWebhook], Any],
+    path: str = DEFAULT_WEBHOOK_PATH,
+    name: str = "gong_authlib_webhooks",
+) -> flask.Blueprint:
+    """``POST path`` (``/gong/webhook/<customer>`` by default; keep ``<customer>``) verifies
+    each delivery with the customer's stored keys and calls ``on_delivery(customer,
+    webhook)`` with the verified :class:`GongWebhook`; its return value is the response
+    (None: 204). A rejection answers 401 and logs the reason; a store that cannot be read
+    answers 503.
+    """
+    blueprint = flask.Blueprint(name, __name__)
+
+    @blueprint.post(path)
+    def receive(customer: str) -> Any:
+        request = flask.request
+        body = read_bounded(request.stream.read, receiver.max_body)
+        environ = request.environ
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        raw_path = (
+            raw_uri.split("?", 1)[0] if raw_uri else quoted_path(request.script_root + request.path)
+        )
+        url = receiver.delivery_url(
+            raw_path=raw_path,
+            query=request.query_string.decode("latin-1"),
+            request_url=request.url,
+        )
+        try:
+            webhook = receiver.verify(customer, headers=request.headers, body=body, url=url)
+        except (WebhookRejected, TokenStoreError) as failure:
+            status, text = refusal(customer, failure)
+            return flask.Response(text, status, content_type="text/plain")
+        answer = on_delivery(customer, webhook)
+        return flask.Response(status=204) if answer is None else answer
 
     return blueprint
