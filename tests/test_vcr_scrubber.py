@@ -169,3 +169,20 @@ def test_a_company_api_keys_basic_credentials_are_scrubbed_where_they_reappear()
     cleaned = _body(scrubber.response(_response(body, Www_Authenticate=API_KEY_SECRET)))
     assert API_KEY_SECRET not in cleaned
     assert "SCRUBBED-API-KEY-SECRET-1" in cleaned
+
+
+def test_basic_credentials_echoed_whole_are_scrubbed_too() -> None:
+    # A gateway's error page that quotes the Authorization header back: the base64 blob
+    # decodes to the secret, so it is a secret wherever it reappears.
+    for path, kind in (("/v2/users", "API-KEY"), ("/oauth2/generate-customer-token", "CLIENT")):
+        scrubber = SecretScrubber()
+        credentials = base64.b64encode(f"AKEY123:{API_KEY_SECRET}".encode()).decode()
+        request = Request(
+            "GET", f"https://us-1.api.gong.io{path}", b"", {"Authorization": f"Basic {credentials}"}
+        )
+        scrubber.request(request)
+        body = json.dumps({"errors": [f"refused Authorization: Basic {credentials}"]})
+        recorded = scrubber.response(_response(body, X_Echo=f"Basic {credentials}"))
+        cleaned = _body(recorded) + str(recorded["headers"])
+        assert credentials not in cleaned
+        assert f"SCRUBBED-{kind}-CREDENTIALS-1" in cleaned

@@ -100,10 +100,10 @@ class SecretScrubber:
     def _authorization(self, value: str, *, api_call: bool = False) -> str:
         scheme, _, credentials = value.partition(" ")
         if scheme.lower() == "basic" and api_call:  # a company API key (access_key:secret)
-            self._learn_basic(credentials.strip(), "API-KEY-SECRET")
+            self._learn_basic(credentials.strip(), "API-KEY")
             return "Basic SCRUBBED-API-KEY-CREDENTIALS"
         if scheme.lower() == "basic":
-            self._learn_basic(credentials.strip(), "CLIENT-SECRET")
+            self._learn_basic(credentials.strip(), "CLIENT")
             return "Basic SCRUBBED-CLIENT-CREDENTIALS"
         if scheme.lower() == "bearer":
             return "Bearer " + self.placeholder(credentials, "ACCESS-TOKEN")
@@ -112,7 +112,10 @@ class SecretScrubber:
     def _learn_basic(self, credentials: str, kind: str) -> None:
         """Remember the secret in ``id:secret`` (a client secret is form-encoded, RFC 6749
         2.3.1; an API key's is sent as it is), so an answer that quotes it back is scrubbed by
-        the second pass."""
+        the second pass. The encoded pair is a secret too: it decodes to the secret, and a
+        gateway's error page may quote the whole header back."""
+        self.placeholder(credentials, f"{kind}-CREDENTIALS")
+        kind = f"{kind}-SECRET"
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
