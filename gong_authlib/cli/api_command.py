@@ -21,10 +21,11 @@ from typing import Any
 
 import requests
 
-from gong_authlib.cli.api_fields import as_body, as_query, parse_fields
+from gong_authlib.cli.api_fields import as_body, as_query, load_json_body, parse_fields
 from gong_authlib.cli.common import client_from, config_from, gong_errors, store_from
 from gong_authlib.cli.outcome import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError
 from gong_authlib.origins import BaseUrlError
+from gong_authlib.redaction import REDACTED
 from gong_authlib.safe_text import escape_controls
 from gong_authlib.stores import TokenStore
 from gong_authlib.tokens.access_key import AccessKey
@@ -61,7 +62,7 @@ def _input(name: str) -> Any:
         reason = getattr(problem, "strerror", None) or "not UTF-8 text"
         raise _usage(f"--input {name}: cannot read it ({reason})") from None
     try:
-        return json.loads(text)
+        return load_json_body(text)
     except ValueError as problem:
         where = "stdin" if name == "-" else name
         raise _usage(f"--input {where}: not JSON: {problem}") from None
@@ -96,6 +97,51 @@ def _secret_from_env(option: str, variable: str | None) -> str:
     if not value:
         raise _usage(f"{option}: the environment variable {variable} is not set or empty")
     return value
+
+
+class _Sent:
+    """The credentials the command sent, to be cut out of whatever it prints.
+
+    A server may quote the request's Authorization header back (a debugging proxy, a
+    gateway's error page, a trusted origin of one's own): what the answer says is printed,
+    but never the token or key secret it was sent, nor the encoded ``key:secret`` pair.
+    """
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+
+    def secret(self, value: str) -> None:
+        if value:
+            self._values.add(value)
+
+    def header(self, value: str | bytes | None) -> None:
+        """An Authorization value: its credentials, after the scheme, are the secret."""
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if value:
+            self.secret(value.partition(" ")[2].strip() or value)
+
+    def response(self, response: requests.Response, **_: Any) -> None:
+        for answer in (*response.history, response):
+            self.header(answer.request.headers.get("Authorization"))
+
+    def session(self, session: GongSession[Any]) -> None:
+        """The credential the session holds now (a 401's resend is not seen by hooks)."""
+        auth: Any = session.auth
+        current = getattr(getattr(auth, "customer_token", None), "current", None)
+        if current is not None:
+            self.header(current.header)
+        key = getattr(auth, "key", None)
+        if isinstance(key, AccessKey):
+            self.header(key.header())
+            self.secret(key.secret.reveal())
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            # as sent, and as JSON writes it back (a quote or backslash escaped)
+            for form in {value, json.dumps(value)[1:-1]}:
+                text = text.replace(form, REDACTED)
+        return text
 
 
 @contextmanager
@@ -135,7 +181,9 @@ def _session(args: argparse.Namespace) -> Iterator[GongSession[Any]]:
 def run(args: argparse.Namespace) -> int:
     method, path, query, body = _request_parts(args)
     heads: list[requests.Response] = []
+    sent = _Sent()
     with _session(args) as session:
+        session.hooks["response"].append(sent.response)
         if args.include:
             session.hooks["response"].append(lambda response, **_: heads.append(response))
         try:
@@ -155,14 +203,18 @@ def run(args: argparse.Namespace) -> int:
             answer = _json(response)
             # A page refused by paging (a repeated cursor) has a 2xx status: say why.
             failure = gong_errors(response.text) if not response.ok else str(problem)
+        finally:
+            sent.session(session)
+    sent.response(response)
     for head in heads:
-        _write_head(head)
-    _write_body(answer, response)
+        _write_head(head, sent)
+    _write_body(answer, response, sent)
     if failure is None:
         return EXIT_OK
     where = escape_controls(f"{method} {path}")
     sys.stderr.write(
-        f"gong-authlib: HTTP {response.status_code} from {where}: {escape_controls(failure)}\n"
+        f"gong-authlib: HTTP {response.status_code} from {where}: "
+        f"{escape_controls(sent(failure))}\n"
     )
     return EXIT_FINDINGS
 
@@ -170,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 def _json(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python can read
         return None
 
 
@@ -202,20 +254,21 @@ def _all_pages(
     return merged, last[-1]
 
 
-def _write_head(response: requests.Response) -> None:
+def _write_head(response: requests.Response, sent: _Sent) -> None:
     """``-i``: the status line and Gong's answer headers (never the request's)."""
     lines = [f"HTTP/1.1 {response.status_code} {response.reason}"]
     lines += [f"{name}: {value}" for name, value in response.headers.items()]
-    sys.stdout.write("\n".join(lines) + "\n\n")
+    sys.stdout.write(escape_controls(sent("\n".join(lines)), keep_newlines=True) + "\n\n")
 
 
-def _write_body(answer: Any, response: requests.Response) -> None:
+def _write_body(answer: Any, response: requests.Response, sent: _Sent) -> None:
     if answer is None:  # not JSON (a proxy's HTML page): shown as text, escaped
-        text = escape_controls(response.text, keep_newlines=True)
+        text = escape_controls(sent(response.text), keep_newlines=True)
         if text:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     if sys.stdout.isatty():
-        sys.stdout.write(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(answer, indent=2, ensure_ascii=False)
     else:
-        sys.stdout.write(json.dumps(answer, separators=(",", ":"), ensure_ascii=False) + "\n")
+        text = json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+    sys.stdout.write(sent(text) + "\n")

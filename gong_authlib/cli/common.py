@@ -50,7 +50,7 @@ def gong_errors(text: str) -> str:
     errors joined, with the requestId to quote to Gong's support."""
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past what Python reads
         return "(no JSON body)"
     errors = payload.get("errors") if isinstance(payload, dict) else None
     request_id = payload.get("requestId") if isinstance(payload, dict) else None

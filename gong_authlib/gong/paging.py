@@ -106,5 +106,5 @@ def json_or_none(response: _Answer) -> Any:
     """A response's JSON (requests' or httpx's), or None when its body is not JSON."""
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past what Python reads
         return None

@@ -1,0 +1,143 @@
+"""`gong-authlib api` against hostile arguments and a hostile server: every bad argument is a
+usage error (exit 2) with its reason, never an internal error; nothing a server echoes back
+puts the credential that was sent on stdout or stderr."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+import pytest
+
+from gong_authlib.cli import main
+
+KEY_ID = "AKEYHOSTILE1"
+SECRET = "apikey-secret-" + "h7" * 12
+DEEP = 100_000
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K", KEY_ID)
+    monkeypatch.setenv("S", SECRET)
+
+
+def _key_args(origin: str) -> list[str]:
+    return [
+        *("api", "--access-key-env", "K", "--secret-env", "S"),
+        *("--base-url", origin, "--trust-origin", origin),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "input_text", "message"),
+    [
+        (["-F", "a=1e400"], None, "-F 'a=1e400': the number is too large"),
+        (["-F", "a=-1e400"], None, "the number is too large"),
+        (["-F", "a=" + "9" * 5000], None, "the number has too many digits"),
+        (["-F", "a" + "[b]" * DEEP + "=1"], None, "nested deeper than 32 levels"),
+        ([], "[" * DEEP + "]" * DEEP, "nested deeper than"),
+        ([], '{"a": ' * 200 + "1" + "}" * 200, "nested deeper than 64 levels"),
+        ([], '{"a": NaN}', "NaN is not JSON"),
+        ([], '{"a": -Infinity}', "-Infinity is not JSON"),
+        ([], '{"a": 1e400}', "the number 1e400 is too large"),
+    ],
+)
+def test_hostile_fields_and_input_are_usage_errors(
+    *,
+    fields: list[str],
+    input_text: str | None,
+    message: str,
+    tmp_path: Path,
+    key_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [*_key_args("https://us-1.api.gong.io"), "POST", "/v2/x", *fields]
+    if input_text is not None:
+        body = tmp_path / "body.json"
+        body.write_text(input_text)
+        argv += ["--input", str(body)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err[:500]
+    assert "internal error" not in err
+    assert len(err) < 1000  # the reason, not the argument echoed whole
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """A server (a debugging proxy, a gateway's error page) that quotes the request's
+    Authorization header back in its body and in a header."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        sent = self.headers.get("Authorization") or ""
+        status = int(self.path.split("?")[0].rsplit("/", 1)[-1])
+        body = json.dumps({"errors": [f"refused Authorization: {sent}"], "echo": sent}).encode()
+        if self.path.startswith("/deep/"):  # JSON nested past Python's recursion limit
+            body = b"[" * DEEP + b"]" * DEEP
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Echo", sent)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def echo_origin() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(("status", "code"), [(401, 1), (200, 0)])
+def test_a_server_echoing_the_authorization_header_does_not_print_it(
+    status: int,
+    code: int,
+    echo_origin: str,
+    key_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    header = base64.b64encode(f"{KEY_ID}:{SECRET}".encode()).decode()
+    assert main(["-vv", *_key_args(echo_origin), "-i", f"/echo/{status}"]) == code
+    printed = capsys.readouterr()
+    for stream in (printed.out, printed.err):
+        assert header not in stream
+        assert SECRET not in stream
+    assert "X-Echo: Basic <redacted>" in printed.out  # the rest of the answer is still shown
+    assert '"echo":"Basic <redacted>"' in printed.out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["/deep/200"], 0, ""),
+        (["/deep/400"], 1, "HTTP 400 from GET /deep/400: (no JSON body)"),
+        (["--paginate", "/deep/200"], 1, "HTTP 200 from GET /deep/200: "),
+    ],
+)
+def test_an_answer_nested_past_the_recursion_limit_is_not_an_internal_error(
+    *,
+    args: list[str],
+    code: int,
+    message: str,
+    echo_origin: str,
+    key_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([*_key_args(echo_origin), *args]) == code
+    printed = capsys.readouterr()
+    assert "internal error" not in printed.err
+    assert message in printed.err
