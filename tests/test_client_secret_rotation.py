@@ -267,3 +267,18 @@ def test_tokens_check_reports_the_rejected_secret(world: CliWorld) -> None:
     # With the fixed secret deployed, the check is clean again.
     world.env["GONG_CLIENT_SECRET"] = gong.client_secret
     assert world.run(*world.args("tokens", "check")).returncode == 0
+
+
+def test_a_pause_written_by_a_worker_whose_clock_runs_ahead_locks_no_one_out(
+    stores: tuple[TokenStore, ...], new_process: None
+) -> None:
+    # The pause is kept in the writer's clock. A worker a day ahead must not stop every other
+    # worker from asking Gong for a day: the rate budget moves it onto the reader's clock.
+    one, other = stores
+    with FakeGong() as gong:
+        client = gong.oauth_client()
+        now = gong.clock()
+        one.rate_pause(secret_pause.store_key(client), 30, now=now + DAY)
+        assert 0 < secret_pause.paused_for(other, client) <= 30
+        gong.clock.advance(30)
+        secret_pause.raise_if_paused(other, client)

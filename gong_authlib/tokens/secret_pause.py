@@ -39,7 +39,24 @@ def store_key(client: GongOAuthClient) -> str:
 
 def paused_for(store: RateBudget, client: GongOAuthClient) -> float:
     """Seconds left before any worker may call the token endpoint with ``client``'s secret."""
-    return store.rate_paused_for(store_key(client), now=client.clock())
+    return _left(store, client, client.clock())
+
+
+def _left(store: RateBudget, client: GongOAuthClient, now: float) -> float:
+    """The pause left at ``now``, on this worker's clock.
+
+    A pause is written in its writer's clock; the rate budget reads one written by a clock
+    ahead of ours as moved back onto ours, but only a write keeps that move. Nobody reserves
+    calls under this key, so without one a pause from a worker a day ahead would read "30 s
+    left" for a day. A pause found is therefore re-anchored once (a zero pause, which keeps
+    the longer one) before it is read again.
+    """
+    key = store_key(client)
+    left = store.rate_paused_for(key, now=now)
+    if left <= 0:
+        return left
+    store.rate_pause(key, 0.0, now=now)
+    return store.rate_paused_for(key, now=now)
 
 
 def raise_if_paused(store: RateBudget, client: GongOAuthClient) -> None:
@@ -49,7 +66,7 @@ def raise_if_paused(store: RateBudget, client: GongOAuthClient) -> None:
     until = secret_backoff.paused_until(client.credentials_key, now)
     if until is None:
         try:
-            left = store.rate_paused_for(store_key(client), now=now)
+            left = _left(store, client, now)
         except TokenStoreError as error:
             log.warning("could not read the client-secret pause from the store: %s", error)
             return
