@@ -67,6 +67,14 @@ def near_miss_scopes_in_environments(
     return integration_file(folder, text)
 
 
+def many_trusted_ips(folder: Path, count: int = 20_000) -> Path:
+    """Distinct public addresses, then one repeated at the end (a duplicate to position)."""
+    addresses = [f"8.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(count)]
+    listed = ", ".join([*addresses, addresses[count // 2]])
+    trusted = "    access_token: [203.0.113.7, 198.51.100.0/24]\n"
+    return integration_file(folder, _with(trusted, f"    access_token: [{listed}]\n"))
+
+
 def fifo_logo(folder: Path) -> Path:
     path = integration_file(folder)
     (folder / "assets" / "logo-small.png").unlink()
@@ -93,6 +101,7 @@ HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
         near_miss_scopes_in_environments,
         "3,000 near-miss scopes in a file with 50 environments",
     ),
+    "trusted IPs": (many_trusted_ips, "20,000 trusted IP addresses, the last a duplicate"),
     "fifo logo": (fifo_logo, "a logo path that is a named pipe"),
     "huge integer": (huge_integer, "a 5,000-digit integer"),
     "escapes": (terminal_escapes, "terminal escapes and a bidi override in the name"),

@@ -21,6 +21,7 @@ from tests.hostile import (
     long_line,
     long_scope,
     many_environments,
+    many_trusted_ips,
     near_miss_scopes_in_environments,
 )
 
@@ -97,6 +98,17 @@ def test_near_miss_scopes_checked_in_every_environment(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_twenty_thousand_trusted_ips(tmp_path: Path) -> None:
+    # Each entry was compared with every earlier one: 20,000 took about 40 s.
+    many_trusted_ips(tmp_path)
+    code, output = _validate(tmp_path, "--format", "json")
+    assert code == 1
+    [duplicate] = json.loads(output)["diagnostics"]
+    assert duplicate["code"] == "duplicate-item"
+    assert duplicate["path"] == "integration.trusted_ips.access_token[20000]"
+    assert "already listed at access_token[10000]" in duplicate["message"]
+
+
 def test_a_logo_that_is_a_named_pipe(tmp_path: Path) -> None:
     path = fifo_logo(tmp_path)
     code, output = _validate(path.parent)

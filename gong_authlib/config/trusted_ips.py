@@ -138,7 +138,9 @@ def check_trusted_ips(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 def _check_list(ctx: RuleContext, name: str) -> Iterator[Diagnostic]:
-    seen: list[tuple[int, list[Network]]] = []
+    # Where each entry's networks were first listed: looked up, not searched (a list of tens
+    # of thousands of addresses compared each with every earlier one took minutes).
+    seen: dict[tuple[Network, ...], int] = {}
     for path, text in ctx.strings("integration", "trusted_ips", name):
         try:
             networks = parse_entry(text)
@@ -150,13 +152,11 @@ def _check_list(ctx: RuleContext, name: str) -> Iterator[Diagnostic]:
                 path,
             )
             continue
-        index = int(path[-1])
-        same = next((i for i, earlier in seen if earlier == networks), None)
-        if same is not None:  # written another way, perhaps: 203.0.113.7 and 203.0.113.7/32
+        same = seen.setdefault(tuple(networks), int(path[-1]))
+        if same != int(path[-1]):  # written another way, perhaps: 203.0.113.7 and …/32
             yield ctx.error(
                 "duplicate-item", f"{quoted(text)} is already listed at {name}[{same}]", path
             )
-        seen.append((index, networks))
         reasons = {r for r in map(_not_public, networks) if r is not None}
         if reasons:
             yield ctx.warning(
