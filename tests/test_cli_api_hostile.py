@@ -5,6 +5,7 @@ puts the credential that was sent on stdout or stderr."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,8 @@ from threading import Thread
 import pytest
 
 from gong_authlib.cli import main
+from gong_authlib.stores import SQLiteTokenStore
+from tests.cliflow import authorized_world
 
 KEY_ID = "AKEYHOSTILE1"
 SECRET = "apikey-secret-" + "h7" * 12
@@ -141,3 +144,27 @@ def test_an_answer_nested_past_the_recursion_limit_is_not_an_internal_error(
     printed = capsys.readouterr()
     assert "internal error" not in printed.err
     assert message in printed.err
+
+
+def test_a_customers_bearer_token_echoed_back_is_not_printed(
+    echo_origin: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with authorized_world(tmp_path, "acme") as world:
+        with SQLiteTokenStore(world.folder / "tokens.db") as store:
+            token = store.get("acme")
+            assert token is not None
+            store.put("acme", dataclasses.replace(token, api_base_url=echo_origin))
+        for name, value in world.env.items():
+            monkeypatch.setenv(name, value)
+        argv = world.args("-vv", "api", "--customer", "acme", "-i", "/echo/403")
+        assert main([*argv, "--trust-origin", echo_origin]) == 1
+    printed = capsys.readouterr()
+    for stream in (printed.out, printed.err):
+        assert token.access_token not in stream
+        assert token.refresh_token not in stream
+        assert world.gong.client_secret not in stream
+    assert "X-Echo: Bearer <redacted>" in printed.out
+    assert "refused Authorization: Bearer <redacted>" in printed.err
