@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
+import sys
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +42,9 @@ def _key_args(origin: str) -> list[str]:
     ("fields", "input_text", "message"),
     [
         (["-F", "a=1e400"], None, "-F 'a=1e400': the number is too large"),
+        # Arguments that were not UTF-8 bytes (Python's surrogate escapes): not sent as text.
+        (["-f", "a=\udcff"], None, "-f 'a=\\udcff': not UTF-8 text"),
+        (["-F", "a\udcff=1"], None, "not UTF-8 text"),
         (["-F", "a=-1e400"], None, "the number is too large"),
         (["-F", "a=" + "9" * 5000], None, "the number has too many digits"),
         (["-F", "a" + "[b]" * DEEP + "=1"], None, "nested deeper than 32 levels"),
@@ -69,6 +74,19 @@ def test_hostile_fields_and_input_are_usage_errors(
     assert message in err, err[:500]
     assert "internal error" not in err
     assert len(err) < 1000  # the reason, not the argument echoed whole
+
+
+@pytest.mark.parametrize("source", [["-F", "a=@-"], ["--input", "-"]])
+def test_standard_input_that_is_not_utf8_is_a_usage_error(
+    source: list[str],
+    key_env: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'"\xff"'), encoding="utf-8"))
+    assert main([*_key_args("https://us-1.api.gong.io"), "POST", "/v2/x", *source]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read it (not UTF-8 text)" in err, err
 
 
 class _Echo(BaseHTTPRequestHandler):

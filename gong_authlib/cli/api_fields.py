@@ -61,6 +61,14 @@ def _key_path(key: str, option: str, text: str) -> list[str | None]:
     return path
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _typed(value: str, option: str, text: str) -> Any:
     if value in _LITERALS:
         return _LITERALS[value]
@@ -82,10 +90,8 @@ def _typed(value: str, option: str, text: str) -> Any:
 
 
 def _read(name: str, option: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
     try:
-        return Path(name).read_text(encoding="utf-8")
+        return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as problem:
         reason = getattr(problem, "strerror", None) or "not UTF-8 text"
         raise _usage(f"{option} @{name}: cannot read it ({reason})") from None
@@ -96,6 +102,8 @@ def parse_fields(typed: Iterable[str], raw: Iterable[str]) -> list[Field]:
     fields: list[Field] = []
     for option, texts, convert in (("-F", typed, True), ("-f", raw, False)):
         for text in texts:
+            if not _is_utf8(text):  # bytes the shell passed that are not UTF-8
+                raise _usage(f"{option} {_brief(text)}: not UTF-8 text")
             key, sep, value = text.partition("=")
             if not sep or not key:
                 raise _usage(f"{option} expects key=value, not {_brief(text)}")
