@@ -280,5 +280,9 @@ def test_a_pause_written_by_a_worker_whose_clock_runs_ahead_locks_no_one_out(
         now = gong.clock()
         one.rate_pause(secret_pause.store_key(client), 30, now=now + DAY)
         assert 0 < secret_pause.paused_for(other, client) <= 30
+        with pytest.raises(ClientCredentialsRejected) as caught:
+            secret_pause.raise_if_paused(other, client)
+        assert caught.value.retry_at is not None
+        assert caught.value.retry_at <= now + 30
         gong.clock.advance(30)
         secret_pause.raise_if_paused(other, client)

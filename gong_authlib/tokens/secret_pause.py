@@ -38,8 +38,9 @@ def store_key(client: GongOAuthClient) -> str:
 
 
 def paused_for(store: RateBudget, client: GongOAuthClient) -> float:
-    """Seconds left before any worker may call the token endpoint with ``client``'s secret."""
-    return _left(store, client, client.clock())
+    """Seconds left before any worker may call the token endpoint with ``client``'s secret
+    (a read only: ``tokens check`` may run with a store it cannot write)."""
+    return store.rate_paused_for(store_key(client), now=client.clock())
 
 
 def _left(store: RateBudget, client: GongOAuthClient, now: float) -> float:
@@ -49,7 +50,8 @@ def _left(store: RateBudget, client: GongOAuthClient, now: float) -> float:
     ahead of ours as moved back onto ours, but only a write keeps that move. Nobody reserves
     calls under this key, so without one a pause from a worker a day ahead would read "30 s
     left" for a day. A pause found is therefore re-anchored once (a zero pause, which keeps
-    the longer one) before it is read again.
+    the longer one) before it is read again: it then ends at most its length after this
+    worker first saw it.
     """
     key = store_key(client)
     left = store.rate_paused_for(key, now=now)
