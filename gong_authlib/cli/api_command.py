@@ -34,6 +34,8 @@ from gong_authlib.transport.requests.session import GongSession, gong_session
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # The keys of a page that are not its list: what --paginate does not merge.
 _PAGE_FIELDS = frozenset({"requestId", "records"})
+# Shorter values are not cut out of what is printed: no token or key secret is this short.
+_SHORTEST_SECRET = 8
 
 
 def _usage(message: str) -> CommandError:
@@ -111,7 +113,7 @@ class _Sent:
         self._values: set[str] = set()
 
     def secret(self, value: str) -> None:
-        if value:
+        if len(value) >= _SHORTEST_SECRET:  # never a scheme's name or a stray word
             self._values.add(value)
 
     def header(self, value: str | bytes | None) -> None:
