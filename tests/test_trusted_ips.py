@@ -177,3 +177,19 @@ def test_plan_says_what_each_change_means(tmp_path: Path) -> None:
     assert [(c.action, c.path, c.new) for c in first.changes] == [
         ("add", "integration.trusted_ips.access_token", "203.0.113.7")
     ]
+
+
+def test_a_very_long_entry_is_quoted_cut_short(tmp_path: Path) -> None:
+    # ipaddress's reason repeats the whole text: 100,000 characters must not become a
+    # message of 200,000 (a pre-commit hook's output flooded by one line).
+    entries = ["9" * 100_000, "203.0.113.1-" + "5" * 100_000, "1" * 50_000 + "/" + "2" * 50_000]
+    block = (
+        "  trusted_ips:\n"
+        f"    access_token: [{', '.join(map(repr, entries))}]\n"
+        "    refresh_token: [203.0.113.7]\n"
+    )
+    findings = validate_file(integration_file(tmp_path, _with_trusted(block)))
+    assert [d.code for d in findings] == ["invalid-ip"] * 3
+    for finding in findings:
+        assert len(finding.message) < 400, finding.message[:500]
+        assert "characters)" in finding.message

@@ -51,6 +51,9 @@ GUARDS = {
 # A wider entry trusts networks the app does not run in.
 _BROADEST = {4: 16, 6: 32}
 
+# ipaddress's reasons are short, but quote the text they refused: cut past this length.
+_LONGEST_REASON = 120
+
 # Reserved for examples (RFC 5737, RFC 3849): ipaddress calls them private, but they are what
 # documentation and this project's example files use, and they are no mistake there.
 _DOCUMENTATION = tuple(
@@ -155,7 +158,11 @@ def _judged(text: str) -> _Entry:
     try:
         networks = tuple(parse_entry(text))
     except ValueError as problem:
-        return _Entry((), str(problem), (), False)
+        # ipaddress's reason quotes the text again, whole: the message quotes it already.
+        reason = str(problem)
+        if len(reason) > _LONGEST_REASON:
+            reason = reason[:_LONGEST_REASON] + "…"
+        return _Entry((), reason, (), False)
     reasons = tuple(sorted({r for r in map(_not_public, networks) if r is not None}))
     widest = 2 ** (networks[0].max_prefixlen - _BROADEST[networks[0].version])
     return _Entry(networks, None, reasons, _count(list(networks)) > widest)
