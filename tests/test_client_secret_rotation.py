@@ -29,6 +29,7 @@ from gong_authlib import (
     MemoryTokenStore,
     OAuthError,
     SQLiteTokenStore,
+    TokenStoreError,
     gong_session,
 )
 from gong_authlib.oauth import secret_backoff
@@ -286,3 +287,23 @@ def test_a_pause_written_by_a_worker_whose_clock_runs_ahead_locks_no_one_out(
         assert caught.value.retry_at <= now + 30
         gong.clock.advance(30)
         secret_pause.raise_if_paused(other, client)
+
+
+class _ReadOnlyPauses(MemoryTokenStore):
+    """A store whose rate budget can be read but not written (a permission, a full disk)."""
+
+    def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        raise TokenStoreError("the rate budget cannot be written")
+
+
+def test_a_pause_that_cannot_be_re_anchored_still_holds_the_worker_back(
+    new_process: None,
+) -> None:
+    with FakeGong() as gong:
+        store = _ReadOnlyPauses()
+        client = gong.oauth_client()
+        now = gong.clock()
+        MemoryTokenStore.rate_pause(store, secret_pause.store_key(client), 30, now=now)
+        with pytest.raises(ClientCredentialsRejected) as caught:
+            secret_pause.raise_if_paused(store, client)
+        assert caught.value.retry_at == pytest.approx(now + 30)
