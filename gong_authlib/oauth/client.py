@@ -369,6 +369,8 @@ class GongOAuthClient:
             # Never the exception's text: it holds the URL, and the URL holds the secret.
             raise TokenEndpointError(f"{_failure_kind(exc)} during the {grant}") from None
         sent = [v for k, v in parse_qsl(body) if k in _SECRET_PARAMS]
+        # The Basic pair as sent: it decodes to the secret, and a gateway may quote it back.
+        sent.append(str(response.request.headers.get("Authorization") or "").partition(" ")[2])
         try:
             answer = parse_token_answer(
                 response,
