@@ -51,6 +51,9 @@ GUARDS = {
 # A wider entry trusts networks the app does not run in.
 _BROADEST = {4: 16, 6: 32}
 
+# The longest valid entry: two full IPv6 addresses with an IPv4 tail, and a dash.
+_LONGEST_ENTRY = 2 * len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255") + 1
+
 # ipaddress's reasons are short, but quote the text they refused: cut past this length.
 _LONGEST_REASON = 120
 
@@ -150,11 +153,20 @@ class _Entry(NamedTuple):
     broad: bool
 
 
-@lru_cache(maxsize=1 << 16)
 def _judged(text: str) -> _Entry:
     """Cached: every environment re-checks the lists it inherits, and ipaddress's parsing and
     ``is_private`` cost most of a long list's check (20,000 addresses in 50 environments took
-    25 s)."""
+    25 s). Only texts as short as an entry can be are kept: a process validating many files
+    must not keep every long mistake it was shown."""
+    return _judged_cached(text) if len(text) <= _LONGEST_ENTRY else _judge(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _judged_cached(text: str) -> _Entry:
+    return _judge(text)
+
+
+def _judge(text: str) -> _Entry:
     try:
         networks = tuple(parse_entry(text))
     except ValueError as problem:
