@@ -80,3 +80,17 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     helped = run_cli("credentials", "check", "--help")
     assert helped.returncode == 0
     assert "examples:\n  gong-authlib credentials check" in helped.stdout
+
+
+def test_the_store_settings_need_not_be_set(world: CliWorld) -> None:
+    # The check calls only Gong's token endpoint: a machine without the store's key or URL
+    # (an operator's laptop, a deploy job) can still run it.
+    text = world.config.read_text().replace(
+        "  url: sqlite:///tokens.db\n",
+        "  url: ${env:UNSET_STORE_URL}\n  encryption_key: ${env:UNSET_STORE_KEY}\n",
+    )
+    assert text != world.config.read_text()
+    world.config.write_text(text)
+    result = world.run(*world.args("credentials", "check"))
+    assert result.returncode == 0, result.stderr
+    assert "accepts" in result.stdout

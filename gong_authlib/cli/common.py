@@ -15,10 +15,15 @@ from gong_authlib.stores import TokenStore, open_store
 from gong_authlib.stores.urls import store_scheme
 
 
-def config_from(args: argparse.Namespace, *, oauth: bool = True) -> IntegrationConfig:
+def config_from(
+    args: argparse.Namespace, *, oauth: bool = True, token_store: bool = True
+) -> IntegrationConfig:
     """The integration file; ``oauth=False`` for commands that never call Gong, which then
-    need neither the client ID nor the secret in the environment."""
-    return load_config(args.config, env=getattr(args, "env", None), oauth=oauth)
+    need neither the client ID nor the secret in the environment; ``token_store=False`` for
+    those that never open the store (its URL and keys need not be set)."""
+    return load_config(
+        args.config, env=getattr(args, "env", None), oauth=oauth, token_store=token_store
+    )
 
 
 def store_from(args: argparse.Namespace, config: IntegrationConfig | None) -> TokenStore:

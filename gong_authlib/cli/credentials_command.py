@@ -21,7 +21,7 @@ JSON_FORMAT_VERSION = "1"
 
 def check(args: argparse.Namespace) -> int:
     try:
-        config = config_from(args)
+        config = config_from(args, token_store=False)  # only the token endpoint is called
         client = client_from(args, config)
     except ConfigError as problem:  # no file, no oauth section, an unset ${env:…}
         raise CommandError(f"error: {problem}", EXIT_USAGE) from None

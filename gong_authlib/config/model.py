@@ -218,6 +218,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     env: str | None = None,
     oauth: bool = True,
+    token_store: bool = True,
 ) -> IntegrationConfig:
     """Validate and load the integration file at ``path`` (as environment ``env``, if given).
 
@@ -227,7 +228,8 @@ def load_config(
     ``oauth=False`` is for tools that only read the token store (listing customers, checking
     their health): the ``oauth`` section is still validated, but its ``${env:…}`` references
     (the client secret) are not resolved, so they need not be set, and ``config.oauth`` is
-    None.
+    None. ``token_store=False`` likewise, for tools that only call Gong's token endpoint
+    (``credentials check``): ``config.token_store`` is then None.
     """
     file = Path(path)
     document = read_document(file)
@@ -236,14 +238,16 @@ def load_config(
     if has_errors(diagnostics):
         raise _config_error(file, diagnostics)
     document = merged_document(document, env) if env else without_environments(document)
-    sections = ("oauth", "token_store") if oauth else ("token_store",)
+    sections = tuple(
+        name for name, wanted in (("oauth", oauth), ("token_store", token_store)) if wanted
+    )
     resolved, problems = _resolve_all(
         document, os.environ if environ is None else environ, sections
     )
     problems += _resolved_url_problems(document, base_dir, resolved)
     if has_errors(problems):
         raise _config_error(file, problems)
-    return _build(file, base_dir, document.data, resolved, with_oauth=oauth)
+    return _build(file, base_dir, document.data, resolved, with_oauth=oauth, with_store=token_store)
 
 
 def _resolved_url_problems(
@@ -297,6 +301,7 @@ def _build(
     resolved: dict[NodePath, str],
     *,
     with_oauth: bool,
+    with_store: bool = True,
 ) -> IntegrationConfig:
     spec = data["integration"]
     iframe = spec.get("iframe")
@@ -336,7 +341,7 @@ def _build(
             ),
         )
     token_store = None
-    if "token_store" in data:
+    if with_store and "token_store" in data:
         raw_keys = data["token_store"].get("encryption_key")
         key_paths: list[NodePath]
         if isinstance(raw_keys, list):
