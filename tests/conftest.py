@@ -1,5 +1,6 @@
-"""Test-session settings: hypothesis profiles (HYPOTHESIS_PROFILE=slow for the long run) and
-the throwaway Redis and PostgreSQL servers."""
+"""Test-session settings: hypothesis profiles (HYPOTHESIS_PROFILE=slow for the long run),
+the throwaway Redis and PostgreSQL servers, and a Ctrl-C that reaches the processes tests
+start."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +114,13 @@ def postgres_server() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts a background command (`pytest &`, `nohup pytest &`,
+    # CI scripts) with SIGINT ignored, and every process pytest starts inherits that; a Python
+    # started with SIGINT ignored installs no KeyboardInterrupt handler, so the tests that
+    # press Ctrl-C on a CLI process (test_ctrl_c_exits_130) would wait out its timeout.
+    # Children get the default back when pytest (and its xdist workers) catch SIGINT again.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
