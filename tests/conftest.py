@@ -1,5 +1,9 @@
-"""Test-session settings: hypothesis profiles (HYPOTHESIS_PROFILE=slow for the long run) and
-the throwaway Redis and PostgreSQL servers."""
+"""Test-session settings: hypothesis profiles (HYPOTHESIS_PROFILE=slow for the long run), the
+throwaway Redis and PostgreSQL servers, which tests run serially, and a Ctrl-C that works.
+
+Under pytest-xdist (``.ci/run`` runs ``-n 2 -m "not serial"``, then ``-m serial``) every
+session fixture is per worker: each worker starts its own servers on free ports; every test
+keeps its files under its own ``tmp_path``."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,7 +88,9 @@ def reliability() -> Reliability:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get("GONG_AUTHLIB_RELIABILITY_DOC")
-    if target and _RELIABILITY.rows and exitstatus == 0:
+    # An xdist worker holds only its share of the rows: the page is written by a serial run.
+    in_worker = hasattr(session.config, "workerinput")
+    if target and _RELIABILITY.rows and exitstatus == 0 and not in_worker:
         command = os.environ.get("GONG_AUTHLIB_RELIABILITY_COMMAND", "pytest -m reliability")
         _RELIABILITY.write(Path(target), command)
 
@@ -112,3 +119,39 @@ def postgres_server() -> Iterator[PostgresServer]:
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# Tests that measure concurrency or real time: process storms, lease timing, pacing against
+# FakeGong's real-time limit, the event loop's ticker, store outages, kill -9 trials. .ci/run
+# gives them a pytest call of their own, without -n, so that no other test competes with them
+# for the two cores. A node id prefix names a whole file or every parametrization of a test;
+# a test may also carry @pytest.mark.serial itself.
+SERIAL = (
+    "tests/test_storms.py",
+    "tests/test_fleet.py",
+    "tests/test_httpx_pacing.py",
+    "tests/test_store_outages.py",
+    "tests/test_token_faults.py",
+    "tests/test_kill_trial.py",
+    "tests/test_refresh_intents.py",
+    "tests/test_httpx_auth.py::test_async_process_storm_refreshes_once_per_expiry",
+    "tests/test_httpx_auth.py::test_the_loop_keeps_ticking_during_a_one_second_refresh",
+    "tests/test_access_key.py::test_three_threads_over_one_sqlite_store_stay_within",
+    "tests/test_access_key.py::test_sessions_without_a_store_share_this_processs_budget",
+)
+
+
+# Marked as each test is collected, before -m reads the marks.
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.nodeid.startswith(SERIAL):
+        item.add_marker(pytest.mark.serial)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts a background command (`pytest &`, `nohup pytest &`,
+    # CI scripts) with SIGINT ignored, and every process pytest starts inherits that; a Python
+    # started with SIGINT ignored installs no KeyboardInterrupt handler, so the tests that
+    # press Ctrl-C on a CLI process (test_ctrl_c_exits_130) would wait out its timeout.
+    # Children get the default back when pytest (and its xdist workers) catch SIGINT again.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

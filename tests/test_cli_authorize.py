@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -19,6 +20,7 @@ from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
 from tests.cliflow import CliWorld, free_port, make_world, shown_start_url, start_in_browser
+from tests.helpers import REPO_ROOT
 from tests.unprivileged import as_nobody
 
 
@@ -153,6 +155,39 @@ def test_ctrl_c_exits_130(world: CliWorld) -> None:
     assert code == 130
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+# A shell without job control starts `pytest &` with SIGINT ignored: what the loaded CI run
+# that timed out here had (tests/conftest.py gives children the default back).
+_IGNORING_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])"
+)
+
+
+def test_ctrl_c_exits_130_when_pytest_itself_ignores_sigint() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    inner = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _IGNORING_SIGINT,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "tests/test_cli_authorize.py::test_ctrl_c_exits_130",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert inner.returncode == 0, inner.stdout[-3000:] + inner.stderr[-3000:]
+    assert "1 passed" in inner.stdout
 
 
 def test_pasted_callback_for_a_remote_redirect_uri(world: CliWorld) -> None:

@@ -101,9 +101,20 @@ def test_one_version_in_the_metadata_and_on_the_command_line(dist: Path) -> None
 
 def test_the_wheel_alone_runs_the_demo_and_ships_the_schema(dist: Path, tmp_path: Path) -> None:
     wheel = _only(dist, "*.whl")
-    _run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path)
+    # No pip of its own (ensurepip costs seconds): this session's pip installs into it.
+    _run(sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv", cwd=tmp_path)
     bin_dir = tmp_path / "venv" / "bin"
-    _run(bin_dir / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        bin_dir / "python",
+        "install",
+        "-q",
+        wheel,
+        cwd=tmp_path,
+    )
     # From a folder with no checkout in sight, the installed copy must be the one found.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
