@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,12 +22,41 @@ from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
 from tests.helpers import GOOD_CONFIG, REPO_ROOT, integration_file
 
+# Ports handed to servers the tests start later (a redirect URI's listener, redis-server,
+# PostgreSQL). Not the kernel's ephemeral range (32768-60999 on Linux): a port probed free there
+# can be taken by any outgoing connection before the server binds it. Each xdist worker draws
+# from its own slice, so two workers never hand out the same port.
+_PORT_FLOOR, _PORT_CEILING = 20000, 32000
+
+
+def _worker_slice() -> range:
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    width = (_PORT_CEILING - _PORT_FLOOR) // workers
+    start = _PORT_FLOOR + (index % workers) * width
+    return range(start, start + width)
+
+
+_PORTS = _worker_slice()
+# A different starting point per process: subprocesses of a test draw too.
+_next_port = itertools.count(random.randrange(len(_PORTS)))
+_port_guard = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port nothing listens on now, outside the ephemeral range, not handed out
+    before by this process."""
+    for _ in range(len(_PORTS)):
+        with _port_guard:
+            port = _PORTS[next(_next_port) % len(_PORTS)]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {_PORTS}")
 
 
 @dataclass
@@ -111,11 +143,13 @@ START_URL = re.compile(r"(http://\S+/start/[A-Za-z0-9_-]+)")
 def shown_start_url(stderr: Iterable[str] | None) -> str:
     """The loopback start URL `authorize` prints (the browser is sent there, not to Gong)."""
     assert stderr is not None
+    seen = []
     for line in stderr:
         match = START_URL.search(line)
         if match:
             return match.group(1)
-    raise AssertionError("authorize printed no start URL")
+        seen.append(line)
+    raise AssertionError("authorize printed no start URL; it printed:\n" + "".join(seen[-20:]))
 
 
 def start_in_browser(
