@@ -11,3 +11,5 @@ CODE_LIFETIME_SECONDS = 600
 # A company's API budget. Over it Gong answers 429 with Retry-After.
 CALLS_PER_SECOND = 3.0
 CALLS_PER_DAY = 10_000
+# The window CALLS_PER_DAY counts over, in seconds.
+DAY = 86_400.0

@@ -33,7 +33,6 @@ from gong_authlib.gong.endpoints import GONG_AUTHORIZE_URL, GONG_TOKEN_URL
 from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth import secret_backoff
-from gong_authlib.oauth.state import MemoryStateStore, PendingAuthorization, StateStore
 from gong_authlib.origins import normalize_origins
 from gong_authlib.redaction import protect_third_party_loggers
 from gong_authlib.telemetry import token_request
@@ -42,6 +41,7 @@ from gong_authlib.token import Token, fingerprint
 if TYPE_CHECKING:
     import requests
 
+    from gong_authlib.oauth.state import PendingAuthorization, StateStore
     from gong_authlib.oauth.token_answer import TokenAnswer
 
 __all__ = [
@@ -141,7 +141,12 @@ class GongOAuthClient:
         self.validity_duration = validity_duration
         self.trusted_api_origins = normalize_origins(trusted_api_origins)
         self.clock = clock
-        self.states: StateStore = state_store or MemoryStateStore(clock=clock)
+        if state_store is None:
+            # The one-process state store loads when a client needs it, not at import.
+            from gong_authlib.oauth.state import MemoryStateStore
+
+            state_store = MemoryStateStore(clock=clock)
+        self.states: StateStore = state_store
         # Built at the first token call: a process whose tokens are fresh (an httpx app, say)
         # never loads requests and urllib3 for it.
         self._session = session

@@ -15,7 +15,6 @@ pause read from the store is adopted here (:func:`adopt`) so the doubling carrie
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 FIRST_PAUSE = 30.0
 LONGEST_PAUSE = 900.0
@@ -24,10 +23,14 @@ LONGEST_PAUSE = 900.0
 SecretKey = tuple[str, str, str]
 
 
-@dataclass
 class _Refusal:
-    until: float
-    pause: float
+    # A plain slotted class: a dataclass's generated methods (unused here) cost every cold
+    # start a compile at import (issue 24).
+    __slots__ = ("pause", "until")
+
+    def __init__(self, until: float, pause: float) -> None:
+        self.until = until
+        self.pause = pause
 
 
 _refusals: dict[SecretKey, _Refusal] = {}

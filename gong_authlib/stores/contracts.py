@@ -65,41 +65,31 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from gong_authlib.clock import Clock, system_clock
 from gong_authlib.errors import StateError, TokenStoreError
 from gong_authlib.gong.limits import CODE_LIFETIME_SECONDS
 from gong_authlib.logs import get_logger
-from gong_authlib.oauth.state import (
-    PendingAuthorization,
-    check_pending,
-    new_state,
-    require_state,
-    state_key,
-    unknown_state,
-)
 from gong_authlib.safe_text import customer_problem
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.identity import StoreIdentity
 from gong_authlib.stores.intents import RefreshIntents
 from gong_authlib.stores.leases import Lease, leased
-from gong_authlib.stores.rate_budget import (
-    Budget,
-    RateState,
-    Reservation,
-    pause,
-    paused_for,
-    reserve,
-)
 from gong_authlib.stores.status import CustomerStatus, check_status
-from gong_authlib.stores.webhook_keys import WebhookKey, key_fingerprint, normal_fingerprint
 from gong_authlib.token import Token
+
+# OAuth states, webhook keys and the rate budget's step load with their first use (issue
+# 24): a cold start that only reads tokens does not pay for their modules (and dataclasses).
+if TYPE_CHECKING:
+    from gong_authlib.oauth.state import PendingAuthorization
+    from gong_authlib.stores.rate_budget import Budget, RateState, Reservation
+    from gong_authlib.stores.webhook_keys import WebhookKey
 
 log = get_logger("stores")
 T = TypeVar("T")
 # One step of the rate budget: (state, now) -> (new state, answer); see stores/rate_budget.py.
-RateStep = Callable[[RateState, float], tuple[RateState, T]]
+RateStep = Callable[["RateState", float], tuple["RateState", T]]
 
 # Short, and renewed every third of it while a token call runs: a killed holder stalls its
 # customer's callers this long at most (the refresh intent, not the lease, covers a store
@@ -304,6 +294,8 @@ class StateRecords(ABC):
     ) -> str:
         """A new state for an authorize URL, bound to ``redirect_uri``, ``customer`` and
         (for web flows) the browser's nonce hash ``binding``. Expired states are purged."""
+        from gong_authlib.oauth.state import PendingAuthorization, new_state, state_key
+
         if customer is not None:
             check_customer(customer)
         state = new_state()
@@ -319,6 +311,14 @@ class StateRecords(ABC):
     def consume(self, state: str, *, redirect_uri: str) -> PendingAuthorization:
         """What ``state`` was issued for; it is gone afterwards, for every process. Raises
         StateError for a missing, unknown, used or expired state or another redirect URI."""
+        from gong_authlib.oauth.state import (
+            PendingAuthorization,
+            check_pending,
+            require_state,
+            state_key,
+            unknown_state,
+        )
+
         key = state_key(require_state(state))
         stored = self._take_state(key)
         if stored is None:
@@ -384,6 +384,8 @@ class SteppedRateBudget(RateBudget):
     def rate_reserve(
         self, customer: str, budget: Budget, *, now: float | None = None
     ) -> Reservation:
+        from gong_authlib.stores.rate_budget import Reservation, reserve
+
         check_customer(customer)
         if now is not None:  # the caller's clock rules; nothing to correct
             return self._rate_update(customer, now, lambda state, at: reserve(state, at, budget))
@@ -403,10 +405,14 @@ class SteppedRateBudget(RateBudget):
         return Reservation(max(0.0, reservation.wait - spent))
 
     def rate_pause(self, customer: str, seconds: float, *, now: float | None = None) -> None:
+        from gong_authlib.stores.rate_budget import pause
+
         check_customer(customer)
         self._rate_update(customer, now, lambda state, at: (pause(state, at, seconds), None))
 
     def rate_paused_for(self, customer: str, *, now: float | None = None) -> float:
+        from gong_authlib.stores.rate_budget import paused_for
+
         check_customer(customer)
         return self._rate_update(customer, now, lambda state, at: (state, paused_for(state, at)))
 
@@ -441,6 +447,8 @@ class WebhookKeyRecords(ABC):
         Adding a key that is already there changes nothing. KeyProblem (a ValueError) for
         text that is not an RSA public key of 2048 bits or more.
         """
+        from gong_authlib.stores.webhook_keys import WebhookKey
+
         check_customer(customer)
         key = WebhookKey.parse(public_key, added_at=time.time() if added_at is None else added_at)
         if self._put_webhook_key(
@@ -462,6 +470,8 @@ class WebhookKeyRecords(ABC):
     def remove_webhook_key(self, customer: str, fingerprint: str) -> bool:
         """Forget the key named ``fingerprint`` (with or without ``sha256:``); True if it was
         there."""
+        from gong_authlib.stores.webhook_keys import normal_fingerprint
+
         check_customer(customer)
         return self._delete_webhook_key(customer, normal_fingerprint(fingerprint))
 
@@ -493,6 +503,8 @@ class WebhookKeyRecords(ABC):
     ) -> WebhookKey | None:
         """The key a row holds, or None (logged) for one this store did not seal for
         ``customer`` under ``fingerprint``: never used to verify anything."""
+        from gong_authlib.stores.webhook_keys import WebhookKey, key_fingerprint
+
         try:
             text = self._codec.open_state(
                 self._webhook_seal_name(customer, fingerprint), stored.encode()

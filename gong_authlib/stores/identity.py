@@ -12,7 +12,6 @@ was lost with the store, and a worker holding the pair puts it back
 from __future__ import annotations
 
 import json
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -44,6 +43,8 @@ def reset_from_text(text: str | bytes | None) -> StoreReset | None:
 
 
 def new_identity() -> str:
+    import uuid  # here, not at import: uuid loads platform, about 2 ms of every cold start
+
     return uuid.uuid4().hex
 
 

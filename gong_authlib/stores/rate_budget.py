@@ -21,7 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-DAY = 86_400.0
+from gong_authlib.gong import limits
+
+DAY = limits.DAY  # the stores' name for it
 # A clock reading this far behind the latest one is the clock stepped back, not the jitter
 # between workers' readings (a PostgreSQL reading may wait on the row lock; see on_this_clock).
 CLOCK_STEP = 5.0

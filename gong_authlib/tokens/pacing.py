@@ -18,14 +18,16 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TypeGuard, cast
+from typing import TYPE_CHECKING, TypeGuard, cast
 
 from gong_authlib.errors import DailyQuotaExhausted, RateLimitExceeded
-from gong_authlib.gong.limits import CALLS_PER_DAY, CALLS_PER_SECOND
+from gong_authlib.gong.limits import CALLS_PER_DAY, CALLS_PER_SECOND, DAY
 from gong_authlib.logs import get_logger
 from gong_authlib.stores.contracts import TokenStore
-from gong_authlib.stores.rate_budget import DAY, Budget, Reservation
 from gong_authlib.telemetry import waited
+
+if TYPE_CHECKING:  # the budget's module loads with the first reservation (issue 24)
+    from gong_authlib.stores.rate_budget import Budget, Reservation
 
 log = get_logger("ratelimit")
 
@@ -94,6 +96,8 @@ class RateLimit:
 
     def budget(self, customer: str) -> Budget:
         """What a reservation for ``customer`` needs to know."""
+        from gong_authlib.stores.rate_budget import Budget
+
         per_second, per_day = self.overrides.get(customer, (self.per_second, self.per_day))
         return Budget(
             interval=1.0 / (per_second * (1.0 - self.margin)),
@@ -120,11 +124,15 @@ def _check_budget(where: str, per_second: object, per_day: object, margin: objec
 DEFAULT_RATE_LIMIT = RateLimit()
 
 
-@dataclass(frozen=True, slots=True)
 class StoreCall:
     """One step of :meth:`RateLimiter.acquiring`: a blocking store call, to run and answer."""
 
-    call: Callable[[], object]
+    # A plain slotted class: a dataclass's generated methods (unused here) cost every cold
+    # start a compile at import (issue 24).
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.call = call
 
 
 class RateLimiter:

@@ -17,25 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gong_authlib.gong.paging import (
-    PageRequest,
-    PagingError,
-    first_page,
-    is_nothing_found,
-    json_or_none,
-    next_page,
-    page_of,
-)
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import TokenStore
-from gong_authlib.tokens.access_key import AccessKey
+from gong_authlib.tokens.credential import is_access_key
 from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
-from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
 from gong_authlib.transport.httpx.auth import GongHttpxAuth
 from gong_authlib.transport.httpx.retry import AsyncGongRetryTransport, GongRetryTransport
 
+# The access-key auth and the paging helpers load with their first use (issue 24).
 if TYPE_CHECKING:
+    from gong_authlib.gong.paging import PageRequest, PagingError
     from gong_authlib.gong.retry import GongRetry
+    from gong_authlib.tokens.access_key import AccessKey
+    from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
+
+    # The credential is what differs between a customer's client and a company key's.
+    ClientAuth = GongHttpxAuth | GongHttpxAccessKeyAuth
 
 __all__ = [
     "DEFAULT_HTTPX_TIMEOUT",
@@ -47,10 +44,6 @@ __all__ = [
 
 # As gong_session's (5 s connect, 60 s read): Gong's heavier endpoints are slow.
 DEFAULT_HTTPX_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-
-
-# The credential is what differs between a customer's client and a company key's.
-ClientAuth = GongHttpxAuth | GongHttpxAccessKeyAuth
 
 
 def _with_trailing_slash(url: str) -> httpx.URL:
@@ -131,6 +124,8 @@ class GongHttpxClient(_FollowsTheToken, httpx.Client):
         """Each page's JSON body, following ``records.cursor``; Gong's 404 "No … found" is
         an empty result; any other error status raises ``httpx.HTTPStatusError``, and so does
         a cursor Gong already gave (following it would loop forever)."""
+        from gong_authlib.gong.paging import first_page, is_nothing_found, json_or_none
+
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
@@ -191,6 +186,8 @@ class GongAsyncClient(_FollowsTheToken, httpx.AsyncClient):
     ) -> AsyncIterator[Any]:
         """Each page's JSON body (``async for page in client.paginate(...)``); see
         :meth:`GongHttpxClient.paginate`."""
+        from gong_authlib.gong.paging import first_page, is_nothing_found, json_or_none
+
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = await self.request(method, path, params=page.params, json=page.json)
@@ -216,6 +213,8 @@ def _retry_policy(retries: int, backoff_factor: float, limiter: RateLimiter | No
 
 
 def _page(answer: Any, path: str, response: httpx.Response) -> dict[str, Any]:
+    from gong_authlib.gong.paging import PagingError, page_of
+
     try:
         return page_of(answer)
     except PagingError as failure:
@@ -225,6 +224,8 @@ def _page(answer: Any, path: str, response: httpx.Response) -> dict[str, Any]:
 def _next(
     page: PageRequest, method: str, answer: dict[str, Any], path: str, response: httpx.Response
 ) -> PageRequest | None:
+    from gong_authlib.gong.paging import PagingError, next_page
+
     try:
         return next_page(page, method, answer)
     except PagingError as failure:
@@ -246,7 +247,9 @@ def _auth_for(
     factory: str,
 ) -> ClientAuth:
     """The credential's auth: the one thing a key's client and a customer's differ in."""
-    if isinstance(client, AccessKey):
+    if is_access_key(client):
+        from gong_authlib.transport.httpx.access_key_auth import GongHttpxAccessKeyAuth
+
         if customer is not None or auth_options:
             raise TypeError(
                 f"{factory}(key, *, store=None, ...) takes no customer nor auth options"

@@ -18,21 +18,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from gong_authlib.errors import OriginMismatch
-from gong_authlib.gong.paging import (
-    PageRequest,
-    PagingError,
-    first_page,
-    is_nothing_found,
-    json_or_none,
-    next_page,
-    page_of,
-)
 from gong_authlib.gong.retry import gong_retry
 from gong_authlib.oauth.client import GongOAuthClient
 from gong_authlib.stores.contracts import TokenStore
-from gong_authlib.tokens.access_key import AccessKey
+from gong_authlib.tokens.credential import is_access_key
 from gong_authlib.tokens.pacing import DEFAULT_RATE_LIMIT, RateLimit, RateLimiter, limiter_for
-from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
 from gong_authlib.transport.requests.auth import GongAuth
 from gong_authlib.transport.requests.paced_adapter import PacedAdapter
 
@@ -43,15 +33,20 @@ DEFAULT_API_TIMEOUT = (5.0, 60.0)
 # The session's credential: a customer's GongAuth unless said otherwise, so code that names
 # a bare ``GongSession`` keeps reading ``session.auth.customer_token``. The default (PEP 696)
 # is for type checkers only: at run time typing's TypeVar serves, and importing
-# typing_extensions would cost every cold start about 2 ms.
+# typing_extensions would cost every cold start about 2 ms. The access-key auth and the paging
+# helpers load with their first use (issue 24): the bound names them as a string.
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
+
+    from gong_authlib.gong.paging import PageRequest
+    from gong_authlib.tokens.access_key import AccessKey
+    from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
 
     SessionAuth = TypeVarWithDefault(
         "SessionAuth", bound=GongAuth | GongAccessKeyAuth, default=GongAuth
     )
 else:
-    SessionAuth = TypeVar("SessionAuth", bound=GongAuth | GongAccessKeyAuth)
+    SessionAuth = TypeVar("SessionAuth", bound="GongAuth | GongAccessKeyAuth")
 
 
 class GongSession(requests.Session, Generic[SessionAuth]):
@@ -122,6 +117,15 @@ class GongSession(requests.Session, Generic[SessionAuth]):
         (following it would loop forever). The pages are :mod:`gong_authlib.gong.paging`'s, as
         the httpx clients' are.
         """
+        from gong_authlib.gong.paging import (
+            PagingError,
+            first_page,
+            is_nothing_found,
+            json_or_none,
+            next_page,
+            page_of,
+        )
+
         page: PageRequest | None = first_page(method, params, json)
         while page is not None:
             response = self.request(method, path, params=page.params, json=page.json)
@@ -213,7 +217,9 @@ def gong_session(
         "timeout": timeout,
         "limiter": limiter_for(store, rate_limit, rate_limiter),
     }
-    if isinstance(client, AccessKey):
+    if is_access_key(client):
+        from gong_authlib.transport.requests.access_key_auth import GongAccessKeyAuth
+
         if customer is not None or auth_options:
             raise TypeError(
                 "gong_session(key, *, store=None, ...) takes no customer nor auth options"
