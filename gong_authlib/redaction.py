@@ -7,24 +7,34 @@ query values before any handler sees the record.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
-_SECRET_PARAMS = re.compile(
-    r"(?P<name>\b(?:code|refresh_token|access_token|client_secret)=)(?P<value>[^&\s\"']+)",
-    re.IGNORECASE,
-)
-# A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
-_URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)")
-# ``sslpassword`` is the client key's passphrase: a password too.
-_DSN_PASSWORD = re.compile(
-    r"(?P<name>\b(?:ssl)?password\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)", re.IGNORECASE
-)
-# Token answers as JSON: vcrpy logs each recorded response body at DEBUG while recording.
-_SECRET_FIELDS = re.compile(
-    r'(?P<name>"(?:access_token|refresh_token|client_secret)"\s*:\s*")(?P<value>[^"]+)'
-)
-_BEARER = re.compile(r"(?P<name>\b(?:Bearer|Basic) )(?P<value>[A-Za-z0-9._~+/=-]{8,})")
+
+@functools.cache
+def _secret_patterns() -> tuple[re.Pattern[str], ...]:
+    """What ``redact`` hides (its ``value`` group, keeping ``name``). Compiled at first use:
+    every cold start would pay for it at import (issue 24)."""
+    return (
+        re.compile(
+            r"(?P<name>\b(?:code|refresh_token|access_token|client_secret)=)(?P<value>[^&\s\"']+)",
+            re.IGNORECASE,
+        ),
+        # A password in a URL's user info (``scheme://user:PASSWORD@host``) or in a libpq DSN.
+        re.compile(r"(?P<name>://[^:/@\s]*:)(?P<value>[^@\s/]+)(?=@)"),
+        # ``sslpassword`` is the client key's passphrase: a password too.
+        re.compile(
+            r"(?P<name>\b(?:ssl)?password\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&\"']+)",
+            re.IGNORECASE,
+        ),
+        # Token answers as JSON: vcrpy logs each recorded response body at DEBUG while recording.
+        re.compile(
+            r'(?P<name>"(?:access_token|refresh_token|client_secret)"\s*:\s*")(?P<value>[^"]+)'
+        ),
+        re.compile(r"(?P<name>\b(?:Bearer|Basic) )(?P<value>[A-Za-z0-9._~+/=-]{8,})"),
+    )
+
 
 REDACTED = "<redacted>"
 
@@ -48,11 +58,9 @@ THIRD_PARTY_LOGGERS = (
 
 def redact(text: str) -> str:
     """``text`` with query-string secrets and Authorization values replaced."""
-    text = _SECRET_PARAMS.sub(lambda m: m.group("name") + REDACTED, text)
-    text = _URL_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
-    text = _DSN_PASSWORD.sub(lambda m: m.group("name") + REDACTED, text)
-    text = _SECRET_FIELDS.sub(lambda m: m.group("name") + REDACTED, text)
-    return _BEARER.sub(lambda m: m.group("name") + REDACTED, text)
+    for pattern in _secret_patterns():
+        text = pattern.sub(lambda m: m.group("name") + REDACTED, text)
+    return text
 
 
 class SecretRedactingFilter(logging.Filter):

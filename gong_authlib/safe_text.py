@@ -11,18 +11,23 @@ from the stores, so the command-line parser can check ``--customer`` without imp
 
 from __future__ import annotations
 
+import functools
 import re
 
-# C0 without tab and newline (allowed in text), DEL, C1, and the bidi embeddings, overrides
-# and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# For a single line of output, tab and newline are escaped too.
-_CONTROL_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+@functools.cache
+def _controls(one_line: bool) -> re.Pattern[str]:
+    """C0 without tab and newline (allowed in text), DEL, C1, and the bidi embeddings,
+    overrides and isolates; for a single line of output, tab and newline too. Compiled at
+    first use: every cold start would pay for it at import (issue 24)."""
+    if one_line:
+        return re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    return re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def first_control(text: str) -> tuple[int, str] | None:
     """The offset and escaped form of the first forbidden character in ``text``, if any."""
-    match = _CONTROL.search(text)
+    match = _controls(False).search(text)
     return None if match is None else (match.start(), _escape_one(match))
 
 
@@ -38,8 +43,7 @@ def _escape_one(match: re.Match[str]) -> str:
 
 def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with every control or bidi character written as ``\\xNN`` / ``\\uNNNN``."""
-    pattern = _CONTROL if keep_newlines else _CONTROL_ON_ONE_LINE
-    return pattern.sub(_escape_one, text)
+    return _controls(not keep_newlines).sub(_escape_one, text)
 
 
 MAX_CUSTOMER_LENGTH = 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -90,3 +91,19 @@ def test_gong_auth_is_a_front_end_on_the_core(fake_gong: FakeGong, store: TokenS
     assert isinstance(auth.customer_token, CustomerToken)
     assert auth.token is auth.customer_token.current.token  # type: ignore[union-attr]
     assert "CustomerToken" in gong_authlib.__all__
+
+
+def test_the_token_in_use_is_swapped_whole_never_changed_in_place(fake_gong: FakeGong) -> None:
+    # A transport reads token, header and origin from one object without a lock: no field of
+    # it may change under the reader (issue 24 made it a slotted class, no longer a dataclass).
+    store = MemoryTokenStore()
+    token = authorize_into(fake_gong, store)
+    current = CustomerToken(fake_gong.oauth_client(), store, "acme").fresh()
+    assert current.header == f"Bearer {token.access_token}"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        current.header = "Bearer another"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del current.token
+    with pytest.raises(AttributeError):
+        current.extra = 1
+    assert current.header == f"Bearer {token.access_token}"

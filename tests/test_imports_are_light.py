@@ -32,6 +32,7 @@ NEVER_AT_IMPORT = (
     "yaml",
     "jsonschema",
     "typing_extensions",  # what type checkers read (PEP 696 defaults), not code that runs
+    "signal",  # with the first CustomerToken, which installs the SIGTERM hook
 )
 OUR_MODULES_NEVER_AT_IMPORT = (
     "gong_authlib.cli",

@@ -55,7 +55,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import FrozenInstanceError, replace
 
 from gong_authlib.clock import Clock
 from gong_authlib.errors import (
@@ -110,10 +110,10 @@ _skew_reported = threading.Event()
 # Gong's answer to a call its app has no scope for: 401, not 403, in production.
 # Quotes matched loosely (typographic ones, double quotes) and case ignored: a gateway or a new
 # Gong release respelling it must not turn every call back into a refresh.
-_MISSING_SCOPE = re.compile(
+# Searched through re's own cache: a 401 compiles it, not every cold start (issue 24).
+_MISSING_SCOPE = (
     r"you don['\u2019]t have permission to use ['\"\u2018\u2019]([^'\"\u2018\u2019\s]{1,100})"
-    r"['\"\u2018\u2019] in your app",
-    re.IGNORECASE,
+    r"['\"\u2018\u2019] in your app"
 )
 
 _LIVE: weakref.WeakSet[CustomerToken] = weakref.WeakSet()
@@ -137,21 +137,55 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_locks_in_child)
 
 
-@dataclass(frozen=True, slots=True)
 class Current:
     """The token in use and what a transport needs of it, swapped in as one object.
 
     ``prefix`` is ``origin + "/"``: a URL that starts with it is on the customer's origin, the
     cheap test a transport makes before the exact one in :meth:`CustomerToken.check_origin`.
+    ``header`` is "Bearer <access token>": a secret, left out of the repr. ``refusal`` says why
+    this token may not be sent anywhere (its base URL is not trusted), or is None.
     """
 
+    # A slotted class, immutable like the frozen dataclass it was: a dataclass's generated
+    # methods cost every cold start a compile at import (issue 24), and none was used.
+    __slots__ = ("header", "origin", "prefix", "refresh_at", "refusal", "token")
+
     token: Token
-    header: str = field(repr=False)  # "Bearer <access token>": a secret
+    header: str
     refresh_at: float
     origin: str
     prefix: str
-    # Why this token may not be sent anywhere (its base URL is not trusted), or None.
-    refusal: str | None = None
+    refusal: str | None
+
+    def __init__(
+        self,
+        *,
+        token: Token,
+        header: str,
+        refresh_at: float,
+        origin: str,
+        prefix: str,
+        refusal: str | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "token", token)
+        put(self, "header", header)
+        put(self, "refresh_at", refresh_at)
+        put(self, "origin", origin)
+        put(self, "prefix", prefix)
+        put(self, "refusal", refusal)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"Current(token={self.token!r}, refresh_at={self.refresh_at!r}, "
+            f"origin={self.origin!r}, prefix={self.prefix!r}, refusal={self.refusal!r})"
+        )
 
 
 class CustomerToken:
@@ -311,7 +345,9 @@ class CustomerToken:
         if not isinstance(errors, list):
             return None
         for error in errors:
-            found = _MISSING_SCOPE.search(error) if isinstance(error, str) else None
+            found = (
+                re.search(_MISSING_SCOPE, error, re.IGNORECASE) if isinstance(error, str) else None
+            )
             if found is not None:
                 scope = found.group(1)
                 if scope not in self._scopes_reported:

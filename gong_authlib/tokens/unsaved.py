@@ -14,13 +14,15 @@ from __future__ import annotations
 import atexit
 import os
 import random
-import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gong_authlib.logs import get_logger
+
+if TYPE_CHECKING:
+    import signal
 
 log = get_logger("auth")
 
@@ -126,6 +128,8 @@ def install_exit_hooks() -> None:
             return
         _hooks_installed.set()
         atexit.register(WRITER.last_attempt, "interpreter exit")
+        import signal  # here, not at import: its enums cost every cold start (issue 24)
+
         try:
             previous = signal.getsignal(signal.SIGTERM)
             signal.signal(signal.SIGTERM, _on_sigterm(previous))
@@ -136,6 +140,8 @@ def install_exit_hooks() -> None:
 def _on_sigterm(
     previous: Callable[[int, FrameType | None], object] | int | signal.Handlers | None,
 ) -> Callable[[int, FrameType | None], None]:
+    import signal  # loaded already: install_exit_hooks imported it
+
     def handler(signum: int, frame: FrameType | None) -> None:
         if WRITER.pending():
             WRITER.last_attempt("SIGTERM")
