@@ -97,7 +97,9 @@ def jwt_expiry(token: str) -> float | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+# repr=False: the class writes its own (fingerprints only), which a dataclass never replaces;
+# asking for one anyway would compile a method at every import only to drop it (issue 24).
+@dataclass(frozen=True, slots=True, repr=False)
 class Token:
     """One customer's access and refresh token, with where and until when they work.
 
