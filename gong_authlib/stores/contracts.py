@@ -75,14 +75,15 @@ from gong_authlib.safe_text import customer_problem
 from gong_authlib.stores.codec import TokenCodec
 from gong_authlib.stores.identity import StoreIdentity
 from gong_authlib.stores.intents import RefreshIntents
-from gong_authlib.stores.leases import Lease, leased
 from gong_authlib.stores.status import CustomerStatus, check_status
 from gong_authlib.token import Token
 
-# OAuth states, webhook keys and the rate budget's step load with their first use (issue
-# 24): a cold start that only reads tokens does not pay for their modules (and dataclasses).
+# OAuth states, webhook keys, leases and the rate budget's step load with their first use
+# (issue 24): a cold start that only reads tokens does not pay for their modules (and
+# dataclasses).
 if TYPE_CHECKING:
     from gong_authlib.oauth.state import PendingAuthorization
+    from gong_authlib.stores.leases import Lease
     from gong_authlib.stores.rate_budget import Budget, RateState, Reservation
     from gong_authlib.stores.webhook_keys import WebhookKey
 
@@ -175,6 +176,8 @@ class TokenRecords(ABC):
         Yields a :class:`Lease` the holder can ``renew()`` while its work runs long.
         Stores implement the atomic primitives; the waiting is the same for all.
         """
+        from gong_authlib.stores.leases import leased
+
         check_customer(customer)
         return leased(
             customer=customer,

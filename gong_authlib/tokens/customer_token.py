@@ -56,6 +56,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, replace
+from typing import TYPE_CHECKING
 
 from gong_authlib.clock import Clock
 from gong_authlib.errors import (
@@ -72,7 +73,6 @@ from gong_authlib.origins import origin_of
 from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.identity import StoreReset
 from gong_authlib.stores.intents import RefreshIntent
-from gong_authlib.stores.leases import Lease
 from gong_authlib.stores.status import (
     ACTIVE_STATUS,
     REAUTHORIZATION_REQUIRED,
@@ -84,6 +84,9 @@ from gong_authlib.telemetry import refresh_skipped, refreshing
 from gong_authlib.token import Token, fingerprint, unsafe_in_header
 from gong_authlib.tokens import secret_pause
 from gong_authlib.tokens.unsaved import WRITER, install_exit_hooks
+
+if TYPE_CHECKING:  # a lease comes with the store's lock, at the first refresh (issue 24)
+    from gong_authlib.stores.leases import Lease
 
 log = get_logger("auth")
 
