@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,6 +25,7 @@ from gong_authlib.stores import MemoryTokenStore, SQLiteTokenStore, TokenStore
 from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
 from tests.authflow import authorize_into
+from tests.helpers import serve_on_loopback
 
 
 class CountingStore(MemoryTokenStore):
@@ -248,12 +248,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def elsewhere() -> Iterator[str]:
     _Recorder.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(_Recorder) as origin:
+        yield origin
 
 
 def test_redirect_to_another_host_carries_no_token(

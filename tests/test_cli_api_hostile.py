@@ -10,15 +10,15 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from threading import Thread
 
 import pytest
 
 from gong_authlib.cli import main
 from gong_authlib.stores import SQLiteTokenStore
 from tests.cliflow import authorized_world
+from tests.helpers import serve_on_loopback
 
 KEY_ID = "AKEYHOSTILE1"
 SECRET = "apikey-secret-" + "h7" * 12
@@ -112,15 +112,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_on_loopback(_Echo) as origin:
+        yield origin
 
 
 @pytest.mark.parametrize(("status", "code"), [(401, 1), (200, 0)])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +34,7 @@ from gong_authlib.testing import FakeGong
 from gong_authlib.token import Token
 from gong_authlib.transport.httpx.client import DEFAULT_HTTPX_TIMEOUT, GongAsyncClient
 from tests.authflow import authorize_into
+from tests.helpers import serve_on_loopback
 
 SETTINGS = {
     "integrationTypeSettings": [
@@ -225,9 +225,11 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def paging_store() -> Iterator[MemoryTokenStore]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
+    with serve_on_loopback(_Pages) as origin:
+        yield _paging_store(origin)
+
+
+def _paging_store(origin: str) -> MemoryTokenStore:
     _Pages.token = "paging-test-access-token"
     _Pages.seen = []
     now = time.time()
@@ -239,13 +241,11 @@ def paging_store() -> Iterator[MemoryTokenStore]:
             refresh_token="paging-test-refresh",
             expires_at=now + 86_400,
             issued_at=now,
-            api_base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            api_base_url=origin,
             scope=frozenset({"api:calls:read:basic"}),
         ),
     )
-    yield store
-    server.shutdown()
-    server.server_close()
+    return store
 
 
 def _trusting(fake_gong: FakeGong, store: MemoryTokenStore) -> Any:

@@ -8,8 +8,7 @@ import base64
 import json
 import logging
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -17,6 +16,7 @@ from gong_authlib import ClientCredentialsRejected, GongOAuthClient, MemoryToken
 from gong_authlib.oauth import secret_backoff
 from gong_authlib.testing import FakeGong
 from tests.authflow import authorize_into
+from tests.helpers import serve_on_loopback
 
 SECRET = "client-secret-" + "e5" * 12
 
@@ -38,15 +38,8 @@ class _EchoingTokenEndpoint(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingTokenEndpoint)
-    thread = Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_on_loopback(_EchoingTokenEndpoint) as origin:
+        yield origin
 
 
 @pytest.mark.parametrize("path", ["/client", "/request"])

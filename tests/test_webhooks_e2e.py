@@ -14,12 +14,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,7 +30,7 @@ from gong_authlib.testing import FakeGong, LiveClock
 from gong_authlib.testing.records import call_id
 from gong_authlib.testing.webhook_signer import WebhookSigner
 from tests.cliflow import free_port
-from tests.helpers import REPO_ROOT, run_cli
+from tests.helpers import REPO_ROOT, run_cli, serve_on_loopback
 from tests.test_fakegong_command import fakegong
 from tests.webflow import _stop, _wait_until_serving
 
@@ -202,14 +201,9 @@ def test_each_app_receives_deliveries_for_two_customers(world: World) -> None:
 def _captured(world: World, customer: str) -> tuple[dict[str, str], bytes]:
     """A genuine delivery of ``customer``'s, fired at a receiver of the test's own."""
     Capture.caught.clear()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/gong/webhook/{customer}"
+    with serve_on_loopback(Capture) as origin:
+        url = f"{origin}/gong/webhook/{customer}"
         assert world.control("fire-webhook", url=url, customer=customer)["status"] == 200
-    finally:
-        server.shutdown()
-        server.server_close()
     return Capture.caught[0]
 
 
