@@ -245,6 +245,22 @@ VERDICTS: dict[str, Case] = {
         key=attacker_public(w),
         reason="malformed",
     ),
+    "alg that is not text (a list)": lambda w: with_token(
+        w, unsigned({"alg": ["RS256"]}, claims_for(w.delivery(), w)), "wrong_algorithm"
+    ),
+    "alg that is not text (an object)": lambda w: with_token(
+        w, unsigned({"alg": {"RS256": 1}}, claims_for(w.delivery(), w)), "wrong_algorithm"
+    ),
+    "exp past any float": lambda w: as_sent(
+        w,
+        headers={
+            "Authorization": signed_by(
+                w.attacker, {"alg": "RS256"}, claims_for(w.delivery(), w, exp=10**400)
+            )
+        },
+        key=attacker_public(w),
+        reason="malformed",
+    ),
     "header over joserfc's limit": lambda w: with_token(
         w, attacker_token(w, {"alg": "RS256", "x": "y" * 600}), "too_large"
     ),

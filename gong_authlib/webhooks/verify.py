@@ -177,7 +177,8 @@ def _token(value: str | None) -> bytes:
 def _check_header(header: Mapping[str, Any]) -> None:
     alg = header.get("alg")
     if alg != ALGORITHM:
-        named = alg if alg in _KNOWN_ALGORITHMS else "an algorithm"
+        # A header's alg may be any JSON (a list, an object): only a known name is named.
+        named = alg if isinstance(alg, str) and alg in _KNOWN_ALGORITHMS else "an algorithm"
         raise WebhookRejected(
             "wrong_algorithm", f"it is signed with {named}; only {ALGORITHM} is accepted"
         )
@@ -206,7 +207,7 @@ def _claims(payload: bytes, now: float, leeway: float) -> dict[str, Any]:
         raise WebhookRejected("malformed", "the JWT's claims are not a JSON object")
     exp = claims.get("exp")
     # RFC 7519 4.1.4: a NumericDate; on or after it, the token must not be accepted.
-    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not _finite(exp):
         raise WebhookRejected("malformed", "the exp claim is missing or not a number")
     if exp <= now - leeway:
         raise WebhookRejected("expired", "its exp has passed")
@@ -215,6 +216,13 @@ def _claims(payload: bytes, now: float, leeway: float) -> dict[str, Any]:
         if not isinstance(value, str) or not value.isascii():
             raise WebhookRejected("malformed", f"the {name} claim is missing or not ASCII text")
     return claims
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # JSON's integers are unbounded; one past any float is no date
+        return False
 
 
 def _delivery(body: bytes, claims: dict[str, Any], fingerprint: str) -> GongWebhook:
