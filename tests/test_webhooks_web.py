@@ -3,6 +3,7 @@ not move it), 401 says nothing, 503 for a store that cannot be read, bodies are 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -112,6 +113,27 @@ def test_the_configured_url_decides_not_the_host_header(
         assert taken.status_code == 204
     else:  # the test client's own scheme is http: the URL still differs, and is refused
         assert taken.status_code == 401
+
+
+@pytest.mark.parametrize("framework", list(CLIENTS))
+def test_a_forged_header_of_any_json_shape_is_401_not_500(
+    framework: str, gong: FakeGong, store: TokenStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before any signature is checked the header is the sender's JSON: an ``alg`` that is a
+    list must be refused like any wrong algorithm, not crash the route."""
+    delivery = gong.sign_webhook(PUBLIC + "/gong/webhook/acme", customer="acme")
+    _, claims, signature = delivery.headers["Authorization"].split(".")
+    header = base64.urlsafe_b64encode(b'{"alg":["RS256"]}').rstrip(b"=").decode()
+    forged = f"{header}.{claims}.{signature}"
+    client = CLIENTS[framework](WebhookReceiver(store, public_url=PUBLIC))
+    with caplog.at_level(logging.WARNING, logger="gong_authlib"):
+        answer = client.post(
+            "/gong/webhook/acme", content=delivery.body, headers={"Authorization": forged}
+        )
+    assert answer.status_code == 401
+    assert "webhook rejected (wrong_algorithm)" in caplog.text
+    assert claims[:32] not in caplog.text
+    assert signature[:32] not in caplog.text
 
 
 def test_a_receiver_must_be_told_where_it_is_reached(store: TokenStore) -> None:
