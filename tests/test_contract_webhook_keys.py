@@ -4,8 +4,10 @@ lists and removes them by fingerprint, and shares them with every process on the
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -145,3 +147,33 @@ def test_rotate_encryption_reseals_keys_for_the_new_key_alone(
         store.rotate_encryption()
     with SQLiteTokenStore(tmp_path / "t.db", encryption_keys=[new]) as store:
         assert [k.public_key for k in store.webhook_keys("acme")] == [bare_keys[0]]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_row_whose_time_is_not_a_number_is_ignored_not_crashed_on(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    bare_keys: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row written by hand into the backend (its time column not a number) is judged like
+    any row the store did not write: ignored and logged. A ValueError here would answer every
+    delivery for the customer 500 instead of verifying it with the keys that are good."""
+    store, _ = make_store_and_spec(kind, request, tmp_path)
+    with store:
+        key = store.add_webhook_key("acme", bare_keys[0], added_at=1.0)
+        planted = "sha256:" + "0" * 16
+        if isinstance(store, SQLiteTokenStore):
+            with sqlite3.connect(store.path) as db:
+                db.execute(
+                    "INSERT INTO webhook_keys VALUES ('acme', ?, 'x', 'garbage')", (planted,)
+                )
+            db.close()
+        else:
+            raw: Any = store
+            raw._redis.hset(raw._key("webhook-keys", "acme"), planted, "garbage")
+        with caplog.at_level("WARNING", logger="gong_authlib"):
+            keys = store.webhook_keys("acme")
+    assert [k.fingerprint for k in keys] == [key.fingerprint]
+    assert "was not written by this store" in caplog.text

@@ -593,6 +593,8 @@ class RedisTokenStore(TokenStore):
         )
 
     def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        from gong_authlib.stores.webhook_keys import stored_added_at
+
         fields = self._guarded(
             "webhook key read", lambda: self._redis.hgetall(self._key("webhook-keys", customer))
         )
@@ -601,7 +603,7 @@ class RedisTokenStore(TokenStore):
             text = value.decode() if isinstance(value, bytes) else str(value)
             added_at, _, stored = text.partition(" ")
             fingerprint = name.decode() if isinstance(name, bytes) else str(name)
-            rows.append((fingerprint, stored, float(added_at)))
+            rows.append((fingerprint, stored, stored_added_at(added_at)))
         return rows
 
     def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:

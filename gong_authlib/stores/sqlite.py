@@ -678,6 +678,8 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
         return bool(cursor.rowcount == 1)
 
     def _webhook_key_rows(self, customer: str) -> list[tuple[str, str, float]]:
+        from gong_authlib.stores.webhook_keys import stored_added_at
+
         rows = self._guarded(
             "webhook key read",
             lambda: (
@@ -689,7 +691,7 @@ class SQLiteTokenStore(SteppedRateBudget, TokenStore):
                 .fetchall()
             ),
         )
-        return [(str(f), str(d), float(a)) for f, d, a in rows]
+        return [(str(f), str(d), stored_added_at(a)) for f, d, a in rows]
 
     def _delete_webhook_key(self, customer: str, fingerprint: str) -> bool:
         cursor = self._guarded(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
@@ -56,6 +57,17 @@ class WebhookKey:
 def key_fingerprint(der: bytes) -> str:
     """``sha256:`` and the first 16 hex digits of the SHA-256 of the key's DER bytes."""
     return FINGERPRINT_PREFIX + hashlib.sha256(der).hexdigest()[:FINGERPRINT_HEX]
+
+
+def stored_added_at(value: str | bytes | float) -> float:
+    """A row's ``added_at`` as a backend holds it (a number, or text in Redis and in SQLite's
+    untyped columns); 0.0 for one that is not a finite number. Such a row was not written by
+    the store: it is then judged by its seal like any other, never crashed on."""
+    try:
+        added = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return added if math.isfinite(added) else 0.0
 
 
 def normal_fingerprint(text: str) -> str:
