@@ -80,3 +80,27 @@ def test_sigterm_still_ends_an_app_that_had_no_handler() -> None:
     assert done.returncode == -signal.SIGTERM
     assert "customer acme: unsaved pair written at SIGTERM" in done.stdout
     assert "still running after SIGTERM" not in done.stdout
+
+
+def test_a_sigterm_landing_while_the_writer_holds_its_guard_does_not_hang() -> None:
+    """A signal handler runs in the main thread between two bytecodes, so SIGTERM can land
+    while that thread is inside ``WRITER.add`` or ``WRITER.pending`` holding the writer's
+    guard: the handler's own ``pending()`` must not wait for it forever (a plain Lock would:
+    the process would then ignore SIGTERM and lose its unsaved pairs to the SIGKILL that
+    follows)."""
+    import threading
+
+    from gong_authlib.tokens.unsaved import WRITER, _on_sigterm
+
+    chained: list[int] = []
+    handler = _on_sigterm(lambda signum, frame: chained.append(signum))
+
+    def interrupted_inside_the_guard() -> None:
+        with WRITER._guard:
+            handler(signal.SIGTERM, None)
+
+    worker = threading.Thread(target=interrupted_inside_the_guard, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the SIGTERM handler hung on the writer's own guard"
+    assert chained == [signal.SIGTERM]

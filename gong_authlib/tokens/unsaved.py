@@ -47,7 +47,9 @@ class UnsavedWriter:
 
     def __init__(self) -> None:
         self._pending: dict[int, Unsaved] = {}
-        self._guard = threading.Lock()
+        # Re-entrant: the SIGTERM handler runs in the main thread between two bytecodes,
+        # possibly while that thread is inside add() or pending() holding the guard.
+        self._guard = threading.RLock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
