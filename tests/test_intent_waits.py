@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gong_authlib import TokenStoreError, gong_session
+from gong_authlib import ReauthorizationRequired, TokenStoreError, gong_session
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.testing import FakeGong
@@ -122,3 +122,29 @@ def test_invalid_grant_under_another_workers_open_intent_is_not_a_revocation(
     thread.join()
     assert sum(fake_gong.stats.invalid_grant.values()) == 1
     assert store.status("acme").active  # before: "reauthorization required"
+
+
+def test_a_pair_settled_after_its_intents_deadline_still_lands_over_the_spent_token(
+    fake_gong: FakeGong, tmp_path: Path
+) -> None:
+    """The other worker spent the refresh token and its store stayed unreachable past its
+    intent's deadline; this worker then presents the spent token (as designed), gets
+    invalid_grant and records the customer as needing re-authorization. The other worker's
+    background writer reaching the store afterwards must still store its pair, the only live
+    one, and clear that status: the customer was never revoked by Gong. Before, the
+    invalid_grant path cleared the intent, the late settle found none and the pair was
+    dropped: the customer had to authorize again."""
+    store, original = _stale(fake_gong, tmp_path)
+    theirs = fake_gong.oauth_client().refresh_answer(original, customer="acme").token
+    store.open_intent("acme", _another_workers_intent(original, seconds=-1))
+    session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
+    with pytest.raises(ReauthorizationRequired):
+        session.get("/v2/users")
+    assert sum(fake_gong.stats.invalid_grant.values()) == 1
+    # The other worker's store answers again: its writer settles the pair it holds.
+    late = SQLiteTokenStore(tmp_path / "tokens.db")
+    assert late.settle("acme", theirs, spent=fingerprint(original.refresh_token))
+    assert _same(store.get("acme"), theirs)
+    assert store.status("acme").active
+    assert session.get("/v2/users").status_code == 200
+    assert sum(fake_gong.stats.invalid_grant.values()) == 1

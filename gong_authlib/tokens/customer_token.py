@@ -20,7 +20,8 @@ order, as the reliability rules ask:
    intent in the same round trip;
 8. on ``invalid_grant``, re-read the store once more, then raise ReauthorizationRequired
    (recording the customer as revoked, unless another worker's intent for the refresh token
-   is open: its new pair is on the way).
+   is open: its new pair is on the way). The intent is left recorded, so a worker whose
+   intent's deadline passed while it held the successor can still settle it late.
 
 A customer missing from the store is TokenNotFound, unless the store's identity record is
 gone or another (the store was emptied or replaced, stores/identity.py) and this worker holds
@@ -665,7 +666,10 @@ class CustomerToken:
                 raise
             except ReauthorizationRequired as rejected:
                 self._refuse_if_in_flight_elsewhere(stored, lease)
-                self._close_intent(lease)
+                # The intent stays: it names the refresh token Gong refused as spent, so a
+                # worker that spent it and still holds the successor (its intent's deadline
+                # passed during a store outage) can settle that pair late, which also clears
+                # the status recorded below. A put or a delete clears it as usual.
                 again, _ = self._read()
                 if not _same_grant(
                     again, stored
