@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.testing import FakeGong
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, integration_file
 
 URL = "https://app.example.com/gong/webhook/acme"
 
@@ -96,3 +98,27 @@ def test_bad_input_is_a_clear_message_with_its_exit_code(tmp_path: Path) -> None
     usage = cli("verify", "--customer", "acme", "--body-file", "-", "--authorization", "x")
     assert usage.returncode == 2
     assert "--url" in usage.stderr
+
+
+def test_keys_need_no_client_secret(tmp_path: Path) -> None:
+    # Keys live in the store the file names; nothing here calls Gong, so a machine without the
+    # OAuth client's variables (a receiver's host) can still manage them.
+    config = integration_file(tmp_path)  # oauth from ${env:GONG_CLIENT_ID/SECRET}, unset here
+    with FakeGong() as gong:
+        key = gong.webhook_public_key("acme")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONG_CLIENT_")}
+    env["GONG_AUTHLIB_KEY"] = Fernet.generate_key().decode()  # the store's own key is needed
+    where = ("--customer", "acme", "--config", str(config))
+    for args, stdin in ((("add-key", *where), key), (("list-keys", "--config", str(config)), "")):
+        done = subprocess.run(
+            [sys.executable, "-m", "gong_authlib", "webhooks", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "acme" in done.stdout

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gong_authlib import ReauthorizationRequired, TokenStoreError, gong_session
+from gong_authlib import (
+    ReauthorizationRequired,
+    TokenEndpointError,
+    TokenStoreError,
+    gong_session,
+)
 from gong_authlib.stores import SQLiteTokenStore
 from gong_authlib.stores.intents import RefreshIntent
 from gong_authlib.testing import FakeGong
@@ -148,3 +153,21 @@ def test_a_pair_settled_after_its_intents_deadline_still_lands_over_the_spent_to
     assert store.status("acme").active
     assert session.get("/v2/users").status_code == 200
     assert sum(fake_gong.stats.invalid_grant.values()) == 1
+
+
+def test_a_failed_refresh_leaves_the_claim_of_the_worker_that_spent_the_token(
+    fake_gong: FakeGong, tmp_path: Path
+) -> None:
+    # Another worker spent the refresh token and holds the successor, unsaved: its intent's
+    # deadline passed during a store outage. A worker that then refreshes and fails for a
+    # passing reason (Gong's 5xx) must not erase that intent: it is what lets the other
+    # worker's late settle land, and without it the customer's only live pair is dropped.
+    store, original = _stale(fake_gong, tmp_path)
+    theirs = fake_gong.oauth_client().refresh_answer(original, customer="acme").token
+    store.open_intent("acme", _another_workers_intent(original, seconds=-1.0))
+    fake_gong.inject("token", "status", status=503, times=10)
+    session = gong_session(fake_gong.oauth_client(), store, "acme", rate_limit=None)
+    with pytest.raises(TokenEndpointError):
+        session.get("/v2/users")
+    assert store.settle("acme", theirs, spent=fingerprint(original.refresh_token))
+    assert _same(store.get("acme"), theirs)

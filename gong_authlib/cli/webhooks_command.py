@@ -23,7 +23,7 @@ def _store(args: argparse.Namespace) -> TokenStore:
     store URL and encryption keys) or when no ``--store`` is given."""
     config: IntegrationConfig | None = None
     if not args.store or Path(args.config).exists():
-        config = config_from(args)
+        config = config_from(args, oauth=False)  # keys live in the store: Gong is not called
     return store_from(args, config)
 
 

@@ -645,11 +645,11 @@ class CustomerToken:
         return max(0.0, lease.remaining() - margin)
 
     def _refresh(self, stored: Token, lease: Lease, *, for_401: bool = False) -> Token:
-        settled_elsewhere = self._await_in_flight(stored, lease)
+        settled_elsewhere, standing = self._await_in_flight(stored, lease)
         if settled_elsewhere is not None:
             refresh_skipped(self.customer)  # the other worker's refresh, not a token call of ours
             return settled_elsewhere
-        self._open_intent(stored, lease)
+        opened = self._open_intent(stored, lease, standing)
         log.info(
             "refreshing customer %s (access sha256:%s, expires %s)",
             self.customer,
@@ -661,7 +661,7 @@ class CustomerToken:
                 answer = self.client.refresh_answer(stored, customer=self.customer)
             except ClientCredentialsRejected as refused:
                 # The app's secret, not the customer's grant: no status recorded.
-                self._close_intent(lease)  # nothing granted: the refresh token stays good
+                self._close_intent(lease, opened=opened)  # nothing granted: token still good
                 secret_pause.share(self.store, self.client, refused)
                 raise
             except ReauthorizationRequired as rejected:
@@ -689,7 +689,7 @@ class CustomerToken:
                     return stored_meanwhile
                 raise
             except BaseException:
-                self._close_intent(lease)  # nothing granted: the refresh token stays good
+                self._close_intent(lease, opened=opened)  # nothing granted: token still good
                 raise
             token = replace(answer.token, after_401=True) if for_401 else answer.token
             # Persisted before anything judges or uses it, and before the renewer thread is
@@ -755,22 +755,33 @@ class CustomerToken:
 
     # -- refresh intents (stores/intents.py) ---------------------------------------------
 
-    def _open_intent(self, stored: Token, lease: Lease) -> None:
-        intent = RefreshIntent(
-            lease.owner, fingerprint(stored.refresh_token), time.time() + self.intent_hold
-        )
+    def _open_intent(self, stored: Token, lease: Lease, standing: RefreshIntent | None) -> bool:
+        """Record our intent to spend ``stored``'s refresh token; False when ``standing`` (the
+        intent the store holds) already names that token for another worker. Its deadline has
+        passed (we waited for it otherwise), but that worker may still hold the successor,
+        unsaved: its claim is kept, since ours would replace it and, closed on a failure,
+        erase what lets that worker's late settle land. Our own pair settles against it all
+        the same (a settle matches the token spent, not the owner)."""
+        spent = fingerprint(stored.refresh_token)
+        if standing is not None and standing.spent == spent and standing.owner != lease.owner:
+            return False
+        intent = RefreshIntent(lease.owner, spent, time.time() + self.intent_hold)
         if not self.store.open_intent(self.customer, intent):
             raise TokenNotFound(self.customer)  # deleted since our read under the lock
+        return True
 
-    def _close_intent(self, lease: Lease) -> None:
+    def _close_intent(self, lease: Lease, *, opened: bool = True) -> None:
+        if not opened:
+            return  # another worker's claim, kept (see _open_intent)
         try:
             self.store.close_intent(self.customer, lease.owner)
         except TokenStoreError as error:
             log.warning("customer %s: could not clear the refresh intent: %s", self.customer, error)
 
-    def _open_intent_elsewhere(self, stored: Token, lease: Lease) -> RefreshIntent | None:
-        """Another worker's open intent for ``stored``'s refresh token, or None."""
-        intent = self.store.intent(self.customer)
+    def _open_intent_elsewhere(
+        self, stored: Token, lease: Lease, intent: RefreshIntent | None
+    ) -> RefreshIntent | None:
+        """``intent`` if it is another worker's open intent for ``stored``'s refresh token."""
         if (
             intent is None
             or intent.owner == lease.owner
@@ -780,14 +791,18 @@ class CustomerToken:
             return None
         return intent
 
-    def _await_in_flight(self, stored: Token, lease: Lease) -> Token | None:
+    def _await_in_flight(
+        self, stored: Token, lease: Lease
+    ) -> tuple[Token | None, RefreshIntent | None]:
         """Before presenting ``stored``'s refresh token: if another worker's open intent says
-        it is being spent, wait for that worker's write and return its pair; None to go on
-        (no such intent, the owner gave up, or its deadline passed). TokenStoreError when the
-        wait bound runs out first: never present a token another worker may have spent."""
-        intent = self._open_intent_elsewhere(stored, lease)
+        it is being spent, wait for that worker's write and return its pair; no pair to go on
+        (no such intent, the owner gave up, or its deadline passed), with the intent the store
+        then holds. TokenStoreError when the wait bound runs out first: never present a token
+        another worker may have spent."""
+        standing = self.store.intent(self.customer)
+        intent = self._open_intent_elsewhere(stored, lease, standing)
         if intent is None:
-            return None
+            return None, standing
         log.warning(
             "customer %s: another worker's refresh of refresh token sha256:%s is in flight and "
             "its new pair is not stored yet; waiting for it (its intent ends in %.0fs)",
@@ -802,14 +817,15 @@ class CustomerToken:
                 again = self.store.get(self.customer)
                 if again is None or not _same_grant(again, stored):
                     log.info("customer %s: the other worker's pair arrived", self.customer)
-                    return again if again is not None else self._read()[0]
-                if self._open_intent_elsewhere(stored, lease) is None:
+                    return (again if again is not None else self._read()[0]), None
+                standing = self.store.intent(self.customer)
+                if self._open_intent_elsewhere(stored, lease, standing) is None:
                     log.warning(
                         "customer %s: the other worker's refresh intent ended with no new "
                         "pair stored; refreshing with the stored token",
                         self.customer,
                     )
-                    return None
+                    return None, standing
                 if time.monotonic() >= ends:
                     raise TokenStoreError(
                         f"customer {self.customer!r}: another worker is refreshing it and its "
@@ -824,7 +840,7 @@ class CustomerToken:
         open: that worker spent it and its pair is on the way, so the customer is not
         revoked. TokenStoreError instead of ReauthorizationRequired; nothing recorded."""
         try:
-            intent = self._open_intent_elsewhere(stored, lease)
+            intent = self._open_intent_elsewhere(stored, lease, self.store.intent(self.customer))
         except TokenStoreError:
             return
         if intent is not None:
