@@ -187,6 +187,22 @@ def test_flask_without_a_raw_uri_rebuilds_the_path(gong: FakeGong, store: TokenS
     assert answer.status_code == 204
 
 
+def test_flask_reads_the_path_of_an_absolute_form_raw_uri(
+    gong: FakeGong, store: TokenStore
+) -> None:
+    """A request sent through a forward proxy names the whole URL as its target (RFC 9112
+    3.2.2), and gunicorn passes it on as RAW_URI: only its path is compared."""
+    delivery = gong.sign_webhook(PUBLIC + "/gong/webhook/acme", customer="acme")
+    client = FlaskClient(WebhookReceiver(store, public_url=PUBLIC))
+    answer = client.post(
+        "/gong/webhook/acme",
+        content=delivery.body,
+        headers=delivery.headers,
+        environ_overrides={"RAW_URI": "http://internal:8000/gong/webhook/acme"},
+    )
+    assert answer.status_code == 204
+
+
 def test_the_control_api_gives_the_key_and_says_when_a_receiver_is_unreachable(
     gong: FakeGong,
 ) -> None:

@@ -52,10 +52,11 @@ def _control_url(args: argparse.Namespace) -> str:
 def _control_token(args: argparse.Namespace) -> str:
     if args.token_file:
         try:
-            token = Path(args.token_file).read_text().strip()
-        except OSError as exc:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise CommandError(
-                f"--token-file: cannot read {args.token_file} ({exc.strerror or exc})", EXIT_USAGE
+                f"--token-file: cannot read {args.token_file} ({why or exc})", EXIT_USAGE
             ) from None
     else:
         token = os.environ.get(TOKEN_VARIABLE, "").strip()
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             json=given,
             headers={"Authorization": f"Bearer {token}"},
             timeout=TIMEOUT,
+            allow_redirects=False,  # the control token goes to the URL given, nowhere else
         )
     except requests.RequestException as exc:
         raise CommandError(

@@ -304,10 +304,8 @@ def _refresh_all(args: argparse.Namespace, client: GongOAuthClient, store: Token
     for customer in store.customers():
         try:
             row = _refresh_one(GongAuth(client, store, customer), customer)
-        except CommandError as exc:
-            failed[customer] = str(exc)
-            continue
-        except (GongAuthError, ValueError) as exc:
+        except (CommandError, GongAuthError, ValueError) as exc:
+            # Escaped: the text can carry Gong's own error description.
             failed[customer] = escape_controls(str(exc))
             continue
         refreshed.append(row)

@@ -124,6 +124,8 @@ def gong_webhook_blueprint(
         body = read_bounded(request.stream.read, receiver.max_body)
         environ = request.environ
         raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw_uri and "://" in raw_uri.split("?", 1)[0]:
+            raw_uri = urlsplit(raw_uri).path  # absolute-form request target (via a proxy)
         raw_path = (
             raw_uri.split("?", 1)[0] if raw_uri else quoted_path(request.script_root + request.path)
         )

@@ -74,11 +74,11 @@ def next_attempt(
     retry: GongRetry, request: httpx.Request, response: httpx.Response
 ) -> tuple[GongRetry, float] | None:
     """The policy for the next attempt and the wait before it, or None to answer now."""
-    from urllib3.exceptions import MaxRetryError  # loaded: ``retry`` is a urllib3 Retry
-
     method = request.method
     if not retry.is_retry(method, response.status_code, "Retry-After" in response.headers):
-        return None
+        return None  # the common answer: no import, nothing more to judge
+    from urllib3.exceptions import MaxRetryError  # loaded: ``retry`` is a urllib3 Retry
+
     if not replayable(request):
         return None
     answer = _Answer(response)
