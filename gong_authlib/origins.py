@@ -46,7 +46,9 @@ def _parse(url: str) -> Url:
         raise ValueError("not a URL urllib3 can parse") from None
 
 
-def _has_control_or_space(text: str) -> bool:
+def has_control_or_space(text: str) -> bool:
+    """Whether ``text`` holds a space, a control character or DEL (never in a URL, header
+    value or key id we send)."""
     return any(ord(ch) < 33 or ord(ch) == 127 for ch in text)
 
 
@@ -76,7 +78,7 @@ def parse_base_url(url: str) -> str:
         raise BaseUrlError("the base URL is empty or not text")
     if "\\" in url:
         raise BaseUrlError("the base URL contains a backslash")
-    if _has_control_or_space(url):
+    if has_control_or_space(url):
         raise BaseUrlError("the base URL contains whitespace or a control character")
     try:
         parts = _parse(url)
@@ -125,3 +127,11 @@ def is_loopback_redirect(redirect_uri: str) -> bool:
     """True for an ``http://`` redirect URI on a loopback host (a command-line callback)."""
     parts = urlsplit(redirect_uri)
     return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def origin_in_message(url: str) -> str:
+    """``url``'s origin as a refusal names it: :func:`origin_of`, or "an unparsable URL"."""
+    try:
+        return origin_of(url)
+    except ValueError:
+        return "an unparsable URL"

@@ -21,16 +21,19 @@ from dataclasses import dataclass, field
 from gong_authlib.errors import OriginMismatch
 from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
-from gong_authlib.origins import BaseUrlError, normalize_origins, origin_of, parse_base_url
+from gong_authlib.origins import (
+    BaseUrlError,
+    has_control_or_space,
+    normalize_origins,
+    origin_in_message,
+    origin_of,
+    parse_base_url,
+)
 from gong_authlib.secret import Secret
 
 __all__ = ["AccessKey", "AccessKeyAuthBase"]
 
 log = get_logger("auth")
-
-
-def _has_control_or_space(text: str) -> bool:
-    return any(ord(ch) < 33 or ord(ch) == 127 for ch in text)
 
 
 @dataclass(frozen=True, init=False)
@@ -68,13 +71,13 @@ class AccessKey:
     ) -> None:
         if not isinstance(access_key, str) or not access_key:
             raise ValueError("the access key is empty")
-        if ":" in access_key or _has_control_or_space(access_key):
+        if ":" in access_key or has_control_or_space(access_key):
             # Basic's user-id cannot hold a colon; whitespace is a copy-paste accident.
             raise ValueError("the access key contains a colon, whitespace or a control character")
         revealed = secret.reveal() if isinstance(secret, Secret) else secret
         if not isinstance(revealed, str) or not revealed:
             raise ValueError(f"the secret of access key {access_key} is empty")
-        if _has_control_or_space(revealed):
+        if has_control_or_space(revealed):
             raise ValueError(
                 f"the secret of access key {access_key} contains whitespace or a control "
                 "character (a trailing newline from a file?)"
@@ -151,10 +154,7 @@ class AccessKeyAuthBase:
     def check_origin(self, url: str) -> None:
         """Raise OriginMismatch unless ``url`` is on the key's origin (the exact check, for
         URLs the prefix test did not pass: upper case, an explicit default port)."""
-        try:
-            origin = origin_of(url)
-        except ValueError:
-            origin = "an unparsable URL"
+        origin = origin_in_message(url)
         if origin != self._origin:
             raise OriginMismatch(
                 f"refusing to send {self.key} to {origin}: an access key goes only to its "

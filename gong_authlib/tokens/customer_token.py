@@ -70,7 +70,7 @@ from gong_authlib.errors import (
 from gong_authlib.gong.hosts import untrusted_reason
 from gong_authlib.logs import get_logger
 from gong_authlib.oauth.client import GongOAuthClient
-from gong_authlib.origins import origin_of
+from gong_authlib.origins import origin_in_message, origin_of
 from gong_authlib.stores.contracts import DEFAULT_LEASE, TokenStore
 from gong_authlib.stores.identity import StoreReset
 from gong_authlib.stores.intents import RefreshIntent
@@ -377,10 +377,7 @@ class CustomerToken:
         """
         if current.refusal is not None:
             raise OriginMismatch(current.refusal)
-        try:
-            origin = origin_of(url)
-        except ValueError:
-            origin = "an unparsable URL"
+        origin = origin_in_message(url)
         if origin != current.origin:
             raise OriginMismatch(
                 f"refusing to send the token of customer {self.customer!r} to {origin}: "
@@ -538,7 +535,7 @@ class CustomerToken:
             )
         try:
             if self._unsaved is not None:
-                kept = self._write_unsaved(bound - (time.monotonic() - started))
+                kept = self._write_unsaved()
                 if kept is not None:
                     return kept
             stored, status = self._read()
@@ -560,7 +557,7 @@ class CustomerToken:
         finally:
             self._thread_lock.release()
 
-    def _write_unsaved(self, wait: float) -> Current | None:
+    def _write_unsaved(self) -> Current | None:
         """Write the token a failed store write left in memory; while the store still fails,
         keep using it (None once written or superseded: the caller reads the store as usual).
 
