@@ -273,3 +273,4 @@ class WebhookRejected(GongAuthError):
             raise ValueError(f"unknown webhook rejection reason {reason!r}")
         super().__init__(f"webhook rejected ({reason}): {detail}")
         self.reason = reason
+        self.detail = detail

@@ -148,7 +148,7 @@ def verify(args: argparse.Namespace) -> int:
             now=args.at,
         )
     except WebhookRejected as rejected:
-        print(f"rejected ({rejected.reason}): {str(rejected).partition('): ')[2]}")
+        print(f"rejected ({rejected.reason}): {rejected.detail}")
         return EXIT_FINDINGS
     test = " (a test delivery)" if webhook.is_test else ""
     print(f"valid: call {webhook.call_id}{test}, verified by key {webhook.key_fingerprint}")
